@@ -1,0 +1,245 @@
+"""The routing table: the one contract between the controller and the gateway (DESIGN §4).
+
+The controller (or local mode) produces a :class:`RoutingTable` from the set of ModelAlias objects;
+every gateway pod validates it with this same model, re-checks its invariants with
+:meth:`RoutingTable.check`, and only then swaps it in. Pure: no I/O, no clock, no Kubernetes.
+
+The table never carries a secret value: backends name a credentials Secret, nothing more.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "API_VERSION",
+    "KIND",
+    "ApiMode",
+    "Backend",
+    "HealthCheckSettings",
+    "Provider",
+    "RejectedAlias",
+    "RetrySettings",
+    "Route",
+    "RouteSettings",
+    "RoutingTable",
+    "SourceRef",
+    "TableInvariantError",
+    "TimeoutSettings",
+    "backend_key",
+]
+
+API_VERSION = "aliasgate.io/v1alpha1"
+KIND = "RoutingTable"
+
+ApiMode = Literal["responses", "chat"]
+Provider = Literal["chatgpt", "openai", "azure-openai", "openai-compatible"]
+
+
+class _Model(BaseModel):
+    """Wire models: camelCase on the wire, snake_case in Python, unknown fields refused, immutable."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        alias_generator=lambda name: name.split("_")[0]
+        + "".join(part.capitalize() for part in name.split("_")[1:]),
+    )
+
+
+class TableInvariantError(ValueError):
+    """The table parsed but breaks an invariant of DESIGN §4; it must not be served."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def backend_key(provider: str, base_url: str, model: str) -> str:
+    """Render a backend's identity; ``base_url`` must already be normalised."""
+    return f"{provider}|{base_url}|{model}"
+
+
+class Backend(_Model):
+    """One real upstream (provider, normalised base URL, upstream model) and its resolved mode."""
+
+    key: str
+    provider: Provider
+    base_url: str = Field(alias="baseURL")
+    model: str
+    mode: ApiMode
+    credentials: str | None = None
+    """Name of the credentials Secret in the gateway namespace (never its value)."""
+    api_version: str | None = None
+    """Azure OpenAI ``api-version`` query parameter; unused by other providers."""
+
+
+class TimeoutSettings(_Model):
+    """Per-route upstream timeouts, in seconds."""
+
+    connect_seconds: float = 10.0
+    """TCP+TLS connect; small, because a backend that cannot connect should fail over fast."""
+    read_seconds: float = 600.0
+    """Whole-request ceiling; reasoning models can think for minutes."""
+    idle_seconds: float = 120.0
+    """Longest silence between two upstream bytes of a stream before it is declared stalled."""
+
+
+class RetrySettings(_Model):
+    """Retries on connect errors, 429 and 5xx, only before any byte reached the client."""
+
+    attempts: int = 2
+    """Total attempts per backend, the first included (1 = no retry)."""
+    backoff_seconds: float = 0.25
+    """Base of the exponential backoff (full jitter), capped at ``backoff_max_seconds``."""
+    backoff_max_seconds: float = 4.0
+
+
+class HealthCheckSettings(_Model):
+    """Active health probing for this alias; probes cost money, so they are rare by default."""
+
+    enabled: bool = True
+    interval_seconds: float = 300.0
+    timeout_seconds: float = 60.0
+
+
+class RouteSettings(_Model):
+    """Per-alias settings taken from the ModelAlias spec."""
+
+    timeouts: TimeoutSettings = TimeoutSettings()
+    retries: RetrySettings = RetrySettings()
+    fallbacks: tuple[str, ...] = ()
+    """Other aliases tried, in order, when this one fails before the response started."""
+    request_defaults: dict[str, Any] = Field(default_factory=dict)
+    """Chat/Responses body fields applied when the client did not set them."""
+    request_overrides: dict[str, Any] = Field(default_factory=dict)
+    """Body fields forced whatever the client sent."""
+    health_check: HealthCheckSettings = HealthCheckSettings()
+
+
+class SourceRef(_Model):
+    """The ModelAlias object a route came from."""
+
+    namespace: str
+    name: str
+    uid: str | None = None
+    generation: int | None = None
+
+
+class Route(_Model):
+    """One accepted alias: what clients send as ``model``, and where it goes."""
+
+    alias: str
+    backend: str
+    """Key into :attr:`RoutingTable.backends`."""
+    mode: ApiMode
+    source: SourceRef
+    settings: RouteSettings = RouteSettings()
+
+
+class RejectedAlias(_Model):
+    """An alias the controller refused, kept so ``/status`` can say why (no secrets in messages)."""
+
+    alias: str
+    source: SourceRef
+    reason: str
+    message: str
+
+
+class RoutingTable(_Model):
+    """The published routing table. ``sha256`` covers everything but ``generation`` and itself."""
+
+    api_version: Literal["aliasgate.io/v1alpha1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["RoutingTable"] = KIND
+    generation: int = Field(default=0, ge=0)
+    sha256: str = ""
+    backends: dict[str, Backend] = Field(default_factory=dict)
+    routes: dict[str, Route] = Field(default_factory=dict)
+    rejected: tuple[RejectedAlias, ...] = ()
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        backends: dict[str, Backend],
+        routes: dict[str, Route],
+        rejected: tuple[RejectedAlias, ...] = (),
+        generation: int = 0,
+    ) -> RoutingTable:
+        """Assemble a table in canonical (sorted) order with its content hash filled in."""
+        table = cls(
+            generation=generation,
+            backends=dict(sorted(backends.items())),
+            routes=dict(sorted(routes.items())),
+            rejected=tuple(sorted(rejected, key=lambda r: (r.source.namespace, r.source.name, r.alias))),
+        )
+        return table.model_copy(update={"sha256": table.content_hash()})
+
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical JSON of the content; equal content gives an equal hash."""
+        content = self.model_dump(mode="json", by_alias=True, exclude={"generation", "sha256"})
+        return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+    def with_generation(self, generation: int) -> RoutingTable:
+        """The same content under another generation (the hash does not change)."""
+        return self.model_copy(update={"generation": generation})
+
+    def to_json(self) -> bytes:
+        """Canonical JSON bytes (sorted keys), the form that is published."""
+        return orjson.dumps(self.model_dump(mode="json", by_alias=True), option=orjson.OPT_SORT_KEYS)
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> RoutingTable:
+        """Parse and validate; raises ``pydantic.ValidationError`` on a malformed document."""
+        return cls.model_validate_json(data)
+
+    def problems(self) -> list[str]:
+        """Every broken invariant, in a stable order (empty when the table is sound)."""
+        found: list[str] = []
+        if self.sha256 and self.sha256 != self.content_hash():
+            found.append("sha256 does not match the table content")
+        for key, backend in self.backends.items():
+            if key != backend.key:
+                found.append(f"backend {key!r} is stored under a key that differs from its own {backend.key!r}")
+            if key != backend_key(backend.provider, backend.base_url, backend.model):
+                found.append(f"backend {key!r} key does not match provider|baseURL|model")
+            if backend.provider == "chatgpt" and backend.mode != "responses":
+                found.append(f"backend {key!r}: provider chatgpt serves only the responses mode")
+        for alias, route in self.routes.items():
+            if alias != route.alias:
+                found.append(f"route {alias!r} is stored under a key that differs from its alias {route.alias!r}")
+            backend = self.backends.get(route.backend)
+            if backend is None:
+                found.append(f"route {alias!r} points at missing backend {route.backend!r}")
+                continue
+            if backend.mode == "responses" and route.mode == "chat":
+                found.append(f"route {alias!r} is in chat mode on responses backend {route.backend!r}")
+            for fallback in route.settings.fallbacks:
+                if fallback not in self.routes:
+                    found.append(f"route {alias!r} falls back to unknown alias {fallback!r}")
+                elif fallback == alias:
+                    found.append(f"route {alias!r} falls back to itself")
+        rejected_names = {(r.source.namespace, r.source.name, r.alias) for r in self.rejected}
+        for route in self.routes.values():
+            if (route.source.namespace, route.source.name, route.alias) in rejected_names:
+                found.append(f"alias {route.alias!r} is both routed and rejected")
+        return found
+
+    def check(self) -> RoutingTable:
+        """Raise :class:`TableInvariantError` unless every invariant holds; returns self for chaining."""
+        found = self.problems()
+        if found:
+            raise TableInvariantError(found)
+        return self
+
+    def lookup(self, alias: str) -> tuple[Route, Backend] | None:
+        """The route and backend serving ``alias``, or None when the alias is not routed."""
+        route = self.routes.get(alias)
+        if route is None:
+            return None
+        return route, self.backends[route.backend]
