@@ -1,0 +1,25 @@
+"""Upstream credentials, read from Secrets (DESIGN §5) and never copied anywhere else.
+
+A store maps a credentials Secret name to its keys (``apiKey``; for chatgpt ``accessToken``,
+``accountId``, optional ``refreshToken``, ``expiresAt``, or ``auth.json``). Values never reach a log line, a
+metric label, an error message or the routing table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+__all__ = ["CredentialStore"]
+
+
+class CredentialStore(Protocol):
+    """Read access to credentials Secrets by name; implementations keep themselves up to date."""
+
+    def get(self, secret_name: str) -> Mapping[str, str] | None:
+        """The Secret's keys and values, or None when it does not exist (or is not readable)."""
+        ...
+
+    async def run(self) -> None:
+        """Keep the store current (watch a folder or the API); returns only when cancelled."""
+        ...
