@@ -26,7 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--manifests", nargs="+", required=True, metavar="PATH", help="files or folders of YAML")
     check.add_argument("--output", choices=["text", "json"], default="text", help="output format")
     check.add_argument(
-        "--secrets-dir", metavar="DIR", default=None,
+        "--secrets-dir",
+        metavar="DIR",
+        default=None,
         help="check credentials against DIR/<secret-name>/ (otherwise credentials are not checked)",
     )
 

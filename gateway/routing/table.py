@@ -47,8 +47,7 @@ class _Model(BaseModel):
         extra="forbid",
         frozen=True,
         populate_by_name=True,
-        alias_generator=lambda name: name.split("_")[0]
-        + "".join(part.capitalize() for part in name.split("_")[1:]),
+        alias_generator=lambda name: name.split("_")[0] + "".join(part.capitalize() for part in name.split("_")[1:]),
     )
 
 
