@@ -1,0 +1,57 @@
+"""The Responses bridge: Chat Completions callers served by OpenAI Responses backends (pure; no I/O).
+
+Unlike other packages, this one re-exports its public names: it is the interface the gateway handlers code
+against (`/work/notes/bridge_contract.md`). Modules: `chat_responses` (request mapping, non-stream fold),
+`chat_responses_stream` (stream translator), `shaping` (per-provider request rules), `input_normalisation`,
+`recovery` (rebuild an empty terminal output), `folding` (`/v1/responses` pass-through helpers), `usage`,
+`errors`, `events` (SSE events → dicts).
+"""
+
+from gateway.bridge.chat_responses import (
+    FoldResult,
+    chat_completion_from_response,
+    fold_chat_completion,
+    map_chat_request,
+    to_responses_request,
+)
+from gateway.bridge.chat_responses_stream import ResponsesToChatStream
+from gateway.bridge.errors import (
+    BridgeRequestError,
+    ChatError,
+    error_from_event,
+    error_from_upstream_http,
+    stream_truncated_error,
+)
+from gateway.bridge.events import decode_events, parse_event_data, parse_events
+from gateway.bridge.folding import ResponseFolder, ResponseFoldResult, ResponsesStreamRecovery
+from gateway.bridge.input_normalisation import normalize_input
+from gateway.bridge.recovery import RecoveryOutcome, RecoverySource
+from gateway.bridge.shaping import CODEX_BASE_INSTRUCTIONS, prepare_responses_request, shape_for_provider
+from gateway.bridge.usage import usage_to_chat
+
+__all__ = [
+    "CODEX_BASE_INSTRUCTIONS",
+    "BridgeRequestError",
+    "ChatError",
+    "FoldResult",
+    "RecoveryOutcome",
+    "RecoverySource",
+    "ResponseFoldResult",
+    "ResponseFolder",
+    "ResponsesStreamRecovery",
+    "ResponsesToChatStream",
+    "chat_completion_from_response",
+    "decode_events",
+    "error_from_event",
+    "error_from_upstream_http",
+    "fold_chat_completion",
+    "map_chat_request",
+    "normalize_input",
+    "parse_event_data",
+    "parse_events",
+    "prepare_responses_request",
+    "shape_for_provider",
+    "stream_truncated_error",
+    "to_responses_request",
+    "usage_to_chat",
+]
