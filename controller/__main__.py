@@ -1,0 +1,218 @@
+"""``python -m controller``: settings → logging → kube adapters wired into the reconciler → run until signalled.
+
+:class:`Controller` is the wiring, usable in-process (tests, benchmarks); :func:`main` adds signals.
+Shutdown stops the watches and the reconciler, then releases the Lease so the other replica takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+import structlog
+from aiohttp import web
+
+from controller import ports
+from controller.health import create_admin_app
+from controller.inventory import ALL_NAMESPACES, Inventory, alias_essence, secret_essence
+from controller.kube import client as kube_client
+from controller.kube.endpoints import EndpointSliceDiscovery, StaticDiscovery
+from controller.kube.events import EventPoster
+from controller.kube.leasing import AlwaysLeader, LeaseElector
+from controller.kube.publishing import ConfigMapPublisher
+from controller.kube.secrets import secrets_target
+from controller.kube.statuses import StatusPatcher
+from controller.kube.watching import Watcher, WatchTarget
+from controller.metrics import ControllerMetrics
+from controller.programmed import GatewayPoller, ProgrammedTracker
+from controller.reconciler import Reconciler
+from controller.resources import GROUP, PLURAL, VERSION
+from controller.settings import ControllerSettings, parse_settings
+
+__all__ = ["Controller", "configure_logging", "main"]
+
+log = structlog.get_logger("controller")
+
+
+def configure_logging(level: str) -> None:
+    """JSON lines on stderr; structlog is not cached so tests can capture logs."""
+    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s")
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+
+
+def alias_targets(settings: ControllerSettings) -> list[WatchTarget]:
+    """One cluster-wide watch, or one per configured namespace."""
+    base = f"/apis/{GROUP}/{VERSION}"
+    if not settings.watch_namespaces:
+        return [WatchTarget(path=f"{base}/{PLURAL}", scope=ALL_NAMESPACES, kind="ModelAlias")]
+    return [
+        WatchTarget(path=f"{base}/namespaces/{ns}/{PLURAL}", scope=ns, kind="ModelAlias")
+        for ns in settings.watch_namespaces
+    ]
+
+
+def _split_listen(listen: str) -> tuple[str, int]:
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+class Controller:
+    """All the parts of one controller process, wired; ``start``/``stop`` for in-process use."""
+
+    def __init__(self, settings: ControllerSettings, client: kube_client.KubeClient) -> None:
+        self.settings = settings
+        self.client = client
+        self.metrics = ControllerMetrics()
+        targets = alias_targets(settings)
+        self.aliases = Inventory(essence=alias_essence, scopes=frozenset(t.scope for t in targets))
+        self.secrets = Inventory(essence=secret_essence, scopes=frozenset({settings.namespace}))
+        self.publisher = ConfigMapPublisher(
+            client=client,
+            namespace=settings.namespace,
+            name=settings.table_configmap,
+            gzip_threshold_bytes=settings.gzip_threshold_bytes,
+        )
+        self.statuses = StatusPatcher(client=client)
+        self.events = EventPoster(client=client, instance=settings.identity)
+        self.elector: LeaseElector | None = None
+        leadership: ports.Leadership
+        if settings.leader_election:
+            self.elector = LeaseElector(
+                client=client,
+                namespace=settings.namespace,
+                name=settings.lease_name,
+                identity=settings.identity,
+                lease_duration_seconds=settings.lease_duration_seconds,
+                renew_deadline_seconds=settings.renew_deadline_seconds,
+                retry_period_seconds=settings.retry_period_seconds,
+                on_change=self._leadership_changed,
+            )
+            leadership = self.elector
+        else:
+            leadership = AlwaysLeader()
+        discovery: ports.GatewayDiscovery
+        if settings.gateway_status_urls:
+            discovery = StaticDiscovery(list(settings.gateway_status_urls))
+        else:
+            discovery = EndpointSliceDiscovery(
+                client=client,
+                namespace=settings.namespace,
+                service=settings.gateway_service,
+                port_name=settings.gateway_admin_port_name,
+            )
+        self.reconciler = Reconciler(
+            aliases=self.aliases,
+            secrets=self.secrets,
+            publisher=self.publisher,
+            statuses=self.statuses,
+            events=self.events,
+            leadership=leadership,
+            metrics=self.metrics,
+            tracker=ProgrammedTracker(),
+            on_published=self._published,
+            debounce_seconds=settings.debounce_seconds,
+            debounce_max_seconds=settings.debounce_max_seconds,
+            status_concurrency=settings.status_concurrency,
+        )
+        self.poller = GatewayPoller(
+            discovery=discovery, on_served=self.reconciler.on_served, idle_seconds=settings.programmed_poll_seconds
+        )
+        self.metrics.leader.set(0 if settings.leader_election else 1)
+
+        def watcher(target: WatchTarget, inventory: Inventory) -> Watcher:
+            return Watcher(
+                client=client,
+                target=target,
+                inventory=inventory,
+                on_change=self.reconciler.notify,
+                metrics=self.metrics,
+                inactivity_seconds=settings.watch_inactivity_timeout_seconds,
+                watch_timeout_seconds=settings.watch_timeout_seconds,
+                backoff_base_seconds=settings.backoff_base_seconds,
+                backoff_max_seconds=settings.backoff_max_seconds,
+            )
+
+        self.watchers = [watcher(t, self.aliases) for t in targets]
+        self.watchers.append(watcher(secrets_target(settings.namespace), self.secrets))
+        self._tasks: list[asyncio.Task[None]] = []
+        self._runner: web.AppRunner | None = None
+        self.admin_port: int | None = None
+
+    def _leadership_changed(self, leader: bool) -> None:
+        self.reconciler.leadership_changed(leader)
+
+    def _published(self, generation: int) -> None:
+        self.poller.kick(generation)
+
+    def ready(self) -> bool:
+        return self.reconciler.ready
+
+    async def start(self) -> None:
+        app = create_admin_app(metrics=self.metrics, ready=self.ready)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        host, port = _split_listen(self.settings.admin_listen)
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        for address in self._runner.addresses:
+            self.admin_port = int(address[1])
+        runs = [w.run() for w in self.watchers] + [self.reconciler.run(), self.poller.run()]
+        if self.elector is not None:
+            runs.append(self.elector.run())
+        self._tasks = [asyncio.create_task(run) for run in runs]
+        log.info("controller_started", identity=self.settings.identity, admin_port=self.admin_port)
+
+    async def stop(self) -> None:
+        """Stop every loop, hand the Lease back, close the admin server and the API client."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        if self.elector is not None:
+            await self.elector.release()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        log.info("controller_stopped", identity=self.settings.identity)
+
+
+async def run(settings: ControllerSettings) -> None:
+    client = await kube_client.connect(settings.kubeconfig)
+    controller = Controller(settings, client)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await controller.start()
+        await stop.wait()
+    finally:
+        await controller.stop()
+        await client.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = parse_settings(argv)
+    configure_logging(settings.log_level)
+    asyncio.run(run(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,297 @@
+"""The level-triggered reconcile loop: inventory → debounce → resolve → publish → changed statuses.
+
+Fed by the watch streams (``controller.kube.watching`` calls :meth:`Reconciler.notify` after updating
+the inventories) and by the leader elector and the gateway poller. It never reads events, only levels:
+each pass runs the pure conflict engine on the *whole* inventory, so duplicated, reordered or missed
+events cannot leave a wrong table. Writes go through the Protocols of ``controller.ports`` and only while
+this replica leads; followers still resolve so their state is warm when they take over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from controller import conditions, conflicts, ports, resources
+from controller.inventory import Change, Inventory
+from controller.metrics import ControllerMetrics
+from controller.programmed import ProgrammedTracker
+
+__all__ = [
+    "ALLOWED_NAMESPACES_ANNOTATION",
+    "Debouncer",
+    "Reconciler",
+    "credentials_from",
+    "parse_inventory",
+    "same_status",
+]
+
+log = structlog.get_logger("controller.reconciler")
+
+ALLOWED_NAMESPACES_ANNOTATION = "aliasgate.io/allowed-namespaces"
+
+
+class Debouncer:
+    """Coalesces bursts of triggers: fires after ``quiet`` seconds without one, or ``max_wait`` after the first."""
+
+    def __init__(self, *, quiet: float, max_wait: float) -> None:
+        self.quiet = quiet
+        self.max_wait = max_wait
+        self._event = asyncio.Event()
+
+    def trigger(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        """Return once a burst of triggers has settled."""
+        await self._event.wait()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait
+        while True:
+            self._event.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return
+            try:
+                await asyncio.wait_for(self._event.wait(), timeout=min(self.quiet, remaining))
+            except TimeoutError:
+                return
+
+
+def parse_inventory(raws: list[dict[str, Any]]) -> list[resources.ModelAlias | conflicts.InvalidAlias]:
+    """Each raw object as a ModelAlias, or as an InvalidAlias carrying the field and message of its fault."""
+    return [conflicts.parse_or_invalid(raw) for raw in raws]
+
+
+def credentials_from(secrets: list[dict[str, Any]]) -> dict[str, conflicts.CredentialInfo]:
+    """Credentials Secrets' metadata → what the rules may know (existence and allowed namespaces)."""
+    found: dict[str, conflicts.CredentialInfo] = {}
+    for raw in secrets:
+        meta = raw.get("metadata") or {}
+        annotation = (meta.get("annotations") or {}).get(ALLOWED_NAMESPACES_ANNOTATION)
+        allowed = None
+        if annotation is not None:
+            allowed = frozenset(part.strip() for part in str(annotation).split(",") if part.strip())
+        found[str(meta.get("name"))] = conflicts.CredentialInfo(allowed_namespaces=allowed)
+    return found
+
+
+def same_status(observed: Any, desired: Mapping[str, Any]) -> bool:
+    """Whether the object already carries ``desired``: JSON nulls in a merge patch delete fields, so a
+    null in ``desired`` matches an absent field."""
+    return bool(_without_nulls(observed) == _without_nulls(desired))
+
+
+def _without_nulls(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
+class Reconciler:
+    """Decides, and asks the ports to write. One instance per process."""
+
+    def __init__(
+        self,
+        *,
+        aliases: Inventory,
+        secrets: Inventory | None,
+        publisher: ports.TablePublisher,
+        statuses: ports.StatusWriter,
+        events: ports.EventRecorder,
+        leadership: ports.Leadership,
+        metrics: ControllerMetrics,
+        tracker: ProgrammedTracker | None = None,
+        on_published: Callable[[int], None] | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        debounce_seconds: float = 0.05,
+        debounce_max_seconds: float = 0.3,
+        status_concurrency: int = 16,
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self.aliases = aliases
+        self.secrets = secrets
+        self._publisher = publisher
+        self._statuses = statuses
+        self._events = events
+        self._leadership = leadership
+        self._metrics = metrics
+        self.tracker = tracker if tracker is not None else ProgrammedTracker()
+        self._on_published = on_published
+        self._clock = clock
+        self._debouncer = Debouncer(quiet=debounce_seconds, max_wait=debounce_max_seconds)
+        self._concurrency = status_concurrency
+        self._retry_seconds = retry_seconds
+        self._pending = Change.NONE
+        self._resolution: conflicts.Resolution | None = None
+        self._resolved_versions: tuple[int, int] | None = None
+        self._emitted: set[tuple[str | None, int | None, str]] = set()
+        self._was_leader = False
+        self.published: ports.PublishResult | None = None
+        self.ready = False
+        """True once a full list of every inventory has been reconciled (``/readyz``)."""
+        self.passes = 0
+        self.status_writes = 0
+        self.last_resolve_seconds = 0.0
+
+    # -- inputs --------------------------------------------------------------------------------------
+
+    def notify(self, change: Change) -> None:
+        """An inventory changed (or leadership/gateways did); schedule a pass of at least this level."""
+        if change is Change.NONE:
+            return
+        self._pending = max(self._pending, change)
+        self._debouncer.trigger()
+
+    async def on_served(self, served: Mapping[str, int] | None) -> None:
+        """The gateway poller's report: served generations changed, so Programmed may have flipped."""
+        if self.tracker.observe(served):
+            self.notify(Change.STATUS)
+
+    def leadership_changed(self, leader: bool) -> None:
+        self._metrics.leader.set(1 if leader else 0)
+        if leader:
+            # A new leader re-publishes and re-checks every status, whatever the previous one left.
+            self._resolved_versions = None
+            self.notify(Change.SPEC)
+
+    # -- loop ----------------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Reconcile after each settled burst until cancelled; a failed pass is retried."""
+        while True:
+            await self._debouncer.wait()
+            level, self._pending = self._pending, Change.NONE
+            try:
+                await self.reconcile(level)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._metrics.reconciles.labels("error").inc()
+                log.warning("reconcile_failed", error=str(exc), error_type=type(exc).__name__)
+                self._pending = max(self._pending, level)
+                await asyncio.sleep(self._retry_seconds)
+                self._debouncer.trigger()
+
+    async def reconcile(self, level: Change = Change.SPEC) -> None:
+        """One pass. ``SPEC`` resolves and publishes; ``STATUS`` re-checks statuses only."""
+        if not self.aliases.complete or (self.secrets is not None and not self.secrets.complete):
+            return  # never publish a table built from a partial list
+        leader = self._leadership.is_leader()
+        if leader and not self._was_leader:
+            level = Change.SPEC
+        self._was_leader = leader
+        versions = (self.aliases.version, self.secrets.version if self.secrets is not None else 0)
+        started = time.perf_counter()
+        if self._resolution is None or versions != self._resolved_versions or level is Change.SPEC:
+            self._resolution = self._resolve()
+            self._resolved_versions = versions
+            self.last_resolve_seconds = time.perf_counter() - started
+            self._count_aliases(self._resolution)
+        resolution = self._resolution
+        if leader:
+            result = await self._publish(resolution)
+            self.tracker.record_table(result.table)
+            if result.written and self._on_published is not None:
+                self._on_published(result.table.generation)
+            await self._write_statuses(resolution)
+            await self._emit_events(resolution)
+        self._metrics.reconcile_duration.observe(time.perf_counter() - started)
+        self._metrics.reconciles.labels("ok").inc()
+        self.passes += 1
+        self.ready = True
+
+    # -- steps ---------------------------------------------------------------------------------------
+
+    def _resolve(self) -> conflicts.Resolution:
+        objects = parse_inventory(self.aliases.snapshot())
+        credentials = None if self.secrets is None else credentials_from(self.secrets.snapshot())
+        return conflicts.resolve(objects, credentials=credentials, generation=0)
+
+    def _count_aliases(self, resolution: conflicts.Resolution) -> None:
+        counts: Counter[tuple[str, str]] = Counter()
+        for verdict in resolution.verdicts.values():
+            counts["accepted" if verdict.accepted else "rejected", verdict.reason] += 1
+        self._metrics.set_alias_counts(counts)
+
+    async def _publish(self, resolution: conflicts.Resolution) -> ports.PublishResult:
+        try:
+            result = await self._publisher.publish(resolution.table)
+        except Exception:
+            self._metrics.table_publishes.labels("error").inc()
+            raise
+        self._metrics.table_publishes.labels("updated" if result.written else "unchanged").inc()
+        if result.written:
+            log.info("table_published", generation=result.table.generation, routes=len(result.table.routes))
+        self.published = result
+        return result
+
+    def desired_status(self, verdict: conflicts.Verdict, previous: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The status this verdict calls for, given what the object carries now."""
+        programmed: bool | None = False
+        if verdict.accepted:
+            programmed = self.tracker.programmed(verdict.namespace, verdict.name, verdict.generation)
+        return conditions.build_status(verdict, previous, self._clock(), programmed)
+
+    async def _write_statuses(self, resolution: conflicts.Resolution) -> None:
+        semaphore = asyncio.Semaphore(self._concurrency)
+        jobs = []
+        for verdict in resolution.verdicts.values():
+            raw = self.aliases.get(verdict.namespace, verdict.name)
+            if raw is None:
+                continue
+            previous = raw.get("status")
+            desired = self.desired_status(verdict, previous)
+            if same_status(previous, desired):
+                continue
+            jobs.append(self._write_one(semaphore, raw, desired))
+        if jobs:
+            await asyncio.gather(*jobs)
+
+    async def _write_one(self, semaphore: asyncio.Semaphore, raw: dict[str, Any], desired: dict[str, Any]) -> None:
+        meta = raw.get("metadata") or {}
+        async with semaphore:
+            if not self._leadership.is_leader():
+                return
+            outcome = await self._statuses.write_status(
+                namespace=str(meta.get("namespace")),
+                name=str(meta.get("name")),
+                generation=meta.get("generation"),
+                resource_version=meta.get("resourceVersion"),
+                status=desired,
+            )
+        self.status_writes += 1
+        if outcome != "written":
+            log.debug("status_write_skipped", object=f"{meta.get('namespace')}/{meta.get('name')}", outcome=outcome)
+
+    async def _emit_events(self, resolution: conflicts.Resolution) -> None:
+        """One Warning Event per rejected (object incarnation, generation, reason); never repeated."""
+        live: set[tuple[str | None, int | None, str]] = set()
+        for verdict in resolution.verdicts.values():
+            if verdict.accepted:
+                continue
+            key = (verdict.uid, verdict.generation, verdict.reason)
+            live.add(key)
+            if key in self._emitted:
+                continue
+            self._emitted.add(key)
+            try:
+                await self._events.record(
+                    namespace=verdict.namespace,
+                    name=verdict.name,
+                    uid=verdict.uid,
+                    reason=verdict.reason,
+                    message=verdict.message,
+                    warning=True,
+                )
+            except Exception as exc:  # an Event is best effort; the status already tells the story
+                log.warning("event_failed", object=verdict.ref, error=str(exc))
+        self._emitted &= live

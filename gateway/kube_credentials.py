@@ -1,0 +1,106 @@
+"""A :class:`~gateway.credentials.CredentialStore` over the credentials Secrets, watched through the API.
+
+One list+watch per Secret name (``fieldSelector=metadata.name=<name>``, as RBAC ``resourceNames``
+requires); values are base64-decoded into memory and nowhere else: not logged, not in errors. Names
+come from the constructor and from :meth:`want` (the gateway calls it with the credentials its table
+references); ``get`` of an unknown name also starts a watch for it. A Secret that disappears is dropped;
+an API outage keeps the last values (credentials do not vanish because the API is down).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import structlog
+
+from gateway.kube_client import KubeConnection, watch_named
+
+__all__ = ["KubeCredentialStore", "decode_secret"]
+
+log = structlog.get_logger("gateway.kube_credentials")
+
+
+def decode_secret(secret: Mapping[str, Any]) -> dict[str, str]:
+    """``data`` (base64) and ``stringData`` as text; undecodable keys are skipped (named, never shown)."""
+    values: dict[str, str] = {}
+    for key, encoded in (secret.get("data") or {}).items():
+        try:
+            values[str(key)] = base64.b64decode(str(encoded), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            log.warning("secret_key_undecodable", secret=(secret.get("metadata") or {}).get("name"), key=key)
+    for key, text in (secret.get("stringData") or {}).items():
+        values[str(key)] = str(text)
+    return values
+
+
+class KubeCredentialStore:
+    def __init__(
+        self,
+        *,
+        connection: KubeConnection,
+        namespace: str,
+        names: Iterable[str] = (),
+        inactivity_seconds: float = 70.0,
+    ) -> None:
+        self._connection = connection
+        self._namespace = namespace
+        self._inactivity = inactivity_seconds
+        self._values: dict[str, dict[str, str]] = {}
+        self._wanted: set[str] = set(names)
+        self._watching: dict[str, asyncio.Task[None]] = {}
+        self._changed = asyncio.Event()
+        self.failures: dict[str, str] = {}
+        """Last API failure per Secret name (no values in it), for /status and tests."""
+
+    def get(self, secret_name: str) -> Mapping[str, str] | None:
+        if secret_name not in self._wanted:
+            self.want([secret_name])
+        return self._values.get(secret_name)
+
+    def want(self, names: Iterable[str]) -> None:
+        """Make sure these Secrets are watched (the set only grows; RBAC decides what is readable)."""
+        fresh = set(names) - self._wanted
+        if fresh:
+            self._wanted |= fresh
+            self._changed.set()
+
+    async def _watch(self, name: str) -> None:
+        async def on_object(secret: dict[str, Any] | None) -> None:
+            if secret is None:
+                self._values.pop(name, None)
+            else:
+                self._values[name] = decode_secret(secret)
+            self.failures.pop(name, None)
+
+        async def on_failure(reason: str) -> None:
+            self.failures[name] = reason
+            log.warning("secret_watch_failed", secret=name, reason=reason)
+
+        await watch_named(
+            connection=self._connection,
+            collection_path=f"/api/v1/namespaces/{self._namespace}/secrets",
+            name=name,
+            on_object=on_object,
+            on_failure=on_failure,
+            inactivity_seconds=self._inactivity,
+        )
+
+    async def run(self) -> None:
+        try:
+            while True:
+                for name in sorted(self._wanted - set(self._watching)):
+                    self._watching[name] = asyncio.create_task(self._watch(name), name=f"secret-watch-{name}")
+                self._changed.clear()
+                await self._changed.wait()
+        finally:
+            for task in self._watching.values():
+                task.cancel()
+            for task in self._watching.values():
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            self._watching.clear()

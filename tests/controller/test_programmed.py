@@ -1,0 +1,93 @@
+"""Programmed tracking: which table generation introduced an alias generation, and what gateways serve."""
+
+from __future__ import annotations
+
+from controller.kube.endpoints import admin_urls
+from controller.programmed import ProgrammedTracker, served_generation
+from gateway.routing.table import Backend, Route, RoutingTable, SourceRef
+
+BACKEND = Backend(
+    key="openai|https://api.openai.com/v1|gpt-5",
+    provider="openai",
+    base_url="https://api.openai.com/v1",
+    model="gpt-5",
+    mode="responses",
+)
+
+
+def table(generation: int, **aliases: int) -> RoutingTable:
+    routes = {
+        name: Route(
+            alias=name,
+            backend=BACKEND.key,
+            mode="responses",
+            source=SourceRef(namespace="ns", name=name, generation=gen),
+        )
+        for name, gen in aliases.items()
+    }
+    return RoutingTable.build(backends={BACKEND.key: BACKEND}, routes=routes).with_generation(generation)
+
+
+def test_unknown_without_gateway_reports() -> None:
+    tracker = ProgrammedTracker()
+    tracker.record_table(table(1, a=1))
+    assert tracker.programmed("ns", "a", 1) is None
+    tracker.observe({})
+    assert tracker.programmed("ns", "a", 1) is None
+
+
+def test_programmed_once_every_gateway_serves_the_introducing_generation() -> None:
+    tracker = ProgrammedTracker()
+    tracker.record_table(table(3, a=1))
+    tracker.observe({"g1": 3, "g2": 2})
+    assert tracker.programmed("ns", "a", 1) is False
+    tracker.observe({"g1": 3, "g2": 4})
+    assert tracker.programmed("ns", "a", 1) is True
+
+
+def test_an_unrelated_change_does_not_unprogram_an_alias() -> None:
+    tracker = ProgrammedTracker()
+    tracker.record_table(table(1, a=1))
+    tracker.record_table(table(2, a=1, b=1))
+    tracker.observe({"g1": 1})
+    assert tracker.programmed("ns", "a", 1) is True
+    assert tracker.programmed("ns", "b", 1) is False
+
+
+def test_a_new_object_generation_waits_for_its_own_table() -> None:
+    tracker = ProgrammedTracker()
+    tracker.record_table(table(1, a=1))
+    tracker.record_table(table(2, a=2))
+    tracker.observe({"g1": 1})
+    assert tracker.programmed("ns", "a", 2) is False
+    assert tracker.programmed("ns", "a", 1) is False  # generation 1 is no longer what the table carries
+
+
+def test_observe_reports_whether_anything_changed() -> None:
+    tracker = ProgrammedTracker()
+    assert tracker.observe({"g1": 1}) is True
+    assert tracker.observe({"g1": 1}) is False
+    assert tracker.observe(None) is True
+
+
+def test_served_generation_reads_the_gateway_status_document() -> None:
+    assert served_generation({"table": {"generation": 7, "sha256": "x"}}) == 7
+    assert served_generation({"generation": 2}) == 2
+    assert served_generation({"table": None}) is None
+    assert served_generation(["not", "a", "dict"]) is None
+    assert served_generation({"table": {"generation": True}}) is None
+
+
+def test_admin_urls_take_ready_endpoints_with_the_named_port() -> None:
+    slices = [
+        {
+            "ports": [{"name": "http", "port": 8080}, {"name": "admin", "port": 9090}],
+            "endpoints": [
+                {"addresses": ["10.0.0.1"], "conditions": {"ready": True}},
+                {"addresses": ["10.0.0.2"], "conditions": {"ready": False}},
+                {"addresses": ["fd00::3"], "conditions": {"ready": True, "terminating": False}},
+            ],
+        },
+        {"ports": [{"name": "http", "port": 8080}], "endpoints": [{"addresses": ["10.0.0.9"]}]},
+    ]
+    assert admin_urls(slices, "admin") == ["http://10.0.0.1:9090", "http://[fd00::3]:9090"]
