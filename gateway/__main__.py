@@ -1,0 +1,60 @@
+"""``python -m gateway``: settings → logging → table source + credentials → serve until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from gateway.app import create_app, serve
+from gateway.credentials import CredentialStore
+from gateway.credentials_dir import DirectoryCredentialStore
+from gateway.logs import configure_logging
+from gateway.routing.loading import FileTableSource
+from gateway.routing.source import TableSource
+from gateway.settings import GatewaySettings, parse_settings
+
+
+def _table_source(settings: GatewaySettings) -> TableSource:
+    if settings.table_source == "file":
+        if settings.table_file is None:
+            raise SystemExit("--table-source file needs --table-file")
+        return FileTableSource(settings.table_file, interval_seconds=settings.table_poll_interval_seconds)
+    from gateway.routing import kube_source  # lazy: only cluster deployments need it
+
+    return kube_source.ConfigMapTableSource.from_environment(  # type: ignore[attr-defined,no-any-return]
+        namespace=settings.namespace, name=settings.table_configmap
+    )
+
+
+def _credentials(settings: GatewaySettings) -> CredentialStore:
+    if settings.secrets_dir is not None:
+        return DirectoryCredentialStore(
+            settings.secrets_dir, interval_seconds=settings.credentials_poll_interval_seconds
+        )
+    from gateway import kube_credentials  # lazy, as above
+
+    return kube_credentials.KubeCredentialStore.from_environment(  # type: ignore[attr-defined,no-any-return]
+        namespace=settings.namespace
+    )
+
+
+async def _main(settings: GatewaySettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    app = create_app(settings, table_source=_table_source(settings), credentials=_credentials(settings))
+    await serve(app, settings, stop=stop)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    settings = parse_settings(argv)
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    asyncio.run(_main(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""create_app: the public gateway app (routes, middlewares, lifetimes) and its admin app.
+
+``create_app`` returns the public ``web.Application``; the admin app (``/livez``, ``/readyz``,
+``/metrics``, ``/status``, ``/health/*``) is ``app[admin_app_key]`` and shares the same table
+holder, metrics and health state. Every lifetime (upstream session, table source, credential
+store, prober) is one ``cleanup_ctx`` entry of the public app. :func:`serve` runs both apps on
+their ports until told to stop, then drains (DESIGN §6 graceful shutdown).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import suppress
+
+import aiohttp
+import structlog
+from aiohttp import web
+
+from gateway.client_keys import ApiKeys
+from gateway.credentials import CredentialStore
+from gateway.credentials_dir import EmptyCredentialStore
+from gateway.handlers import admin, chat_completions, models, responses
+from gateway.keys import (
+    Draining,
+    admin_app_key,
+    api_keys_key,
+    clock_key,
+    credentials_key,
+    draining_key,
+    health_key,
+    ids_key,
+    metrics_key,
+    prober_key,
+    providers_key,
+    rng_key,
+    settings_key,
+    table_holder_key,
+    table_source_key,
+    upstream_key,
+)
+from gateway.metrics import GatewayMetrics
+from gateway.middlewares import auth_middleware, request_middleware, set_request_id_header
+from gateway.probing import HealthTracker, Prober
+from gateway.providers import Providers
+from gateway.routing.loading import CompiledTable, TableHolder
+from gateway.routing.source import TableSource
+from gateway.settings import GatewaySettings, split_host_port
+from gateway.upstream import UpstreamClient
+
+__all__ = ["create_app", "serve"]
+
+_log = structlog.get_logger("gateway.app")
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def create_app(
+    settings: GatewaySettings,
+    *,
+    table_source: TableSource,
+    credentials: CredentialStore | None = None,
+    api_keys: ApiKeys | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+    ids: Callable[[], str] = _new_id,
+    rng: random.Random | None = None,
+    metrics: GatewayMetrics | None = None,
+    connector: Callable[[], aiohttp.BaseConnector] | None = None,
+    probing: bool = True,
+) -> web.Application:
+    """Build the gateway. ``api_keys`` defaults to ``settings.api_keys_file`` (none = open port);
+    ``probing=False`` disables the scheduled prober (``POST /health/probe`` still works)."""
+    metrics = metrics if metrics is not None else GatewayMetrics()
+    credentials = credentials if credentials is not None else EmptyCredentialStore()
+    if api_keys is None:
+        api_keys = ApiKeys.from_file(settings.api_keys_file) if settings.api_keys_file else ApiKeys((), enabled=False)
+    holder = TableHolder(metrics=metrics)
+    health = HealthTracker(metrics=metrics, failure_threshold=settings.passive_failure_threshold)
+    upstream_ref: list[UpstreamClient] = []
+    providers = Providers.build(
+        credentials=credentials,
+        session=lambda: upstream_ref[0].session,
+        chatgpt_token_url=settings.chatgpt_token_url,
+        chatgpt_client_id=settings.chatgpt_client_id,
+        chatgpt_refresh_margin_seconds=settings.chatgpt_refresh_margin_seconds,
+    )
+    upstream = UpstreamClient(providers=providers, metrics=metrics)
+    upstream_ref.append(upstream)
+    prober = Prober(
+        holder=holder,
+        health=health,
+        upstream=lambda: upstream,
+        concurrency=settings.probe_concurrency,
+        min_interval_seconds=settings.probe_min_interval_seconds,
+    )
+    draining = Draining()
+
+    def on_swap(table: CompiledTable) -> None:
+        health.retain(set(table.aliases))
+        want = getattr(credentials, "want", None)
+        if callable(want):
+            want({b.credentials for b in table.table.backends.values() if b.credentials})
+
+    holder.on_swap.append(on_swap)
+
+    app = web.Application(middlewares=[request_middleware, auth_middleware], client_max_size=settings.max_body_bytes)
+    admin_app = web.Application()
+    for target in (app, admin_app):
+        target[settings_key] = settings
+        target[table_holder_key] = holder
+        target[metrics_key] = metrics
+        target[health_key] = health
+        target[prober_key] = prober
+        target[draining_key] = draining
+        target[clock_key] = clock
+    app[table_source_key] = table_source
+    app[credentials_key] = credentials
+    app[providers_key] = providers
+    app[upstream_key] = upstream
+    app[api_keys_key] = api_keys
+    app[ids_key] = ids
+    app[rng_key] = rng if rng is not None else random.Random()
+    app[admin_app_key] = admin_app
+
+    app.router.add_routes(
+        [
+            web.post("/v1/chat/completions", chat_completions.post_chat_completions, name="chat_completions"),
+            web.post("/v1/responses", responses.post_responses, name="responses"),
+            web.get("/v1/models", models.list_models, name="models", allow_head=False),
+            web.get("/v1/models/{model:.+}", models.get_model, name="model", allow_head=False),
+        ]
+    )
+    admin_app.router.add_routes(
+        [
+            web.get("/livez", admin.get_livez, name="livez"),
+            web.get("/readyz", admin.get_readyz, name="readyz"),
+            web.get("/metrics", admin.get_metrics, name="metrics"),
+            web.get("/status", admin.get_status, name="status"),
+            web.get("/health/models", admin.get_health_models, name="health_models"),
+            web.post("/health/probe", admin.post_health_probe, name="health_probe"),
+        ]
+    )
+    app.on_response_prepare.append(set_request_id_header)
+    app.cleanup_ctx.append(_upstream_session(upstream, connector))
+    app.cleanup_ctx.append(_background("table_source", lambda: table_source.run(holder)))
+    app.cleanup_ctx.append(_background("credentials", credentials.run))
+    if probing:
+        app.cleanup_ctx.append(_background("prober", prober.run))
+    app.on_shutdown.append(_start_draining)
+    return app
+
+
+def _upstream_session(
+    upstream: UpstreamClient, connector: Callable[[], aiohttp.BaseConnector] | None
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        made = connector() if connector is not None else aiohttp.TCPConnector(limit=1024, ttl_dns_cache=60)
+        session = aiohttp.ClientSession(connector=made, auto_decompress=True, trust_env=False)
+        upstream.attach(session)
+        try:
+            yield
+        finally:
+            upstream.attach(None)
+            await session.close()
+
+    return context
+
+
+def _background(name: str, run: Callable[[], Awaitable[None]]) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A task that lives as long as the app; its crash is logged, never silent."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async def guarded() -> None:
+            try:
+                await run()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _log.exception("background_task_crashed", task=name)
+                raise
+
+        task = asyncio.create_task(guarded(), name=f"aliasgate:{name}")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+
+    return context
+
+
+async def _start_draining(app: web.Application) -> None:
+    app[draining_key].value = True
+    _log.info("draining_started", inflight=app[metrics_key].value("aliasgate_inflight_requests"))
+
+
+async def serve(app: web.Application, settings: GatewaySettings, *, stop: asyncio.Event) -> None:
+    """Serve the public and admin ports until ``stop`` is set, then drain within the grace period."""
+    admin_app = app[admin_app_key]
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_grace_seconds)
+    admin_runner = web.AppRunner(admin_app, access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    await admin_runner.setup()
+    try:
+        host, port = split_host_port(settings.listen)
+        await web.TCPSite(runner, host, port).start()
+        admin_host, admin_port = split_host_port(settings.admin_listen)
+        await web.TCPSite(admin_runner, admin_host, admin_port).start()
+        _log.info("gateway_started", listen=settings.listen, admin_listen=settings.admin_listen)
+        await stop.wait()
+        app[draining_key].value = True
+        _log.info("shutdown_requested", grace_seconds=settings.shutdown_grace_seconds)
+    finally:
+        await runner.cleanup()
+        await admin_runner.cleanup()
+        _log.info("gateway_stopped")

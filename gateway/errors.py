@@ -1,0 +1,140 @@
+"""Errors the gateway answers with, each mapped by class to an HTTP status and an OpenAI error envelope.
+
+The error middleware turns any :class:`GatewayError` into ``{"error": {"message", "type", "param", "code"}}``;
+it never matches on message text. The tree (status, ``error.type``, ``error.code``)::
+
+    GatewayError                      500 server_error           internal_error
+    ├── InvalidRequestError           400 invalid_request_error  invalid_request (param names the field)
+    │   ├── UnsupportedParameterError 400 invalid_request_error  unsupported_parameter
+    │   └── BodyTooLargeError         413 invalid_request_error  request_too_large
+    ├── AuthenticationError           401 authentication_error   invalid_api_key
+    ├── PermissionDeniedError         403 permission_error       model_not_permitted
+    ├── NotFoundError                 404 invalid_request_error  not_found
+    │   └── UnknownAliasError         404 invalid_request_error  model_not_found
+    ├── MethodNotAllowedError         405 invalid_request_error  method_not_allowed
+    ├── NotReadyError                 503 server_error           table_not_loaded
+    └── UpstreamError                 (status of the upstream/bridge error; type and code as mapped by the bridge)
+        ├── UpstreamUnavailableError  502 server_error           upstream_unavailable
+        └── UpstreamTimeoutError      504 server_error           upstream_timeout
+
+Messages never carry a secret or a list of other aliases.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+__all__ = [
+    "AuthenticationError",
+    "BodyTooLargeError",
+    "GatewayError",
+    "InvalidRequestError",
+    "MethodNotAllowedError",
+    "NotFoundError",
+    "NotReadyError",
+    "PermissionDeniedError",
+    "UnknownAliasError",
+    "UnsupportedParameterError",
+    "UpstreamError",
+    "UpstreamTimeoutError",
+    "UpstreamUnavailableError",
+    "error_body",
+]
+
+
+def error_body(*, message: str, error_type: str, param: str | None, code: str | None) -> dict[str, Any]:
+    """The OpenAI error envelope."""
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway answers with; class attributes give the defaults."""
+
+    status: ClassVar[int] = 500
+    error_type: ClassVar[str] = "server_error"
+    error_code: ClassVar[str | None] = "internal_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        status: int | None = None,
+        error_type: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code if code is not None else self.error_code
+        self.http_status = status if status is not None else self.status
+        self.type = error_type if error_type is not None else self.error_type
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        return error_body(message=self.message, error_type=self.type, param=self.param, code=self.code)
+
+
+class InvalidRequestError(GatewayError):
+    status = 400
+    error_type = "invalid_request_error"
+    error_code = "invalid_request"
+
+
+class UnsupportedParameterError(InvalidRequestError):
+    error_code = "unsupported_parameter"
+
+
+class BodyTooLargeError(InvalidRequestError):
+    status = 413
+    error_code = "request_too_large"
+
+
+class AuthenticationError(GatewayError):
+    status = 401
+    error_type = "authentication_error"
+    error_code = "invalid_api_key"
+
+
+class PermissionDeniedError(GatewayError):
+    status = 403
+    error_type = "permission_error"
+    error_code = "model_not_permitted"
+
+
+class NotFoundError(GatewayError):
+    status = 404
+    error_type = "invalid_request_error"
+    error_code = "not_found"
+
+
+class UnknownAliasError(NotFoundError):
+    error_code = "model_not_found"
+
+
+class MethodNotAllowedError(GatewayError):
+    status = 405
+    error_type = "invalid_request_error"
+    error_code = "method_not_allowed"
+
+
+class NotReadyError(GatewayError):
+    status = 503
+    error_code = "table_not_loaded"
+
+
+class UpstreamError(GatewayError):
+    """An upstream (or bridge) error passed on with the status and type the bridge mapped."""
+
+    status = 502
+
+
+class UpstreamUnavailableError(UpstreamError):
+    status = 502
+    error_code = "upstream_unavailable"
+
+
+class UpstreamTimeoutError(UpstreamError):
+    status = 504
+    error_code = "upstream_timeout"

@@ -1,0 +1,349 @@
+"""POST /v1/chat/completions: validate → resolve alias → pass through (chat mode) or bridge (responses mode).
+
+Every attempt reads the upstream until the first content-bearing chunk (or the end) before the
+client's response starts, so an early upstream failure is retried, falls back, or becomes a proper
+HTTP error. After that, failures become an in-stream ``data: {"error": …}`` frame and ``[DONE]``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from gateway import bridge
+from gateway.bridge.errors import ChatError
+from gateway.context import RequestContext
+from gateway.errors import InvalidRequestError
+from gateway.handlers import common
+from gateway.keys import clock_key, context_key, health_key, metrics_key, rng_key, upstream_key
+from gateway.routing.loading import RouteTarget
+from gateway.sse import DONE_FRAME, encode_json_frame
+from gateway.upstream import UpstreamFailure, error_from_chat_error, failure_from_chat_error, with_failover
+from gateway.validation import validate_chat_request
+
+__all__ = ["post_chat_completions"]
+
+_BAD_EVENT = ChatError(502, "The upstream sent a malformed stream event.", "server_error", None, "bad_upstream_event")
+_NOT_JSON = ChatError(502, "The upstream sent a malformed JSON answer.", "server_error", None, "bad_upstream_body")
+
+
+def _parse(data: str) -> dict[str, Any] | None:
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _is_sse(resp: aiohttp.ClientResponse) -> bool:
+    return resp.content_type == "text/event-stream"
+
+
+async def post_chat_completions(request: web.Request) -> web.StreamResponse:
+    ctx = request[context_key]
+    ctx.endpoint = "chat"
+    body = await common.read_body(request)
+    alias = validate_chat_request(body)
+    ctx.stream = body.get("stream") is True
+    table, target = common.resolve(request, alias)
+    ctx.mode = target.route.mode
+    app = request.app
+    health = app[health_key]
+
+    async def attempt(current: RouteTarget) -> web.StreamResponse | common.Primed:
+        ctx.served_alias = current.alias
+        ctx.backend = current.backend.key
+        ctx.mode = current.route.mode
+        merged = common.apply_route_settings(body, current)
+        if current.route.mode == "chat":
+            return await _chat_passthrough(request, ctx, current, merged)
+        return await _bridged(request, ctx, current, merged)
+
+    try:
+        outcome = await with_failover(table, target, attempt, metrics=app[metrics_key], rng=app[rng_key])
+    except UpstreamFailure as failure:
+        if failure.retryable:
+            health.record_traffic(ctx.served_alias or alias, ok=False, error=failure.error.message)
+        raise failure.error from None
+    health.record_traffic(ctx.served_alias or alias, ok=True)
+    if isinstance(outcome, web.StreamResponse):
+        return outcome
+    return await common.pump(request, ctx, outcome)
+
+
+# ---------------------------------------------------------------- chat pass-through
+
+
+def _has_content(chunk: dict[str, Any]) -> bool:
+    choices = chunk.get("choices")
+    if not isinstance(choices, list):
+        return False
+    for choice in choices:
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if isinstance(delta, dict) and (
+            delta.get("content")
+            or delta.get("tool_calls")
+            or delta.get("refusal")
+            or delta.get("reasoning_content")
+            or delta.get("function_call")
+        ):
+            return True
+    return False
+
+
+async def _chat_passthrough(
+    request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any]
+) -> web.StreamResponse | common.Primed:
+    upstream = request.app[upstream_key]
+    clock = request.app[clock_key]
+    out = dict(body)
+    out["model"] = target.backend.model
+    started = clock()
+    resp = await upstream.post(target, "chat", orjson.dumps(out), request_id=ctx.request_id)
+    if resp.status >= 300:
+        ctx.upstream_seconds += clock() - started
+        raise await upstream.error_of(resp)
+    if not ctx.stream or not _is_sse(resp):
+        try:
+            data = await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise common.read_failure(exc) from None
+        finally:
+            ctx.upstream_seconds += clock() - started
+            resp.release()
+        parsed = _parse(data.decode("utf-8", "replace")) if data else None
+        if parsed is None:
+            raise failure_from_chat_error(_NOT_JSON)
+        common.record_chat_usage(ctx, parsed.get("usage"))
+        ctx.first_token_at = clock()
+        return web.Response(body=data, content_type="application/json")
+    ctx.upstream_seconds += clock() - started
+    events = common.UpstreamEvents(resp, request)
+    head: list[bytes] = []
+    state = {"started": False, "done": False}
+
+    def absorb(batch: list[Any]) -> list[bytes]:
+        frames: list[bytes] = []
+        for event in batch:
+            if event.data == "[DONE]":
+                state["done"] = True
+                continue
+            chunk = _parse(event.data)
+            if chunk is None:
+                raise _MidStreamError(_BAD_EVENT)
+            if chunk.get("error"):
+                raise _MidStreamError(bridge.error_from_event(chunk))
+            if not state["started"] and _has_content(chunk):
+                state["started"] = True
+                ctx.first_token_at = clock()
+            if chunk.get("usage"):
+                common.record_chat_usage(ctx, chunk["usage"])
+            frames.append(b"data: " + event.data.encode() + b"\n\n")
+        return frames
+
+    try:
+        while not state["started"] and not state["done"] and not events.eof:
+            head.extend(absorb(await events.next_batch()))
+        if not state["done"] and events.eof and not state["started"]:
+            raise failure_from_chat_error(bridge.stream_truncated_error())
+    except _MidStreamError as exc:
+        resp.close()
+        raise failure_from_chat_error(exc.error) from None
+    except UpstreamFailure:
+        resp.close()
+        raise
+
+    async def rest() -> AsyncGenerator[bytes, None]:
+        try:
+            while not state["done"] and not events.eof:
+                frames = absorb(await events.next_batch())
+                if frames:
+                    yield b"".join(frames)
+            if not state["done"]:
+                yield encode_json_frame(bridge.stream_truncated_error().body())
+        except _MidStreamError as exc:
+            ctx.error_code = exc.error.code or exc.error.type
+            yield encode_json_frame(exc.error.body())
+        except UpstreamFailure as failure:
+            ctx.error_code = failure.error.code
+            yield encode_json_frame(failure.error.body())
+        yield DONE_FRAME
+
+    return common.Primed(resp, head, rest())
+
+
+class _MidStreamError(Exception):
+    def __init__(self, error: ChatError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+# ---------------------------------------------------------------- Responses bridge
+
+
+def _record_fold(ctx: RequestContext, recovery: Any) -> None:
+    source = getattr(recovery, "source", None)
+    if source:
+        ctx.recovery_source = source
+    if getattr(recovery, "unrecoverable", False):
+        ctx.unrecoverable = True
+
+
+async def _bridged(
+    request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any]
+) -> web.StreamResponse | common.Primed:
+    upstream = request.app[upstream_key]
+    clock = request.app[clock_key]
+    backend = target.backend
+    try:
+        upstream_body = bridge.to_responses_request(body, upstream_model=backend.model, provider=backend.provider)
+    except bridge.BridgeRequestError as exc:
+        error = exc.error
+        raise UpstreamFailure(
+            InvalidRequestError(error.message, param=error.param, code=error.code), retryable=False
+        ) from None
+    started = clock()
+    resp = await upstream.post(target, "responses", orjson.dumps(upstream_body), request_id=ctx.request_id)
+    if resp.status >= 300:
+        ctx.upstream_seconds += clock() - started
+        raise await upstream.error_of(resp)
+    model = backend.model
+    if not _is_sse(resp):
+        try:
+            data = await resp.read()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise common.read_failure(exc) from None
+        finally:
+            ctx.upstream_seconds += clock() - started
+            resp.release()
+        parsed = _parse(data.decode("utf-8", "replace")) if data else None
+        if parsed is None:
+            raise failure_from_chat_error(_NOT_JSON)
+        result = bridge.chat_completion_from_response(parsed, model=model)
+        return _folded_reply(ctx, result, clock())
+    ctx.upstream_seconds += clock() - started
+    events = common.UpstreamEvents(resp, request)
+    if not ctx.stream:
+        collected: list[dict[str, Any]] = []
+        try:
+            while not events.eof:
+                for event in await events.next_batch():
+                    if event.data == "[DONE]":
+                        continue
+                    payload = _parse(event.data)
+                    if payload is None:
+                        raise failure_from_chat_error(_BAD_EVENT)
+                    collected.append(payload)
+        finally:
+            resp.release()
+        result = bridge.fold_chat_completion(collected, model=model)
+        return _folded_reply(ctx, result, clock())
+    include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+    translator = bridge.ResponsesToChatStream(model=model, include_usage=include_usage)
+
+    def absorb(batch: list[Any]) -> list[bytes]:
+        frames: list[bytes] = []
+        for event in batch:
+            if translator.done:
+                break
+            if event.data == "[DONE]":
+                continue
+            payload = _parse(event.data)
+            if payload is None:
+                raise _MidStreamError(_BAD_EVENT)
+            was_started = translator.started
+            frames.extend(encode_json_frame(chunk) for chunk in translator.feed(payload))
+            if not was_started and translator.started:
+                ctx.first_token_at = clock()
+        return frames
+
+    head: list[bytes] = []
+    try:
+        while not translator.started and not translator.done and not events.eof:
+            head.extend(absorb(await events.next_batch()))
+        if events.eof and not translator.done:
+            head.extend(encode_json_frame(chunk) for chunk in translator.finish())
+        if translator.error is not None and not translator.started:
+            raise failure_from_chat_error(translator.error)
+    except _MidStreamError as exc:
+        resp.close()
+        raise failure_from_chat_error(exc.error) from None
+    except UpstreamFailure:
+        resp.close()
+        raise
+
+    def settle() -> None:
+        common.record_chat_usage(ctx, translator.usage)
+        _record_fold(ctx, translator.recovery)
+        if translator.error is not None:
+            ctx.error_code = translator.error.code or translator.error.type
+
+    async def rest() -> AsyncGenerator[bytes, None]:
+        try:
+            while not translator.done and not events.eof:
+                frames = absorb(await events.next_batch())
+                if frames:
+                    yield b"".join(frames)
+            if not translator.done:
+                tail = translator.finish()
+                if tail:
+                    yield b"".join(encode_json_frame(chunk) for chunk in tail)
+        except _MidStreamError as exc:
+            ctx.error_code = exc.error.code
+            yield encode_json_frame(exc.error.body())
+        except UpstreamFailure as failure:
+            ctx.error_code = failure.error.code
+            yield encode_json_frame(failure.error.body())
+        settle()
+        yield DONE_FRAME
+
+    return common.Primed(resp, head, rest())
+
+
+def _folded_reply(ctx: RequestContext, result: Any, now: float) -> web.StreamResponse:
+    """A folded (non-stream or JSON) bridge result → the chat answer (as JSON, or as SSE chunks)."""
+    _record_fold(ctx, result.recovery)
+    if result.error is not None:
+        raise failure_from_chat_error(result.error)
+    completion = result.completion
+    if completion is None:  # pragma: no cover - the bridge always sets one of the two
+        raise UpstreamFailure(error_from_chat_error(_NOT_JSON), retryable=True)
+    common.record_chat_usage(ctx, result.usage)
+    ctx.first_token_at = now
+    if not ctx.stream:
+        return web.Response(body=orjson.dumps(completion), content_type="application/json")
+    return web.Response(
+        body=b"".join(encode_json_frame(chunk) for chunk in completion_to_chunks(completion)) + DONE_FRAME,
+        headers=common.SSE_HEADERS,
+    )
+
+
+def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:
+    """A whole chat.completion as stream chunks (for an upstream that answered JSON to a stream caller)."""
+    base = {
+        "id": completion.get("id"),
+        "object": "chat.completion.chunk",
+        "created": completion.get("created", int(time.time())),
+        "model": completion.get("model"),
+    }
+    chunks: list[dict[str, Any]] = []
+    for choice in completion.get("choices") or []:
+        message = dict(choice.get("message") or {})
+        tool_calls = message.get("tool_calls")
+        if tool_calls:
+            message["tool_calls"] = [{**call, "index": i} for i, call in enumerate(tool_calls)]
+        chunks.append({**base, "choices": [{"index": choice.get("index", 0), "delta": message, "finish_reason": None}]})
+        chunks.append(
+            {
+                **base,
+                "choices": [
+                    {"index": choice.get("index", 0), "delta": {}, "finish_reason": choice.get("finish_reason")}
+                ],
+            }
+        )
+    return chunks

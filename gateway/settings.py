@@ -1,0 +1,133 @@
+"""GatewaySettings: every knob of ``python -m gateway``, each a ``--flag`` and an ``ALIASGATE_*`` variable.
+
+Precedence: command-line flag, then environment variable, then the default documented on the field.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = ["ENV_PREFIX", "GatewaySettings", "parse_settings", "split_host_port"]
+
+ENV_PREFIX = "ALIASGATE_"
+_SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+CODEX_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
+"""The Codex CLI's public OAuth client id (not a secret); refresh tokens minted by Codex CLI are bound to it."""
+
+
+def _default_namespace() -> str:
+    try:
+        return _SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "aliasgate-system"
+    except OSError:
+        return "aliasgate-system"
+
+
+def split_host_port(value: str) -> tuple[str, int]:
+    """``"0.0.0.0:8080"`` → ``("0.0.0.0", 8080)``; ``"[::1]:80"`` works too."""
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"expected HOST:PORT, got {value!r}")
+    return host.strip("[]") or "0.0.0.0", int(port)
+
+
+class GatewaySettings(BaseModel):
+    """Settings of one gateway process; immutable once built."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    listen: str = "0.0.0.0:8080"
+    """Public OpenAI-compatible port (DESIGN §8)."""
+    admin_listen: str = "0.0.0.0:9090"
+    """Health, readiness, metrics and status; kept off the public port so clients cannot reach them."""
+    namespace: str = Field(default_factory=_default_namespace)
+    """Where the table ConfigMap and credentials Secrets live; the pod's own namespace by default."""
+    table_configmap: str = "aliasgate-routes"
+    table_source: Literal["kubernetes", "file"] = "kubernetes"
+    table_file: Path | None = None
+    """JSON routing table for ``--table-source file``."""
+    table_poll_interval_seconds: float = Field(default=1.0, gt=0)
+    """File polling period; a stat() per second is free and keeps propagation near the kubelet's own lag."""
+    secrets_dir: Path | None = None
+    """Credentials as ``DIR/<secret-name>/<key>`` (mounted Secrets) instead of the Kubernetes API."""
+    credentials_poll_interval_seconds: float = Field(default=5.0, gt=0)
+    api_keys_file: Path | None = None
+    """Client API keys (see docs/gateway.md); none = the public port is open."""
+    shutdown_grace_seconds: float = Field(default=60.0, ge=0)
+    """How long in-flight streams may run after SIGTERM; LLM answers take tens of seconds."""
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
+    """Request body limit; long conversations with images can reach a few MiB."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_json: bool = True
+    chatgpt_token_url: str = "https://auth.openai.com/oauth/token"
+    chatgpt_client_id: str = CODEX_CLIENT_ID
+    chatgpt_refresh_margin_seconds: float = Field(default=300.0, ge=0)
+    """Refresh an access token this long before it expires, so no request races the expiry."""
+    probe_concurrency: int = Field(default=4, ge=1)
+    """At most this many health probes in flight; probes cost money."""
+    probe_min_interval_seconds: float = Field(default=30.0, ge=0)
+    """Rate limit: never probe one alias more often than this, whatever the alias asks for or ``/health/probe``."""
+    passive_failure_threshold: int = Field(default=3, ge=1)
+    """Consecutive live-traffic failures after which an alias is reported unhealthy."""
+
+    @field_validator("listen", "admin_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        split_host_port(value)
+        return value
+
+
+_FLAGS: tuple[tuple[str, str, str], ...] = (
+    ("listen", "HOST:PORT", "public port"),
+    ("admin_listen", "HOST:PORT", "admin port (/livez /readyz /metrics /status /health)"),
+    ("namespace", "NAME", "namespace of the table ConfigMap and credentials Secrets"),
+    ("table_configmap", "NAME", "name of the routing table ConfigMap"),
+    ("table_source", "kubernetes|file", "where the routing table comes from"),
+    ("table_file", "PATH", "routing table JSON file (with --table-source file)"),
+    ("table_poll_interval_seconds", "SECONDS", "table file polling period"),
+    ("secrets_dir", "DIR", "credentials from DIR/<secret-name>/<key>"),
+    ("credentials_poll_interval_seconds", "SECONDS", "credentials folder polling period"),
+    ("api_keys_file", "PATH", "client API keys file"),
+    ("shutdown_grace_seconds", "SECONDS", "how long in-flight requests may finish after SIGTERM"),
+    ("max_body_bytes", "BYTES", "request body limit (413 above it)"),
+    ("log_level", "LEVEL", "debug|info|warning|error"),
+    ("log_json", "BOOL", "JSON log lines (true) or console rendering (false)"),
+    ("chatgpt_token_url", "URL", "OAuth token endpoint for ChatGPT refresh"),
+    ("chatgpt_client_id", "ID", "OAuth client id used for ChatGPT refresh"),
+    ("chatgpt_refresh_margin_seconds", "SECONDS", "refresh ChatGPT tokens this long before expiry"),
+    ("probe_concurrency", "N", "health probes in flight at most"),
+    ("probe_min_interval_seconds", "SECONDS", "never probe one alias more often than this"),
+    ("passive_failure_threshold", "N", "consecutive failures that mark an alias unhealthy"),
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m gateway", description="aliasgate gateway (data plane)")
+    for field, metavar, help_text in _FLAGS:
+        flag = "--" + field.replace("_", "-")
+        env = ENV_PREFIX + field.upper()
+        parser.add_argument(flag, dest=field, metavar=metavar, default=None, help=f"{help_text} (env {env})")
+    return parser
+
+
+def parse_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> GatewaySettings:
+    """Flags over ``ALIASGATE_*`` variables over defaults; exits with a usage message on invalid values."""
+    environ = os.environ if environ is None else environ
+    parser = _parser()
+    args = parser.parse_args(argv)
+    values: dict[str, Any] = {}
+    for field, _, _ in _FLAGS:
+        value = getattr(args, field)
+        if value is None:
+            value = environ.get(ENV_PREFIX + field.upper())
+        if value is not None:
+            values[field] = value
+    try:
+        return GatewaySettings.model_validate(values)
+    except ValidationError as exc:
+        parser.error(str(exc))
