@@ -1,0 +1,56 @@
+"""`kubectl kustomize deploy/` renders offline into the plain install the docs describe."""
+
+from __future__ import annotations
+
+import tomllib
+
+import yaml
+
+from tests.deploy import manifests
+
+
+def test_kustomize_renders_the_whole_install(kustomized: manifests.Rendered) -> None:
+    kinds = sorted({doc["kind"] for doc in kustomized.docs})
+    assert kinds == [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "Deployment",
+        "Namespace",
+        "PodDisruptionBudget",
+        "Role",
+        "RoleBinding",
+        "Service",
+        "ServiceAccount",
+    ]
+    assert "ModelAlias" not in kinds, "samples are applied separately, after the CRD is established"
+    assert manifests.named(kustomized.docs, "Deployment", "aliasgate-controller")["spec"]["replicas"] == 2
+    assert manifests.named(kustomized.docs, "Deployment", "aliasgate-gateway")["spec"]["replicas"] == 2
+
+
+def test_everything_namespaced_lives_in_aliasgate_system(kustomized: manifests.Rendered) -> None:
+    cluster_scoped = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
+    for doc in kustomized.docs:
+        if doc["kind"] not in cluster_scoped:
+            assert doc["metadata"]["namespace"] == manifests.NAMESPACE, f"{doc['kind']}/{doc['metadata']['name']}"
+
+
+def test_the_crd_comes_from_the_single_source(kustomized: manifests.Rendered) -> None:
+    crd = manifests.named(kustomized.docs, "CustomResourceDefinition", "modelaliases.aliasgate.io")
+    assert crd == yaml.safe_load(manifests.CRD_PATH.read_text(encoding="utf-8"))
+
+
+def test_image_versions_agree_with_the_chart_and_the_package(kustomized: manifests.Rendered) -> None:
+    chart = yaml.safe_load((manifests.CHART_DIR / "Chart.yaml").read_text(encoding="utf-8"))
+    project = tomllib.loads((manifests.ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert chart["appVersion"] == project["version"]
+    for ident, spec in manifests.pod_specs(kustomized.docs):
+        for container in manifests.containers(spec):
+            assert container["image"] == f"ghcr.io/aliasgate/aliasgate:{chart['appVersion']}", ident
+
+
+def test_the_gateway_service_exposes_the_admin_port_for_endpointslices(kustomized: manifests.Rendered) -> None:
+    service = manifests.named(kustomized.docs, "Service", "aliasgate-gateway")
+    ports = {p["name"]: p for p in service["spec"]["ports"]}
+    assert ports["http"]["targetPort"] == "http"
+    assert ports["admin"]["port"] == 9090
