@@ -21,10 +21,12 @@ def _table_source(settings: GatewaySettings) -> TableSource:
         if settings.table_file is None:
             raise SystemExit("--table-source file needs --table-file")
         return FileTableSource(settings.table_file, interval_seconds=settings.table_poll_interval_seconds)
-    from gateway.routing import kube_source  # lazy: only cluster deployments need it
+    # Lazy: only cluster deployments talk to the API (plain aiohttp, never kubernetes_asyncio).
+    from gateway import kube_client
+    from gateway.routing import kube_source
 
-    return kube_source.ConfigMapTableSource.from_environment(  # type: ignore[attr-defined,no-any-return]
-        namespace=settings.namespace, name=settings.table_configmap
+    return kube_source.ConfigMapTableSource(
+        connection=kube_client.load_connection(), namespace=settings.namespace, name=settings.table_configmap
     )
 
 
@@ -33,11 +35,9 @@ def _credentials(settings: GatewaySettings) -> CredentialStore:
         return DirectoryCredentialStore(
             settings.secrets_dir, interval_seconds=settings.credentials_poll_interval_seconds
         )
-    from gateway import kube_credentials  # lazy, as above
+    from gateway import kube_client, kube_credentials
 
-    return kube_credentials.KubeCredentialStore.from_environment(  # type: ignore[attr-defined,no-any-return]
-        namespace=settings.namespace
-    )
+    return kube_credentials.KubeCredentialStore(connection=kube_client.load_connection(), namespace=settings.namespace)
 
 
 async def _main(settings: GatewaySettings) -> None:

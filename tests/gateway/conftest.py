@@ -7,10 +7,10 @@ a check that no task and no upstream connection outlives it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import openai
 import pytest
@@ -63,7 +63,7 @@ class RouteSpec:
     provider: str = "openai"
     prefix: str = "/v1"
     model: str = "gpt-5.4"
-    mode: str = "chat"
+    mode: Literal["chat", "responses"] = "chat"
     credentials: str | None = "openai-key"
     settings: dict[str, Any] = field(default_factory=dict)
     base_url: str | None = None
@@ -89,7 +89,7 @@ def build_table(base: str, specs: list[RouteSpec], *, generation: int = 1) -> Ro
         routes[spec.alias] = Route(
             alias=spec.alias,
             backend=key,
-            mode=spec.mode,  # type: ignore[arg-type]
+            mode=spec.mode,
             source=SourceRef(namespace="team-a", name=spec.alias.replace("/", "-"), generation=1),
             settings=RouteSettings.model_validate(settings),
         )
@@ -216,9 +216,9 @@ async def gateway(make_gateway: GatewayFactory) -> Gateway:
 
 
 @pytest.fixture(autouse=True)
-def _logging() -> Iterator[None]:
+def _logging() -> None:
     configure_logging(level="info", json=True, cache=False)
-    yield
+    return
 
 
 @pytest.fixture(autouse=True)
@@ -237,6 +237,6 @@ async def _no_leaked_tasks() -> AsyncIterator[None]:
 
 
 @pytest.fixture
-def captured_logs() -> Iterator[list[dict[str, Any]]]:
+def captured_logs() -> Iterator[list[MutableMapping[str, Any]]]:
     with structlog.testing.capture_logs() as logs:
         yield logs

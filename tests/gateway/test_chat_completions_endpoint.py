@@ -30,7 +30,8 @@ async def test_non_streaming_answer_comes_back_through_the_sdk(gateway: Gateway,
         completion = await sdk.chat.completions.create(model=alias, messages=[{"role": "user", "content": "hello"}])
     assert completion.choices[0].message.content == "You said: hello"
     assert completion.choices[0].finish_reason == "stop"
-    assert completion.usage is not None and completion.usage.completion_tokens == 8
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens == 8
     mode = MODES[alias]
     assert gateway.metric("aliasgate_requests_total", alias=alias, mode=mode, stream="false", code="200") == 1
     assert gateway.metric("aliasgate_tokens_total", alias=alias, type="completion") == 8
@@ -62,7 +63,8 @@ async def test_streaming_answer_arrives_in_chunks(gateway: Gateway, alias: str) 
     assert "".join(pieces) == "You said: stream me"
     assert len(pieces) > 1
     assert finish == ["stop"]
-    assert usage is not None and usage.completion_tokens == 8
+    assert usage is not None
+    assert usage.completion_tokens == 8
     mode = MODES[alias]
     assert gateway.metric("aliasgate_requests_total", alias=alias, mode=mode, stream="true", code="200") == 1
     assert gateway.metric("aliasgate_time_to_first_token_seconds_count", alias=alias) == 1
@@ -154,7 +156,8 @@ async def test_request_id_is_echoed_or_generated(gateway: Gateway) -> None:
     assert resp.headers["x-request-id"] == "abc-123"
     resp = await gateway.client.post("/v1/chat/completions", json=body, headers={"x-request-id": "bad id\u00e9"})
     generated = resp.headers["x-request-id"]
-    assert generated != "bad id\u00e9" and len(generated) == 32
+    assert generated != "bad id\u00e9"
+    assert len(generated) == 32
     resp = await gateway.client.post("/v1/chat/completions", json=body | {"stream": True})
     assert resp.headers["content-type"] == "text/event-stream"
     assert len(resp.headers["x-request-id"]) == 32
