@@ -23,7 +23,7 @@ def test_the_shared_vectors_and_many_of_our_own_are_present() -> None:
         "11_usage_cached_reasoning",
     }
     assert shared <= names
-    assert len(names - shared) >= 0
+    assert len(names - shared) >= 35
     assert all(vector.stream is not None for vector in VECTORS), "every vector states its streaming expectation"
 
 
@@ -53,7 +53,9 @@ def test_streaming_answer_matches_the_vector(vector: harness.Vector) -> None:
     harness.check_stream_expectations(assembled, vector.stream)
     if vector.expected["http_status"] == 200:
         assert len(assembled.usage_chunks) == 1
-        harness.assert_subset(vector.expected["body"].get("usage"), assembled.usage_chunks[0], "usage")
+        expected_usage = vector.expected["body"].get("usage")
+        if expected_usage is not None:
+            harness.assert_subset(expected_usage, assembled.usage_chunks[0], "usage")
     else:
         assert assembled.error == vector.expected["body"], "the in-stream error frame carries the same error"
 
@@ -81,4 +83,5 @@ def test_stream_and_non_stream_deliver_the_same_answer(vector: harness.Vector) -
     assert assembled.tool_calls == message.get("tool_calls", [])
     assert assembled.annotations == message.get("annotations", [])
     assert assembled.finish_reasons == [choice["finish_reason"]]
-    assert assembled.usage_chunks == [result.completion.get("usage") or assembled.usage_chunks[0]]
+    if result.completion.get("usage") is not None:
+        assert assembled.usage_chunks == [result.completion["usage"]]
