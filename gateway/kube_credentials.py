@@ -18,7 +18,7 @@ from typing import Any
 
 import structlog
 
-from gateway.kube_client import KubeConnection, watch_named
+from gateway.kube_client import KubeConnection, load_connection, watch_named
 
 __all__ = ["KubeCredentialStore", "decode_secret"]
 
@@ -39,6 +39,15 @@ def decode_secret(secret: Mapping[str, Any]) -> dict[str, str]:
 
 
 class KubeCredentialStore:
+    """Credentials Secrets by name, each mirrored by its own list+watch."""
+
+    @classmethod
+    def from_environment(
+        cls, *, namespace: str, names: Iterable[str] = (), kubeconfig: str | None = None
+    ) -> KubeCredentialStore:
+        """Connect like kubectl: ``kubeconfig``/``KUBECONFIG``, else the pod's service account."""
+        return cls(connection=load_connection(kubeconfig), namespace=namespace, names=names)
+
     def __init__(
         self,
         *,

@@ -15,10 +15,10 @@ import gzip
 import zlib
 from typing import Any
 
-from gateway.kube_client import KubeConnection, watch_named
+from gateway.kube_client import KubeConnection, load_connection, watch_named
 from gateway.routing.source import TableSink
 
-__all__ = ["GZIP_KEY", "JSON_KEY", "KubeTableSource", "table_bytes"]
+__all__ = ["GZIP_KEY", "JSON_KEY", "ConfigMapTableSource", "TableDecodeError", "table_bytes"]
 
 JSON_KEY = "table.json"
 GZIP_KEY = "table.json.gz"
@@ -49,8 +49,13 @@ def table_bytes(configmap: dict[str, Any]) -> bytes:
     raise TableDecodeError(f"the ConfigMap has neither data[{JSON_KEY!r}] nor binaryData[{GZIP_KEY!r}]")
 
 
-class KubeTableSource:
+class ConfigMapTableSource:
     """A :class:`~gateway.routing.source.TableSource` over one ConfigMap."""
+
+    @classmethod
+    def from_environment(cls, *, namespace: str, name: str, kubeconfig: str | None = None) -> ConfigMapTableSource:
+        """Connect like kubectl: ``kubeconfig``/``KUBECONFIG``, else the pod's service account."""
+        return cls(connection=load_connection(kubeconfig), namespace=namespace, name=name)
 
     def __init__(
         self,
