@@ -2,23 +2,119 @@
 
 Pure, deterministic and order-independent: the same set in any order, with any duplicates, gives the
 same :class:`Resolution`. No I/O, no clock, no Kubernetes imports.
+
+Rules are applied in this order; each phase only sees the objects that survived the phases before it,
+so a rejected object never influences another one (no alias rejected for any reason holds a backend in
+Responses mode or keeps an alias name from a valid claimant):
+
+0. **Deduplicate** by ``namespace/name``: the highest ``metadata.generation`` wins; equal generations
+   with different content are broken by the canonical JSON of the object (any order, same winner).
+1. **Per-object checks** (need no other object), first failure wins:
+   a. ``InvalidSpec``: objects that failed parsing (:class:`InvalidAlias`) and semantic failures the
+      schema cannot express: ``apiVersion`` on a provider other than azure-openai, no base URL for a
+      provider without a default endpoint, an unusable URL (see ``normalize_base_url``), fallbacks that
+      name the alias itself or repeat, ``model``/``stream`` in request defaults/overrides (routing and
+      framing belong to the gateway), an explicit timeout longer than its interval/ceiling.
+   b. ``UnsupportedMode``: the declared mode is one the provider cannot serve (chatgpt: responses only).
+   c. ``CredentialsNotFound`` / ``CredentialsNotPermitted``, only when ``credentials`` is given.
+2. **Backend agreement** (``BackendConflict``): aliases sharing a backend key share one credentials
+   Secret and one Azure ``apiVersion`` (the table has one of each per backend). The oldest surviving
+   alias on the backend (creationTimestamp, then namespace/name) fixes them; later aliases naming
+   others are rejected, with a message naming the oldest.
+3. **Modes and names**, solved together as the least fixpoint of:
+   - a backend is in Responses mode when its provider serves only Responses, or when the *winner* of
+     some alias name on it declares ``responses`` (rule 3, "otherwise valid" = still a name winner);
+   - every alias declaring ``chat`` on a Responses backend is rejected ``ModeDowngradeRejected``;
+   - among the claimants of one alias name that are not downgrade-rejected, the oldest wins; the others
+     are rejected ``AliasInUse`` naming the winner (rule 4).
+   Starting from "nothing downgraded", rejections only grow, so the iteration ends and its result does
+   not depend on input order. Starting from the bottom means that in a cycle (two chat aliases each
+   blocking the responses alias that would downgrade the other) the older, working chat aliases stay.
+   A downgrade-rejected alias gives up its name, so a younger valid claimant serves it.
+4. **Resolved modes**: a backend not in Responses mode is in chat mode when its provider allows chat.
+   Aliases omitting ``mode`` inherit the backend's mode.
+5. **References** (``ResolvedRefs``): fallbacks must name accepted aliases. An unresolved fallback does
+   *not* reject the alias (that would drop traffic for a problem that only matters on failure); the
+   route is published without it and ``ResolvedRefs=False`` reason ``FallbackNotFound`` says which are
+   missing. Fallbacks are not transitive: the gateway tries only the alias's own list. Without
+   ``credentials`` the verdict's ``refs_resolved`` is None (reason ``CredentialsNotChecked``) unless a
+   fallback is already known to be missing.
+
+Accepted aliases become routes; every rejected object is listed in ``table.rejected``. The table
+always passes :meth:`RoutingTable.check`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from controller.resources import ModelAlias
-from gateway.routing.table import ApiMode, RoutingTable
+import orjson
+
+from controller.resources import (
+    DEFAULT_BASE_URLS,
+    PROVIDER_MODES,
+    InvalidObjectError,
+    ModelAlias,
+    ModelAliasSpec,
+    normalize_base_url,
+    parse_object,
+)
+from gateway.routing.table import (
+    ApiMode,
+    Backend,
+    HealthCheckSettings,
+    RejectedAlias,
+    RetrySettings,
+    Route,
+    RouteSettings,
+    RoutingTable,
+    SourceRef,
+    TimeoutSettings,
+    backend_key,
+)
 
 __all__ = [
+    "ALLOWED_NAMESPACES_ANNOTATION",
+    "REASON_ACCEPTED",
+    "REASON_ALIAS_IN_USE",
+    "REASON_BACKEND_CONFLICT",
+    "REASON_CREDENTIALS_NOT_CHECKED",
+    "REASON_CREDENTIALS_NOT_FOUND",
+    "REASON_CREDENTIALS_NOT_PERMITTED",
+    "REASON_FALLBACK_NOT_FOUND",
+    "REASON_INVALID_SPEC",
+    "REASON_MODE_DOWNGRADE_REJECTED",
+    "REASON_RESOLVED_REFS",
+    "REASON_UNSUPPORTED_MODE",
     "CredentialInfo",
     "InvalidAlias",
     "Resolution",
     "Verdict",
+    "parse_or_invalid",
     "resolve",
 ]
+
+REASON_ACCEPTED = "Accepted"
+REASON_INVALID_SPEC = "InvalidSpec"
+REASON_UNSUPPORTED_MODE = "UnsupportedMode"
+REASON_CREDENTIALS_NOT_FOUND = "CredentialsNotFound"
+REASON_CREDENTIALS_NOT_PERMITTED = "CredentialsNotPermitted"
+REASON_BACKEND_CONFLICT = "BackendConflict"
+REASON_MODE_DOWNGRADE_REJECTED = "ModeDowngradeRejected"
+REASON_ALIAS_IN_USE = "AliasInUse"
+REASON_RESOLVED_REFS = "ResolvedRefs"
+REASON_FALLBACK_NOT_FOUND = "FallbackNotFound"
+REASON_CREDENTIALS_NOT_CHECKED = "CredentialsNotChecked"
+
+ALLOWED_NAMESPACES_ANNOTATION = "aliasgate.io/allowed-namespaces"
+
+_MAX_NAMED = 5
+"""How many aliases a message names before it says "and N more" (messages stay bounded)."""
+
+_RESERVED_BODY_FIELDS = ("model", "stream")
+"""Request fields the gateway owns: the upstream model comes from the backend, framing from the client."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +123,17 @@ class CredentialInfo:
 
     allowed_namespaces: frozenset[str] | None = None
     """From annotation ``aliasgate.io/allowed-namespaces``; None = every namespace may reference it."""
+
+    @classmethod
+    def from_annotation(cls, value: str | None) -> CredentialInfo:
+        """Parse the annotation (comma list): absent = everyone, ``*`` = everyone, empty = no one."""
+        if value is None:
+            return cls(None)
+        names = frozenset(part.strip() for part in value.split(",") if part.strip())
+        return cls(None if "*" in names else names)
+
+    def permits(self, namespace: str) -> bool:
+        return self.allowed_namespaces is None or namespace in self.allowed_namespaces
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +147,8 @@ class InvalidAlias:
     uid: str | None = None
     generation: int | None = None
     creation_timestamp: str | None = None
+    alias: str | None = None
+    """The alias it claims, when readable (for ``table.rejected``); it never competes for the name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +186,549 @@ class Resolution:
     credentials_checked: bool
 
 
+def parse_or_invalid(raw: Any) -> ModelAlias | InvalidAlias:
+    """Parse a raw object for the engine: a failure becomes an :class:`InvalidAlias` carrying its field.
+
+    For callers that must judge every object they see (the reconciler): a broken object gets an
+    ``InvalidSpec`` verdict instead of disappearing. Only metadata that is readable is kept.
+    """
+    try:
+        return parse_object(raw)
+    except InvalidObjectError as exc:
+        meta = raw.get("metadata") if isinstance(raw, dict) else None
+        meta = meta if isinstance(meta, dict) else {}
+        spec = raw.get("spec") if isinstance(raw, dict) else None
+        claimed = spec.get("alias") if isinstance(spec, dict) else None
+        generation = meta.get("generation")
+        return InvalidAlias(
+            namespace=str(meta.get("namespace") or "default"),
+            name=str(meta.get("name") or ""),
+            field=exc.field,
+            message=exc.message,
+            uid=_str_or_none(meta.get("uid")),
+            generation=generation if isinstance(generation, int) and not isinstance(generation, bool) else None,
+            creation_timestamp=_str_or_none(meta.get("creationTimestamp")),
+            alias=claimed if isinstance(claimed, str) and claimed else None,
+        )
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+# ---------------------------------------------------------------------------------------------- #
+# Internals
+
+
+@dataclass(slots=True, eq=False)
+class _Entry:
+    """Working state of one statically valid alias during resolution (identity semantics)."""
+
+    obj: ModelAlias
+    ref: str
+    alias: str
+    age: tuple[bool, str, str, str]
+    declared: ApiMode | None
+    key: str
+    base_url: str
+    downgraded: bool = False
+    rejection: tuple[str, str] | None = None
+
+
+@dataclass(slots=True)
+class _Refs:
+    resolved: bool | None
+    reason: str
+    message: str
+    fallbacks: tuple[str, ...] = field(default=())
+
+
+def _generation(obj: ModelAlias | InvalidAlias) -> int:
+    gen = obj.metadata.generation if isinstance(obj, ModelAlias) else obj.generation
+    return -1 if gen is None else gen
+
+
+def _canonical(obj: ModelAlias | InvalidAlias) -> bytes:
+    """A total, content-based order for same-generation duplicates."""
+    if isinstance(obj, ModelAlias):
+        return b"1" + orjson.dumps(obj.model_dump(mode="json", by_alias=True), option=orjson.OPT_SORT_KEYS)
+    return b"0" + orjson.dumps(
+        [obj.namespace, obj.name, obj.field, obj.message, obj.uid, obj.generation, obj.creation_timestamp, obj.alias]
+    )
+
+
+def _identity(obj: ModelAlias | InvalidAlias) -> tuple[str, str]:
+    if isinstance(obj, ModelAlias):
+        return obj.metadata.namespace, obj.metadata.name
+    return obj.namespace, obj.name
+
+
+def _deduplicate(objects: Iterable[ModelAlias | InvalidAlias]) -> list[ModelAlias | InvalidAlias]:
+    latest: dict[tuple[str, str], ModelAlias | InvalidAlias] = {}
+    for obj in objects:
+        ident = _identity(obj)
+        current = latest.get(ident)
+        if current is None:
+            latest[ident] = obj
+            continue
+        if current is obj:
+            continue
+        new_gen, cur_gen = _generation(obj), _generation(current)
+        if new_gen > cur_gen or (new_gen == cur_gen and obj != current and _canonical(obj) > _canonical(current)):
+            latest[ident] = obj
+    return [latest[ident] for ident in sorted(latest)]
+
+
+def _age(obj: ModelAlias) -> tuple[bool, str, str, str]:
+    """Precedence: oldest creationTimestamp first (missing = youngest), then namespace/name."""
+    ts = obj.metadata.creation_timestamp
+    return (ts is None, ts or "", obj.metadata.namespace, obj.metadata.name)
+
+
+def _spec_problem(spec: ModelAliasSpec, alias: str) -> str | None:
+    """Semantic checks the schema cannot express; the message starts with the field path."""
+    backend = spec.backend
+    if backend.api_version is not None and backend.provider != "azure-openai":
+        return (
+            f"spec.backend.apiVersion: only provider azure-openai takes an apiVersion "
+            f"(provider is {backend.provider}); remove it"
+        )
+    if backend.base_url is None and backend.provider not in DEFAULT_BASE_URLS:
+        return f"spec.backend.baseURL: required for provider {backend.provider}, which has no default endpoint"
+    if spec.fallbacks:
+        if alias in spec.fallbacks:
+            return f"spec.fallbacks: names the alias itself ({alias!r}); an alias cannot fall back to itself"
+        if len(set(spec.fallbacks)) != len(spec.fallbacks):
+            return "spec.fallbacks: lists an alias more than once"
+    for field_name, body in (("requestDefaults", spec.request_defaults), ("requestOverrides", spec.request_overrides)):
+        for reserved in _RESERVED_BODY_FIELDS:
+            if body and reserved in body:
+                return (
+                    f"spec.{field_name}.{reserved}: set by the gateway "
+                    f"(the upstream model is spec.backend.model; streaming follows the client); remove it"
+                )
+    health = spec.health_check
+    if (
+        health is not None
+        and health.timeout_seconds is not None
+        and health.interval_seconds is not None
+        and health.timeout_seconds > health.interval_seconds
+    ):
+        return "spec.healthCheck.timeoutSeconds: must not exceed spec.healthCheck.intervalSeconds"
+    timeouts = spec.timeouts
+    if (
+        timeouts is not None
+        and timeouts.connect_seconds is not None
+        and timeouts.read_seconds is not None
+        and timeouts.connect_seconds > timeouts.read_seconds
+    ):
+        return "spec.timeouts.connectSeconds: must not exceed spec.timeouts.readSeconds"
+    return None
+
+
+def _named(refs: list[str]) -> str:
+    shown = ", ".join(refs[:_MAX_NAMED])
+    extra = len(refs) - _MAX_NAMED
+    return f"{shown} and {extra} more" if extra > 0 else shown
+
+
+def _describe(entry: _Entry) -> str:
+    return f"{entry.alias!r} ({entry.ref})"
+
+
+_DEFAULT_SETTINGS = RouteSettings()
+_DEFAULT_TIMEOUTS = TimeoutSettings()
+_DEFAULT_RETRIES = RetrySettings()
+_DEFAULT_HEALTH = HealthCheckSettings()
+
+
+def _route_settings(spec: ModelAliasSpec, fallbacks: tuple[str, ...]) -> RouteSettings:
+    """Per-route settings: the spec's values over the table's defaults (shared instance when all default)."""
+    if (
+        spec.timeouts is None
+        and spec.retries is None
+        and spec.health_check is None
+        and not fallbacks
+        and not spec.request_defaults
+        and not spec.request_overrides
+    ):
+        return _DEFAULT_SETTINGS
+    timeouts = _DEFAULT_TIMEOUTS
+    if spec.timeouts is not None:
+        read = spec.timeouts.read_seconds or _DEFAULT_TIMEOUTS.read_seconds
+        connect = spec.timeouts.connect_seconds or min(_DEFAULT_TIMEOUTS.connect_seconds, read)
+        idle = spec.timeouts.idle_seconds or _DEFAULT_TIMEOUTS.idle_seconds
+        timeouts = TimeoutSettings(connect_seconds=connect, read_seconds=read, idle_seconds=idle)
+    retries = _DEFAULT_RETRIES
+    if spec.retries is not None:
+        attempts = spec.retries.attempts or _DEFAULT_RETRIES.attempts
+        backoff = (
+            _DEFAULT_RETRIES.backoff_seconds if spec.retries.backoff_seconds is None else spec.retries.backoff_seconds
+        )
+        retries = RetrySettings(
+            attempts=attempts,
+            backoff_seconds=backoff,
+            backoff_max_seconds=max(_DEFAULT_RETRIES.backoff_max_seconds, backoff),
+        )
+    health = _DEFAULT_HEALTH
+    if spec.health_check is not None:
+        spec_health = spec.health_check
+        interval = spec_health.interval_seconds or _DEFAULT_HEALTH.interval_seconds
+        timeout = spec_health.timeout_seconds or min(_DEFAULT_HEALTH.timeout_seconds, interval)
+        enabled = _DEFAULT_HEALTH.enabled if spec_health.enabled is None else spec_health.enabled
+        health = HealthCheckSettings(enabled=enabled, interval_seconds=interval, timeout_seconds=timeout)
+    return RouteSettings(
+        timeouts=timeouts,
+        retries=retries,
+        fallbacks=fallbacks,
+        request_defaults=dict(spec.request_defaults or {}),
+        request_overrides=dict(spec.request_overrides or {}),
+        health_check=health,
+    )
+
+
+def _credential_problem(obj: ModelAlias, credentials: Mapping[str, CredentialInfo]) -> tuple[str, str] | None:
+    name = obj.spec.backend.credentials
+    if name is None:
+        return None
+    info = credentials.get(name)
+    if info is None:
+        return (
+            REASON_CREDENTIALS_NOT_FOUND,
+            f"credentials Secret {name!r} (spec.backend.credentials) does not exist in the gateway namespace; "
+            "create it or fix the name",
+        )
+    if not info.permits(obj.metadata.namespace):
+        return (
+            REASON_CREDENTIALS_NOT_PERMITTED,
+            f"credentials Secret {name!r} does not allow namespace {obj.metadata.namespace!r} "
+            f"(annotation {ALLOWED_NAMESPACES_ANNOTATION}); add the namespace there or use other credentials",
+        )
+    return None
+
+
 def resolve(
     objects: Iterable[ModelAlias | InvalidAlias],
     *,
     credentials: Mapping[str, CredentialInfo] | None = None,
     generation: int = 0,
 ) -> Resolution:
-    """Apply every rule of DESIGN §3. ``credentials=None`` means they could not be checked."""
-    raise NotImplementedError("implemented by the foundation work (issue 2)")
+    """Apply every rule of DESIGN §3 (in the order of the module docstring).
+
+    ``credentials=None`` means they could not be checked; ``generation`` is the table's generation.
+    """
+    unique = _deduplicate(objects)
+    verdicts: dict[str, Verdict] = {}
+    rejected: list[RejectedAlias] = []
+    entries: list[_Entry] = []
+    url_cache: dict[str, str | InvalidObjectError] = {}
+
+    # Phase 1: per-object checks.
+    statics: list[tuple[ModelAlias, str, str | None, tuple[str, str]]] = []
+    for obj in unique:
+        if isinstance(obj, InvalidAlias):
+            message = f"{obj.field}: {obj.message}" if obj.field else obj.message
+            verdicts[f"{obj.namespace}/{obj.name}"] = Verdict(
+                namespace=obj.namespace,
+                name=obj.name,
+                uid=obj.uid,
+                generation=obj.generation,
+                alias=obj.alias,
+                accepted=False,
+                reason=REASON_INVALID_SPEC,
+                message=message,
+                backend_key=None,
+                resolved_mode=None,
+                refs_resolved=None,
+                refs_reason=REASON_INVALID_SPEC,
+                refs_message="references are not checked while the spec is invalid",
+            )
+            rejected.append(
+                RejectedAlias(
+                    alias=obj.alias or obj.name,
+                    source=SourceRef(namespace=obj.namespace, name=obj.name, uid=obj.uid, generation=obj.generation),
+                    reason=REASON_INVALID_SPEC,
+                    message=message,
+                )
+            )
+            continue
+        spec = obj.spec
+        alias = obj.alias
+        backend = spec.backend
+        key: str | None = None
+        base_url: str | None = None
+        problem = _spec_problem(spec, alias)
+        if problem is None:
+            raw_url = backend.base_url if backend.base_url is not None else DEFAULT_BASE_URLS[backend.provider]
+            normalised = url_cache.get(raw_url)
+            if normalised is None:
+                try:
+                    normalised = normalize_base_url(raw_url)
+                except InvalidObjectError as exc:
+                    normalised = exc
+                url_cache[raw_url] = normalised
+            if isinstance(normalised, InvalidObjectError):
+                problem = str(normalised)
+            else:
+                base_url = normalised
+                key = backend_key(backend.provider, base_url, backend.model)
+        rejection: tuple[str, str] | None = None
+        if problem is not None:
+            rejection = (REASON_INVALID_SPEC, problem)
+        elif spec.mode is not None and spec.mode not in PROVIDER_MODES[backend.provider]:
+            served = " and ".join(sorted(PROVIDER_MODES[backend.provider]))
+            rejection = (
+                REASON_UNSUPPORTED_MODE,
+                f"provider {backend.provider} serves only the {served} mode, so mode {spec.mode} cannot work on "
+                f"backend {key}; remove spec.mode (the alias then inherits the backend's mode) or set it to {served}",
+            )
+        elif credentials is not None:
+            rejection = _credential_problem(obj, credentials)
+        if rejection is not None:
+            statics.append((obj, alias, key, rejection))
+            continue
+        assert key is not None  # set whenever no problem was found
+        assert base_url is not None
+        entries.append(
+            _Entry(
+                obj=obj,
+                ref=obj.ref,
+                alias=alias,
+                age=_age(obj),
+                declared=spec.mode,
+                key=key,
+                base_url=base_url,
+            )
+        )
+
+    # Phase 2: backend agreement on credentials and apiVersion.
+    by_backend: dict[str, list[_Entry]] = {}
+    for entry in entries:
+        by_backend.setdefault(entry.key, []).append(entry)
+    for key, members in by_backend.items():
+        if len(members) > 1:
+            members.sort(key=lambda e: e.age)
+            first = members[0]
+            want = (first.obj.spec.backend.credentials, first.obj.spec.backend.api_version)
+            for entry in members[1:]:
+                got = (entry.obj.spec.backend.credentials, entry.obj.spec.backend.api_version)
+                if got != want:
+                    what = "credentials" if got[0] != want[0] else "apiVersion"
+                    entry.rejection = (
+                        REASON_BACKEND_CONFLICT,
+                        f"backend {key} already uses {what} {want[0 if what == 'credentials' else 1]!r}, set by "
+                        f"{_describe(first)}, its oldest alias; aliases sharing a backend must agree on "
+                        f"spec.backend.credentials and spec.backend.apiVersion, so use the same value "
+                        f"or point this alias at another backend",
+                    )
+    live = [entry for entry in entries if entry.rejection is None]
+    by_backend = {}
+    claimants: dict[str, list[_Entry]] = {}
+    for entry in live:
+        by_backend.setdefault(entry.key, []).append(entry)
+        claimants.setdefault(entry.alias, []).append(entry)
+    for members in claimants.values():
+        if len(members) > 1:
+            members.sort(key=lambda e: e.age)
+
+    # Phase 3: least fixpoint of Responses stickiness and alias uniqueness.
+    winner_index: dict[str, int] = dict.fromkeys(claimants, 0)
+    responses_backends: set[str] = set()
+    queue: list[str] = []
+
+    def mark_responses(key: str) -> None:
+        if key not in responses_backends:
+            responses_backends.add(key)
+            queue.append(key)
+
+    for entry in live:
+        provider_modes = PROVIDER_MODES[entry.obj.spec.backend.provider]
+        if "chat" not in provider_modes:
+            mark_responses(entry.key)
+    for members in claimants.values():
+        if members[0].declared == "responses":
+            mark_responses(members[0].key)
+    while queue:
+        key = queue.pop()
+        for entry in by_backend[key]:
+            if entry.declared != "chat" or entry.downgraded:
+                continue
+            entry.downgraded = True
+            members = claimants[entry.alias]
+            index = winner_index[entry.alias]
+            if members[index] is not entry:
+                continue
+            while index < len(members) and members[index].downgraded:
+                index += 1
+            winner_index[entry.alias] = index
+            if index < len(members) and members[index].declared == "responses":
+                mark_responses(members[index].key)
+
+    # Phase 4: verdicts for the modes-and-names phase, backend modes, routes.
+    winners: dict[str, _Entry] = {}
+    for alias, members in claimants.items():
+        index = winner_index[alias]
+        if index < len(members):
+            winners[alias] = members[index]
+    holders: dict[str, list[str]] = {}
+    for winner in winners.values():
+        if winner.declared == "responses":
+            holders.setdefault(winner.key, []).append(_describe(winner))
+    for entry in live:
+        if entry.downgraded:
+            named = sorted(holders.get(entry.key, []))
+            held = f"held there by {_named(named)}" if named else "its provider serves only Responses"
+            entry.rejection = (
+                REASON_MODE_DOWNGRADE_REJECTED,
+                f"backend {entry.key} is in Responses mode, {held}; mode chat would "
+                f"downgrade it for every alias on it. Remove spec.mode (the alias then inherits responses and "
+                f"the gateway bridges chat requests) or point spec.backend at another backend",
+            )
+        else:
+            winner = winners[entry.alias]
+            if winner is not entry:
+                created = winner.obj.metadata.creation_timestamp or "no creationTimestamp"
+                entry.rejection = (
+                    REASON_ALIAS_IN_USE,
+                    f"alias {entry.alias!r} is already served by {winner.ref} (created {created}), which takes "
+                    f"precedence (oldest first, then namespace/name); rename spec.alias or delete the other object",
+                )
+
+    def backend_mode(key: str, provider: str) -> ApiMode:
+        if key in responses_backends or "chat" not in PROVIDER_MODES[provider]:
+            return "responses"
+        return "chat"
+
+    accepted_aliases = frozenset(winners)
+    backends: dict[str, Backend] = {}
+    routes: dict[str, Route] = {}
+
+    def references(obj: ModelAlias, credential_rejection: tuple[str, str] | None) -> _Refs:
+        if credential_rejection is not None:
+            return _Refs(False, credential_rejection[0], credential_rejection[1])
+        declared = tuple(obj.spec.fallbacks or ())
+        missing = [name for name in declared if name not in accepted_aliases]
+        if missing:
+            kept = tuple(name for name in declared if name in accepted_aliases)
+            return _Refs(
+                False,
+                REASON_FALLBACK_NOT_FOUND,
+                f"fallback alias(es) {', '.join(repr(n) for n in missing)} (spec.fallbacks) are not accepted "
+                f"aliases; the route skips them until they are",
+                kept,
+            )
+        if credentials is None:
+            return _Refs(
+                None,
+                REASON_CREDENTIALS_NOT_CHECKED,
+                "fallbacks resolve; credentials were not checked (credentials Secrets not visible)",
+                declared,
+            )
+        return _Refs(True, REASON_RESOLVED_REFS, "credentials and fallbacks resolve", declared)
+
+    for entry in live:
+        obj = entry.obj
+        source = SourceRef(
+            namespace=obj.metadata.namespace,
+            name=obj.metadata.name,
+            uid=obj.metadata.uid,
+            generation=obj.metadata.generation,
+        )
+        refs = references(obj, None)
+        if entry.rejection is not None:
+            _reject(verdicts, rejected, obj, source, entry.alias, entry.key, entry.rejection, refs)
+            continue
+        spec_backend = obj.spec.backend
+        mode = backend_mode(entry.key, spec_backend.provider)
+        if entry.key not in backends:
+            backends[entry.key] = Backend(
+                key=entry.key,
+                provider=spec_backend.provider,
+                base_url=entry.base_url,
+                model=spec_backend.model,
+                mode=mode,
+                credentials=spec_backend.credentials,
+                api_version=spec_backend.api_version,
+            )
+        routes[entry.alias] = Route(
+            alias=entry.alias,
+            backend=entry.key,
+            mode=mode,
+            source=source,
+            settings=_route_settings(obj.spec, refs.fallbacks),
+        )
+        verdicts[entry.ref] = Verdict(
+            namespace=obj.metadata.namespace,
+            name=obj.metadata.name,
+            uid=obj.metadata.uid,
+            generation=obj.metadata.generation,
+            alias=entry.alias,
+            accepted=True,
+            reason=REASON_ACCEPTED,
+            message=f"serves alias {entry.alias!r} on backend {entry.key} in {mode} mode"
+            + (" (inherited from the backend)" if entry.declared is None else ""),
+            backend_key=entry.key,
+            resolved_mode=mode,
+            refs_resolved=refs.resolved,
+            refs_reason=refs.reason,
+            refs_message=refs.message,
+        )
+    for entry in entries:
+        if entry.rejection is not None and entry.ref not in verdicts:
+            obj = entry.obj
+            source = SourceRef(
+                namespace=obj.metadata.namespace,
+                name=obj.metadata.name,
+                uid=obj.metadata.uid,
+                generation=obj.metadata.generation,
+            )
+            _reject(verdicts, rejected, obj, source, entry.alias, entry.key, entry.rejection, references(obj, None))
+    for obj, alias, key, rejection in statics:
+        source = SourceRef(
+            namespace=obj.metadata.namespace,
+            name=obj.metadata.name,
+            uid=obj.metadata.uid,
+            generation=obj.metadata.generation,
+        )
+        credential_rejection = (
+            rejection
+            if rejection[0] in (REASON_CREDENTIALS_NOT_FOUND, REASON_CREDENTIALS_NOT_PERMITTED)
+            else (_credential_problem(obj, credentials) if credentials is not None else None)
+        )
+        _reject(verdicts, rejected, obj, source, alias, key, rejection, references(obj, credential_rejection))
+
+    table = RoutingTable.build(backends=backends, routes=routes, rejected=tuple(rejected), generation=generation)
+    return Resolution(
+        table=table,
+        verdicts=dict(sorted(verdicts.items())),
+        credentials_checked=credentials is not None,
+    )
+
+
+def _reject(
+    verdicts: dict[str, Verdict],
+    rejected: list[RejectedAlias],
+    obj: ModelAlias,
+    source: SourceRef,
+    alias: str,
+    key: str | None,
+    rejection: tuple[str, str],
+    refs: _Refs,
+) -> None:
+    reason, message = rejection
+    verdicts[obj.ref] = Verdict(
+        namespace=obj.metadata.namespace,
+        name=obj.metadata.name,
+        uid=obj.metadata.uid,
+        generation=obj.metadata.generation,
+        alias=alias,
+        accepted=False,
+        reason=reason,
+        message=message,
+        backend_key=key,
+        resolved_mode=None,
+        refs_resolved=refs.resolved,
+        refs_reason=refs.reason,
+        refs_message=refs.message,
+    )
+    rejected.append(RejectedAlias(alias=alias, source=source, reason=reason, message=message))

@@ -8,7 +8,7 @@ message names the field.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -16,18 +16,23 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gateway.routing.table import ApiMode, Provider
 
 __all__ = [
+    "ALIAS_PATTERN",
+    "API_VERSION",
     "DEFAULT_BASE_URLS",
     "GROUP",
     "KIND",
     "PLURAL",
     "PROVIDER_MODES",
+    "SECRET_NAME_PATTERN",
     "SHORT_NAME",
     "VERSION",
     "BackendRef",
+    "Condition",
     "HealthCheckSpec",
     "InvalidObjectError",
     "ModelAlias",
     "ModelAliasSpec",
+    "ModelAliasStatus",
     "ObjectMeta",
     "RetriesSpec",
     "TimeoutsSpec",
@@ -35,12 +40,12 @@ __all__ = [
     "parse_object",
 ]
 
-GROUP = "aliasgate.io"
-VERSION = "v1alpha1"
-KIND = "ModelAlias"
-PLURAL = "modelaliases"
-SHORT_NAME = "ma"
-API_VERSION = f"{GROUP}/{VERSION}"
+GROUP: Final = "aliasgate.io"
+VERSION: Final = "v1alpha1"
+KIND: Final = "ModelAlias"
+PLURAL: Final = "modelaliases"
+SHORT_NAME: Final = "ma"
+API_VERSION: Final = "aliasgate.io/v1alpha1"
 
 PROVIDER_MODES: dict[str, frozenset[str]] = {
     "chatgpt": frozenset({"responses"}),
@@ -55,6 +60,15 @@ DEFAULT_BASE_URLS: dict[str, str] = {
     "openai": "https://api.openai.com/v1",
 }
 """Providers with a well-known endpoint; the others must set ``spec.backend.baseURL``."""
+
+
+ALIAS_PATTERN = r"^\S+$"
+"""Alias names are what clients send as ``model``: any non-empty string without whitespace."""
+
+SECRET_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+"""A Secret name is a DNS-1123 subdomain."""
+
+AliasName = Annotated[str, Field(min_length=1, max_length=256, pattern=ALIAS_PATTERN)]
 
 
 def _camel(name: str) -> str:
@@ -76,7 +90,7 @@ class BackendRef(_Spec):
     """Upstream model id sent to the provider."""
     base_url: str | None = Field(default=None, alias="baseURL", max_length=2048)
     """Provider endpoint; defaults per provider (required for azure-openai and openai-compatible)."""
-    credentials: str | None = Field(default=None, min_length=1, max_length=253)
+    credentials: str | None = Field(default=None, min_length=1, max_length=253, pattern=SECRET_NAME_PATTERN)
     """Name of a credentials Secret in the gateway namespace."""
     api_version: str | None = Field(default=None, min_length=1, max_length=64)
     """Azure OpenAI ``api-version``; only meaningful for provider azure-openai."""
@@ -108,7 +122,7 @@ class HealthCheckSpec(_Spec):
 class ModelAliasSpec(_Spec):
     """``spec`` of a ModelAlias."""
 
-    alias: str | None = Field(default=None, min_length=1, max_length=256)
+    alias: str | None = Field(default=None, min_length=1, max_length=256, pattern=ALIAS_PATTERN)
     """Model name clients send; defaults to ``metadata.name``."""
     backend: BackendRef
     mode: ApiMode | None = None
@@ -119,9 +133,33 @@ class ModelAliasSpec(_Spec):
     """Body fields forced whatever the client sent."""
     timeouts: TimeoutsSpec | None = None
     retries: RetriesSpec | None = None
-    fallbacks: list[str] | None = Field(default=None, max_length=8)
+    fallbacks: list[AliasName] | None = Field(default=None, max_length=8)
     """Other aliases tried in order when this one fails before the response started."""
     health_check: HealthCheckSpec | None = None
+
+
+class Condition(_Spec):
+    """One status condition in the metav1.Condition shape (written by the controller)."""
+
+    type: str = Field(min_length=1, max_length=316)
+    status: Literal["True", "False", "Unknown"]
+    reason: str = Field(min_length=1, max_length=1024, pattern=r"^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    message: str = Field(max_length=32768)
+    observed_generation: int | None = Field(default=None, ge=0)
+    last_transition_time: str
+    """RFC 3339 date-time; changes only when ``status`` flips."""
+
+
+class ModelAliasStatus(_Spec):
+    """``status`` of a ModelAlias: what the controller made of it (``controller.conditions`` builds it)."""
+
+    observed_generation: int | None = Field(default=None, ge=0)
+    resolved_mode: ApiMode | None = None
+    """The mode the route serves in; null while the alias is rejected."""
+    backend_key: str | None = Field(default=None, max_length=4096)
+    """``provider|baseURL|model`` of the backend the alias shares with others."""
+    conditions: list[Condition] | None = Field(default=None, max_length=16)
+    """``Accepted``, ``ResolvedRefs``, ``Programmed`` (a list map keyed by ``type``)."""
 
 
 class ObjectMeta(BaseModel):

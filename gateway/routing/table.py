@@ -10,7 +10,7 @@ The table never carries a secret value: backends name a credentials Secret, noth
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,8 +33,8 @@ __all__ = [
     "backend_key",
 ]
 
-API_VERSION = "aliasgate.io/v1alpha1"
-KIND = "RoutingTable"
+API_VERSION: Final = "aliasgate.io/v1alpha1"
+KIND: Final = "RoutingTable"
 
 ApiMode = Literal["responses", "chat"]
 Provider = Literal["chatgpt", "openai", "azure-openai", "openai-compatible"]
@@ -212,11 +212,11 @@ class RoutingTable(_Model):
         for alias, route in self.routes.items():
             if alias != route.alias:
                 found.append(f"route {alias!r} is stored under a key that differs from its alias {route.alias!r}")
-            backend = self.backends.get(route.backend)
-            if backend is None:
+            target = self.backends.get(route.backend)
+            if target is None:
                 found.append(f"route {alias!r} points at missing backend {route.backend!r}")
                 continue
-            if backend.mode == "responses" and route.mode == "chat":
+            if target.mode == "responses" and route.mode == "chat":
                 found.append(f"route {alias!r} is in chat mode on responses backend {route.backend!r}")
             for fallback in route.settings.fallbacks:
                 if fallback not in self.routes:
