@@ -148,6 +148,8 @@ def test_names_follow_the_helm_create_helpers() -> None:
     names = {(d["kind"], d["metadata"]["name"]) for d in other.docs}
     assert ("Deployment", "prod-aliasgate-gateway") in names
     assert ("Deployment", "prod-aliasgate-controller") in names
+    controller = manifests.named(other.docs, "Deployment", "prod-aliasgate-controller")
+    assert "--gateway-service=prod-aliasgate-gateway" in manifests.container_args(controller, "controller")
     assert all(d["metadata"].get("namespace", "llm") == "llm" for d in other.docs)
     override = manifests.render_chart({"fullnameOverride": "ag"})
     assert ("Service", "ag-gateway") in {(d["kind"], d["metadata"]["name"]) for d in override.docs}
@@ -170,3 +172,35 @@ def test_selector_labels_are_stable_and_component_specific(chart_default: manife
             "app.kubernetes.io/instance": "aliasgate",
             "app.kubernetes.io/component": component,
         }
+
+
+def test_network_policies_let_the_controller_and_monitoring_reach_admin_ports(
+    rendered_sources: dict[str, manifests.Rendered],
+) -> None:
+    docs = rendered_sources["everything-on"].docs
+    gateway = manifests.named(docs, "NetworkPolicy", "aliasgate-gateway")
+    by_port = {rule["ports"][0]["port"]: rule["from"] for rule in gateway["spec"]["ingress"]}
+    assert set(by_port) == {"http", "admin"}
+    assert {"namespaceSelector": {"matchLabels": {"aliasgate.io/client": "true"}}} in by_port["http"]
+    controller_peer = {
+        "podSelector": {
+            "matchLabels": {
+                "app.kubernetes.io/name": "aliasgate",
+                "app.kubernetes.io/instance": "aliasgate",
+                "app.kubernetes.io/component": "controller",
+            }
+        }
+    }
+    assert controller_peer in by_port["admin"]
+    test_pod = manifests.named(docs, "Pod", "aliasgate-test-connection")
+    test_labels = test_pod["metadata"]["labels"]
+    for peers in by_port.values():
+        assert any(
+            p.get("podSelector", {}).get("matchLabels", {}).items() <= test_labels.items()
+            and "podSelector" in p
+            and "namespaceSelector" not in p
+            for p in peers
+        ), "helm test must reach both ports"
+    controller = manifests.named(docs, "NetworkPolicy", "aliasgate-controller")
+    assert controller["spec"]["ingress"][0]["ports"] == [{"port": "admin", "protocol": "TCP"}]
+    assert not manifests.of_kind(rendered_sources["default"].docs, "NetworkPolicy")

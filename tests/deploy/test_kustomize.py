@@ -50,6 +50,9 @@ def test_image_versions_agree_with_the_chart_and_the_package(kustomized: manifes
 
 
 def test_the_gateway_service_exposes_the_admin_port_for_endpointslices(kustomized: manifests.Rendered) -> None:
+    """The controller finds gateway pods through this Service's EndpointSlices and their `admin` port."""
+    controller = manifests.named(kustomized.docs, "Deployment", "aliasgate-controller")
+    assert "--gateway-service=aliasgate-gateway" in manifests.container_args(controller, "controller")
     service = manifests.named(kustomized.docs, "Service", "aliasgate-gateway")
     ports = {p["name"]: p for p in service["spec"]["ports"]}
     assert ports["http"]["targetPort"] == "http"
