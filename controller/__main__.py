@@ -176,15 +176,17 @@ class Controller:
         self._tasks = [asyncio.create_task(run) for run in runs]
         log.info("controller_started", identity=self.settings.identity, admin_port=self.admin_port)
 
-    async def stop(self) -> None:
-        """Stop every loop, hand the Lease back, close the admin server and the API client."""
+    async def stop(self, *, release: bool = True) -> None:
+        """Stop every loop, hand the Lease back, close the admin server.
+
+        ``release=False`` leaves the Lease as a crashed process would (tests of a dying leader)."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks = []
-        if self.elector is not None:
+        if self.elector is not None and release:
             await self.elector.release()
         if self._runner is not None:
             await self._runner.cleanup()

@@ -115,8 +115,14 @@ async def running_controller(settings: ControllerSettings) -> AsyncIterator[Cont
     try:
         yield controller
     finally:
-        await controller.stop()
+        await controller.stop(release=not getattr(controller, "crashed", False))
         await client.close()
+
+
+async def crash(controller: Controller) -> None:
+    """Stop a controller the way a killed process stops: no Lease release, no goodbye."""
+    controller.crashed = True  # type: ignore[attr-defined]
+    await controller.stop(release=False)
 
 
 async def eventually(predicate: Callable[[], Any], *, timeout: float = 5.0, interval: float = 0.02) -> Any:
