@@ -135,9 +135,9 @@ async def _chat_passthrough(
                 continue
             chunk = _parse(event.data)
             if chunk is None:
-                raise _MidStreamError(_BAD_EVENT)
+                raise _MidStreamError(_BAD_EVENT, frames)
             if chunk.get("error"):
-                raise _MidStreamError(bridge.error_from_event(chunk))
+                raise _MidStreamError(bridge.error_from_event(chunk), frames)
             if not state["started"] and _has_content(chunk):
                 state["started"] = True
                 ctx.first_token_at = clock()
@@ -146,20 +146,25 @@ async def _chat_passthrough(
             frames.append(b"data: " + event.data.encode() + b"\n\n")
         return frames
 
+    broken: list[_MidStreamError] = []
     try:
         while not state["started"] and not state["done"] and not events.eof:
             head.extend(absorb(await events.next_batch()))
         if not state["done"] and events.eof and not state["started"]:
             raise failure_from_chat_error(bridge.stream_truncated_error())
     except _MidStreamError as exc:
-        resp.close()
-        raise failure_from_chat_error(exc.error) from None
+        if not state["started"]:
+            resp.close()
+            raise failure_from_chat_error(exc.error) from None
+        broken.append(exc)
     except UpstreamFailure:
         resp.close()
         raise
 
     async def rest() -> AsyncGenerator[bytes, None]:
         try:
+            if broken:
+                raise broken[0]
             while not state["done"] and not events.eof:
                 frames = absorb(await events.next_batch())
                 if frames:
@@ -168,7 +173,7 @@ async def _chat_passthrough(
                 yield encode_json_frame(bridge.stream_truncated_error().body())
         except _MidStreamError as exc:
             ctx.error_code = exc.error.code or exc.error.type
-            yield encode_json_frame(exc.error.body())
+            yield b"".join([*exc.frames, encode_json_frame(exc.error.body())])
         except UpstreamFailure as failure:
             ctx.error_code = failure.error.code
             yield encode_json_frame(failure.error.body())
@@ -178,9 +183,12 @@ async def _chat_passthrough(
 
 
 class _MidStreamError(Exception):
-    def __init__(self, error: ChatError) -> None:
+    """The upstream stream went bad; ``frames`` are what the same batch produced before that."""
+
+    def __init__(self, error: ChatError, frames: list[bytes]) -> None:
         super().__init__(error.message)
         self.error = error
+        self.frames = frames
 
 
 # ---------------------------------------------------------------- Responses bridge
@@ -255,7 +263,7 @@ async def _bridged(
                 continue
             payload = _parse(event.data)
             if payload is None:
-                raise _MidStreamError(_BAD_EVENT)
+                raise _MidStreamError(_BAD_EVENT, frames)
             was_started = translator.started
             frames.extend(encode_json_frame(chunk) for chunk in translator.feed(payload))
             if not was_started and translator.started:
@@ -263,6 +271,7 @@ async def _bridged(
         return frames
 
     head: list[bytes] = []
+    broken: list[_MidStreamError] = []
     try:
         while not translator.started and not translator.done and not events.eof:
             head.extend(absorb(await events.next_batch()))
@@ -271,8 +280,10 @@ async def _bridged(
         if translator.error is not None and not translator.started:
             raise failure_from_chat_error(translator.error)
     except _MidStreamError as exc:
-        resp.close()
-        raise failure_from_chat_error(exc.error) from None
+        if not translator.started:
+            resp.close()
+            raise failure_from_chat_error(exc.error) from None
+        broken.append(exc)
     except UpstreamFailure:
         resp.close()
         raise
@@ -285,6 +296,8 @@ async def _bridged(
 
     async def rest() -> AsyncGenerator[bytes, None]:
         try:
+            if broken:
+                raise broken[0]
             while not translator.done and not events.eof:
                 frames = absorb(await events.next_batch())
                 if frames:
@@ -294,8 +307,8 @@ async def _bridged(
                 if tail:
                     yield b"".join(encode_json_frame(chunk) for chunk in tail)
         except _MidStreamError as exc:
-            ctx.error_code = exc.error.code
-            yield encode_json_frame(exc.error.body())
+            ctx.error_code = exc.error.code or exc.error.type
+            yield b"".join([*exc.frames, encode_json_frame(exc.error.body())])
         except UpstreamFailure as failure:
             ctx.error_code = failure.error.code
             yield encode_json_frame(failure.error.body())

@@ -179,13 +179,13 @@ async def _prime_stream(
                 continue
             payload = _parse(event.data)
             if payload is None:
-                raise _StreamError(_BAD_EVENT)
+                raise _StreamError(_BAD_EVENT, frames)
             kind = payload.get("type")
             sequence = payload.get("sequence_number")
             if isinstance(sequence, int):
                 state["sequence"] = sequence
             if kind in _FAILED and not state["started"]:
-                raise _StreamError(bridge.error_from_event(payload))
+                raise _StreamError(bridge.error_from_event(payload), frames)
             forwarded = recovery.feed(payload)
             data = event.data if forwarded is payload else orjson.dumps(forwarded).decode()
             frames.append(encode_event(data, event=kind if isinstance(kind, str) else event.event))
@@ -200,14 +200,17 @@ async def _prime_stream(
         return frames
 
     head: list[bytes] = []
+    broken: list[_StreamError] = []
     try:
         while not state["started"] and not state["done"] and not events.eof:
             head.extend(absorb(await events.next_batch()))
-        if events.eof and not state["done"]:
+        if events.eof and not state["done"] and not state["started"]:
             raise failure_from_chat_error(bridge.stream_truncated_error())
     except _StreamError as exc:
-        resp.close()
-        raise failure_from_chat_error(exc.error) from None
+        if not state["started"]:
+            resp.close()
+            raise failure_from_chat_error(exc.error) from None
+        broken.append(exc)
     except UpstreamFailure:
         resp.close()
         raise
@@ -220,6 +223,8 @@ async def _prime_stream(
 
     async def rest() -> AsyncGenerator[bytes, None]:
         try:
+            if broken:
+                raise broken[0]
             while not state["done"] and not events.eof:
                 frames = absorb(await events.next_batch())
                 if frames:
@@ -230,7 +235,7 @@ async def _prime_stream(
                 yield _error_event(error, int(state["sequence"]) + 1)
         except _StreamError as exc:
             ctx.error_code = exc.error.code or "bad_upstream_event"
-            yield _error_event(exc.error, int(state["sequence"]) + 1)
+            yield b"".join([*exc.frames, _error_event(exc.error, int(state["sequence"]) + 1)])
         except UpstreamFailure as failure:
             ctx.error_code = failure.error.code
             yield _error_event(
@@ -245,6 +250,9 @@ async def _prime_stream(
 
 
 class _StreamError(Exception):
-    def __init__(self, error: ChatError) -> None:
+    """The upstream stream went bad; ``frames`` are what the same batch produced before that."""
+
+    def __init__(self, error: ChatError, frames: list[bytes]) -> None:
         super().__init__(error.message)
         self.error = error
+        self.frames = frames
