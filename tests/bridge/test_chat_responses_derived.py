@@ -33,7 +33,7 @@ def test_a_call_seen_only_at_output_item_done_is_streamed_in_one_chunk() -> None
     events = [
         e
         for e in _events("03_tool_call_streamed_args")
-        if e["type"] not in dropped and not (e["type"] == "response.output_item.added")
+        if e["type"] not in dropped and e["type"] != "response.output_item.added"
     ]
     chunks = harness.translate(_frames(events))
     assembled = harness.assemble(chunks)

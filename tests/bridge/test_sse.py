@@ -64,9 +64,9 @@ def test_crlf_split_between_cr_and_lf_does_not_make_a_blank_line() -> None:
 
 
 def test_a_multibyte_character_split_across_chunks_survives() -> None:
-    raw = "data: 3 × 0.6 ≈ 1.9\n\n".encode()
+    raw = "data: 3 \u00d7 0.6 \u2248 1.9\n\n".encode()
     for offset in range(1, len(raw)):
-        assert _decode(raw[:offset], raw[offset:]) == [sse.SSEEvent(None, "3 × 0.6 ≈ 1.9")]
+        assert _decode(raw[:offset], raw[offset:]) == [sse.SSEEvent(None, "3 \u00d7 0.6 \u2248 1.9")]
 
 
 def test_a_leading_byte_order_mark_is_skipped() -> None:
