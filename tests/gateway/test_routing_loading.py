@@ -102,7 +102,7 @@ async def test_file_source_follows_the_file_and_survives_bad_versions(tmp_path: 
         path.write_bytes(b"{broken")
         await _until(lambda: _loads(metrics, "rejected") == 1)
         assert holder.current is not None
-        assert holder.current.aliases == ("a",)
+        assert list(holder.current.aliases) == ["a"]
         path.write_bytes(build_table(BASE, [RouteSpec("a"), RouteSpec("b", model="m")], generation=2).to_json())
         await _until(lambda: holder.current is not None and holder.current.generation == 2)
         path.unlink()
