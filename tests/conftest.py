@@ -6,6 +6,9 @@ import os
 
 from hypothesis import HealthCheck, settings
 
+# Fixtures of the Kubernetes API test server (kube_api, kubeconfig, kube_client, kube_api_factory).
+pytest_plugins = ["tests.kubeapi.fixtures"]
+
 settings.register_profile(
     "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
