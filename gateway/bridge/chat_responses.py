@@ -292,11 +292,17 @@ _UNSUPPORTED_REASONS = {
 
 
 def _reject(param: str, message: str) -> errors.BridgeRequestError:
+    """400 for a parameter the bridge cannot carry; the message names it, as does `param`."""
+    if f"`{param}`" not in message:
+        message = f"{message} (parameter `{param}`)"
     return errors.BridgeRequestError.for_param(param, message)
 
 
 def _invalid(param: str, message: str) -> errors.BridgeRequestError:
-    return errors.BridgeRequestError(errors.ChatError(400, message, "invalid_request_error", param, "invalid_value"))
+    """400 for a malformed value; the message names the parameter path."""
+    return errors.BridgeRequestError(
+        errors.ChatError(400, f"{message} (parameter `{param}`)", "invalid_request_error", param, "invalid_value")
+    )
 
 
 def _text_of(content: object, param: str) -> str:
