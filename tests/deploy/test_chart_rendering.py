@@ -204,3 +204,13 @@ def test_network_policies_let_the_controller_and_monitoring_reach_admin_ports(
     controller = manifests.named(docs, "NetworkPolicy", "aliasgate-controller")
     assert controller["spec"]["ingress"][0]["ports"] == [{"port": "admin", "protocol": "TCP"}]
     assert not manifests.of_kind(rendered_sources["default"].docs, "NetworkPolicy")
+
+
+def test_service_names_stay_dns_labels_with_a_long_release_name() -> None:
+    release = "team-platform-llm-gateway-production-europe-west1-bl"  # 53: the longest Helm allows
+    rendered = manifests.render_chart({}, release=release)
+    services = manifests.of_kind(rendered.docs, "Service")
+    assert len(services) == 2
+    for service in services:
+        assert len(service["metadata"]["name"]) <= 63, service["metadata"]["name"]
+        assert not service["metadata"]["name"].endswith("-")
