@@ -126,9 +126,10 @@ def test_helm_test_pod_checks_readiness_and_models(rendered_sources: dict[str, m
     pod = manifests.named(rendered_sources["default"].docs, "Pod", "aliasgate-test-connection")
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     script = pod["spec"]["containers"][0]["args"][0]
-    assert "http://aliasgate-gateway.aliasgate-system.svc" in script
-    assert ':9090/readyz"' in script
-    assert ':80/v1/models"' in script
+    assert 'admin = "http://aliasgate-gateway-admin.aliasgate-system.svc:9090"' in script
+    assert 'public = "http://aliasgate-gateway.aliasgate-system.svc:80"' in script
+    assert 'get(admin + "/readyz")' in script
+    assert 'get(public + "/v1/models")' in script
     compile(script, "test-connection", "exec")
     with_keys = manifests.named(rendered_sources["ha"].docs, "Pod", "aliasgate-test-connection")
     assert "status == 401" in with_keys["spec"]["containers"][0]["args"][0]
@@ -149,7 +150,7 @@ def test_names_follow_the_helm_create_helpers() -> None:
     assert ("Deployment", "prod-aliasgate-gateway") in names
     assert ("Deployment", "prod-aliasgate-controller") in names
     controller = manifests.named(other.docs, "Deployment", "prod-aliasgate-controller")
-    assert "--gateway-service=prod-aliasgate-gateway" in manifests.container_args(controller, "controller")
+    assert "--gateway-service=prod-aliasgate-gateway-admin" in manifests.container_args(controller, "controller")
     assert all(d["metadata"].get("namespace", "llm") == "llm" for d in other.docs)
     override = manifests.render_chart({"fullnameOverride": "ag"})
     assert ("Service", "ag-gateway") in {(d["kind"], d["metadata"]["name"]) for d in override.docs}
@@ -210,7 +211,7 @@ def test_service_names_stay_dns_labels_with_a_long_release_name() -> None:
     release = "team-platform-llm-gateway-production-europe-west1-bl"  # 53: the longest Helm allows
     rendered = manifests.render_chart({}, release=release)
     services = manifests.of_kind(rendered.docs, "Service")
-    assert len(services) == 2
+    assert len(services) == 3
     for service in services:
         assert len(service["metadata"]["name"]) <= 63, service["metadata"]["name"]
         assert not service["metadata"]["name"].endswith("-")

@@ -49,11 +49,13 @@ def test_image_versions_agree_with_the_chart_and_the_package(kustomized: manifes
             assert container["image"] == f"ghcr.io/aliasgate/aliasgate:{chart['appVersion']}", ident
 
 
-def test_the_gateway_service_exposes_the_admin_port_for_endpointslices(kustomized: manifests.Rendered) -> None:
-    """The controller finds gateway pods through this Service's EndpointSlices and their `admin` port."""
+def test_the_admin_port_has_its_own_service_for_endpointslices(kustomized: manifests.Rendered) -> None:
+    """The controller finds gateway pods through the admin Service's EndpointSlices and their `admin`
+    port; the public Service carries only the API port."""
     controller = manifests.named(kustomized.docs, "Deployment", "aliasgate-controller")
-    assert "--gateway-service=aliasgate-gateway" in manifests.container_args(controller, "controller")
-    service = manifests.named(kustomized.docs, "Service", "aliasgate-gateway")
-    ports = {p["name"]: p for p in service["spec"]["ports"]}
-    assert ports["http"]["targetPort"] == "http"
-    assert ports["admin"]["port"] == 9090
+    assert "--gateway-service=aliasgate-gateway-admin" in manifests.container_args(controller, "controller")
+    public = manifests.named(kustomized.docs, "Service", "aliasgate-gateway")
+    assert [(p["name"], p["port"], p["targetPort"]) for p in public["spec"]["ports"]] == [("http", 80, "http")]
+    admin = manifests.named(kustomized.docs, "Service", "aliasgate-gateway-admin")
+    assert [(p["name"], p["port"], p["targetPort"]) for p in admin["spec"]["ports"]] == [("admin", 9090, "admin")]
+    assert admin["spec"]["selector"] == public["spec"]["selector"]

@@ -118,3 +118,14 @@ def test_the_secret_detector_finds_secret_looking_values() -> None:
     assert SECRETISH.search("apiKey: sk-proj-abcdefghijklmnopqrstuvwx")
     assert SECRETISH.search("Authorization: Bearer abcdefghijklmnopqrstuvwxyz012345")
     assert not SECRETISH.search("credentials: openai-key")
+
+
+@each_source
+def test_admin_ports_are_never_on_an_externally_exposed_service(
+    rendered_sources: dict[str, manifests.Rendered], source: str
+) -> None:
+    for service in manifests.of_kind(_docs(rendered_sources, source), "Service"):
+        ports = {p.get("targetPort") for p in service["spec"]["ports"]}
+        if "admin" in ports or 9090 in ports:
+            assert service["spec"].get("type", "ClusterIP") == "ClusterIP", service["metadata"]["name"]
+            assert ports <= {"admin", 9090}, f"{service['metadata']['name']} mixes admin and public ports"

@@ -113,7 +113,7 @@ def test_service_monitor_scrapes_both_admin_ports(rendered_sources: dict[str, ma
     assert monitor["spec"]["endpoints"] == [{"port": "admin", "path": "/metrics", "interval": "15s"}]
     selector = monitor["spec"]["selector"]["matchLabels"]
     selected = [s for s in manifests.of_kind(docs, "Service") if selector.items() <= s["metadata"]["labels"].items()]
-    assert {s["metadata"]["name"] for s in selected} == {"aliasgate-gateway", "aliasgate-controller-metrics"}
+    assert {s["metadata"]["name"] for s in selected} == {"aliasgate-gateway-admin", "aliasgate-controller-metrics"}
     for service in selected:
         assert "admin" in {p["name"] for p in service["spec"]["ports"]}
     assert not manifests.of_kind(rendered_sources["default"].docs, "ServiceMonitor")

@@ -58,6 +58,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- printf "%s-gateway" (include "aliasgate.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{/* The gateway's admin Service (admin port only; never exposed by the public Service type). */}}
+{{- define "aliasgate.gateway.adminServiceName" -}}
+{{- printf "%s-admin" (include "aliasgate.gateway.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{- define "aliasgate.controller.selectorLabels" -}}
 {{ include "aliasgate.selectorLabels" . }}
 app.kubernetes.io/component: controller
