@@ -213,12 +213,16 @@ def normalize_base_url(url: str) -> str:
 
     Scheme and host are lower-cased, default ports and trailing slashes dropped; the path keeps its
     case (servers may treat it case-sensitively). Credentials, queries and fragments are refused: a
-    secret must never sit in a URL that ends up in the routing table.
+    secret must never sit in a URL that ends up in the routing table. Messages never echo the URL
+    (it may hold a secret).
     """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in {"http", "https"}:
-        raise InvalidObjectError("spec.backend.baseURL", f"must be an http(s) URL, got {url!r}")
+        raise InvalidObjectError(
+            "spec.backend.baseURL",
+            f"must be an http(s) URL, got scheme {scheme!r}" if scheme else "must be an http(s) URL",
+        )
     if parts.username is not None or parts.password is not None:
         raise InvalidObjectError("spec.backend.baseURL", "must not carry credentials; use spec.backend.credentials")
     if parts.query or parts.fragment:
@@ -227,9 +231,9 @@ def normalize_base_url(url: str) -> str:
         host = (parts.hostname or "").lower()
         port = parts.port
     except ValueError as exc:
-        raise InvalidObjectError("spec.backend.baseURL", f"invalid URL {url!r}: {exc}") from None
+        raise InvalidObjectError("spec.backend.baseURL", f"invalid URL: {exc}") from None
     if not host:
-        raise InvalidObjectError("spec.backend.baseURL", f"has no host: {url!r}")
+        raise InvalidObjectError("spec.backend.baseURL", "has no host")
     if ":" in host:
         host = f"[{host}]"
     if port is not None and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):

@@ -60,11 +60,46 @@ def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
+def sample_documents() -> list[dict[str, Any]]:
+    """Every document in deploy/samples, as raw objects."""
+    found: list[dict[str, Any]] = []
+    for path in sorted(SAMPLES_DIR.glob("*.yaml")):
+        found.extend(doc for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")) if doc is not None)
+    return found
+
+
 def sample_objects() -> list[conflicts.InvalidAlias | resources.ModelAlias]:
     """Every object in deploy/samples, parsed."""
-    found: list[conflicts.InvalidAlias | resources.ModelAlias] = []
-    for path in sorted(SAMPLES_DIR.glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
-            if doc is not None:
-                found.append(resources.parse_object(doc))
-    return found
+    return [resources.parse_object(doc) for doc in sample_documents()]
+
+
+def crd_schema() -> dict[str, Any]:
+    """The ModelAlias ``openAPIV3Schema`` of the CRD, as written."""
+    crd = load_yaml(CRD_PATH)
+    schema: dict[str, Any] = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    return schema
+
+
+def openapi_to_json_schema(node: Any) -> Any:
+    """An OpenAPI v3 structural schema as a JSON Schema (Draft 4) that behaves like the API server.
+
+    ``nullable: true`` becomes a null alternative; objects with ``properties`` and no
+    ``x-kubernetes-preserve-unknown-fields`` refuse unknown fields (the API server would prune them
+    silently, which in a manifest is always a mistake); ``x-kubernetes-*`` keys are dropped.
+    """
+    if isinstance(node, list):
+        return [openapi_to_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {
+        key: openapi_to_json_schema(value)
+        for key, value in node.items()
+        if key != "nullable" and not key.startswith("x-kubernetes-")
+    }
+    if node.get("nullable") and "type" in node:
+        converted["type"] = [node["type"], "null"]
+        if "enum" in converted:
+            converted["enum"] = [*converted["enum"], None]
+    if node.get("type") == "object" and "properties" in node and not node.get("x-kubernetes-preserve-unknown-fields"):
+        converted["additionalProperties"] = False
+    return converted
