@@ -47,7 +47,7 @@ def configure_logging(*, level: str = "info", json: bool = True, cache: bool = T
     structlog.configure(
         processors=[*shared, structlog.processors.dict_tracebacks, redact_secrets, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(),  # sys.stdout at call time, so redirects work
         cache_logger_on_first_use=cache,
     )
     handler = logging.StreamHandler(sys.stdout)
