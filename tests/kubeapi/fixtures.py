@@ -6,6 +6,7 @@
 - ``kube_api_factory``: start more servers, with options (``async with kube_api_factory(history_size=5)``).
 - ``kubeconfig``: a kubeconfig file for ``kube_api`` (user ``test``).
 - ``kube_client``: a kubernetes-asyncio ``ApiClient`` configured from that file.
+- ``kube_http``: an aiohttp ``ClientSession`` with ``base_url=kube_api.url`` and a bearer token (user ``http``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pathlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import aiohttp
 import pytest
 from kubernetes_asyncio import client, config
 
@@ -64,3 +66,13 @@ async def kube_client(kubeconfig: pathlib.Path) -> AsyncIterator[client.ApiClien
     await config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
     async with client.ApiClient(configuration=configuration) as api_client:
         yield api_client
+
+
+@pytest.fixture
+async def kube_http(kube_api: KubeApiServer) -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession(
+        base_url=kube_api.url,
+        headers=kube_api.auth_headers("http"),
+        timeout=aiohttp.ClientTimeout(total=15),
+    ) as session:
+        yield session

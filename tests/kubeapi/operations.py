@@ -173,6 +173,8 @@ class Engine:
                     break
             meta["name"] = candidate
         name = meta["name"]
+        if rt.status_subresource:
+            obj.pop("status", None)  # status is written through /status only, never on create
         warnings = self._admit(rt, obj, None, options)
         if bucket.get(namespace, name) is not None:
             raise errors.already_exists(rt.group, rt.plural, name)
