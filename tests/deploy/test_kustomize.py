@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
 import tomllib
+from pathlib import Path
 
 import yaml
 
@@ -59,3 +62,24 @@ def test_the_admin_port_has_its_own_service_for_endpointslices(kustomized: manif
     admin = manifests.named(kustomized.docs, "Service", "aliasgate-gateway-admin")
     assert [(p["name"], p["port"], p["targetPort"]) for p in admin["spec"]["ports"]] == [("admin", 9090, "admin")]
     assert admin["spec"]["selector"] == public["spec"]["selector"]
+
+
+def test_the_overlay_example_in_the_operations_guide_renders(tmp_path: Path) -> None:
+    """docs/operations.md's overlay (own image by digest, extra credentials Secret) works as written."""
+    guide = (manifests.ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n# my-overlay/kustomization\.yaml\n(.*?)```", guide, re.DOTALL)
+    assert block, "the guide's overlay example is missing"
+    overlay = tmp_path / "my-overlay"
+    overlay.mkdir()
+    (tmp_path / "deploy").symlink_to(manifests.DEPLOY_DIR, target_is_directory=True)
+    (overlay / "kustomization.yaml").write_text(block[1].replace("<digest>", "0" * 64), encoding="utf-8")
+    result = subprocess.run(
+        ["kubectl", "kustomize", str(overlay)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    docs = manifests.parse_documents(result.stdout)
+    role = manifests.named(docs, "Role", "aliasgate-gateway")
+    secret_rule = next(rule for rule in role["rules"] if rule["resources"] == ["secrets"])
+    assert secret_rule["resourceNames"] == ["openai-key", "chatgpt-pro", "azure-prod"]
+    for _, spec in manifests.pod_specs(docs):
+        assert spec["containers"][0]["image"] == "registry.example.com/aliasgate@sha256:" + "0" * 64
