@@ -587,10 +587,11 @@ def resolve(
         else:
             winner = winners[entry.alias]
             if winner is not entry:
-                created = winner.obj.metadata.creation_timestamp or "no creationTimestamp"
+                created = winner.obj.metadata.creation_timestamp
+                since = f"created {created}" if created else "no creationTimestamp either"
                 entry.rejection = (
                     REASON_ALIAS_IN_USE,
-                    f"alias {entry.alias!r} is already served by {winner.ref} (created {created}), which takes "
+                    f"alias {entry.alias!r} is already served by {winner.ref} ({since}), which takes "
                     f"precedence (oldest first, then namespace/name); rename spec.alias or delete the other object",
                 )
 
