@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import random
 import sys
 import time
@@ -326,8 +327,13 @@ def _simulated_status(status: int) -> web.Response:
     return _openai_error(status, messages.get(status, f"Simulated upstream error {status}."))
 
 
+@functools.cache
+def _event_prefix(event_type: str) -> bytes:
+    return b"event: " + event_type.encode() + b"\ndata: "
+
+
 def _sse_frame(event: dict[str, Any]) -> bytes:
-    return b"event: " + str(event["type"]).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
+    return _event_prefix(event["type"]) + orjson.dumps(event) + b"\n\n"
 
 
 def _data_frame(chunk: dict[str, Any]) -> bytes:
@@ -823,8 +829,8 @@ async def _play(
     return response
 
 
-def _needs_play(steps: list[Step], slow: bool) -> bool:
-    return slow or any(isinstance(step, str) for step in steps)
+_PACED: Final = frozenset({"slow", "cut", "stall", "garbage"})
+"""Directives that need one write per event (the common path writes the whole answer at once)."""
 
 
 async def _serve_script(
@@ -832,7 +838,7 @@ async def _serve_script(
 ) -> web.StreamResponse:
     sim = request.app[simulator_key]
     slow = "slow" in directives
-    if _needs_play(steps, slow):
+    if not _PACED.isdisjoint(directives):
         return await _play(request, steps, encode, tail, slow=sim.config.slow_interval_seconds if slow else 0.0)
     body = b"".join([encode(step) for step in steps if isinstance(step, dict)]) + tail
     return web.Response(body=body, headers={**_SSE_HEADERS, "x-upstream-id": sim.config.upstream_id})
