@@ -145,3 +145,22 @@ def test_broken_values_are_refused_with_the_path(values: dict[str, Any], expecte
 def test_autoscaling_bounds_must_be_ordered() -> None:
     with pytest.raises(helm_python.HelmRenderError, match=r"minReplicas \(5\) must not exceed .*maxReplicas \(2\)"):
         manifests.render_chart({"gateway": {"autoscaling": {"enabled": True, "minReplicas": 5, "maxReplicas": 2}}})
+
+
+def _documented_set_flags() -> list[str]:
+    texts = [
+        (manifests.ROOT / "docs" / "operations.md").read_text(encoding="utf-8"),
+        (manifests.CHART_DIR / "README.md").read_text(encoding="utf-8"),
+    ]
+    return [m[1] or m[2] for text in texts for m in re.finditer(r"--set (?:'([^']+)'|(\S+))", text)]
+
+
+def test_the_documented_set_flags_are_accepted() -> None:
+    flags = _documented_set_flags()
+    assert len(flags) >= 2
+    for flag in flags:
+        values = helm_python.parse_set_string(flag)
+        rendered = manifests.render_chart(values)
+        assert rendered.docs, flag
+        report = helm_python.lint(manifests.CHART_DIR, values, strict=True, kube_version=f"v{manifests.NEWEST_KUBE}")
+        assert report["errors"] == [], (flag, report["errors"])
