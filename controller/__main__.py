@@ -85,6 +85,7 @@ class Controller:
             namespace=settings.namespace,
             name=settings.table_configmap,
             gzip_threshold_bytes=settings.gzip_threshold_bytes,
+            metrics=self.metrics,
         )
         self.statuses = StatusPatcher(client=client)
         self.events = EventPoster(client=client, instance=settings.identity)

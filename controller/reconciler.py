@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from controller import conditions, conflicts, ports, resources
-from controller.inventory import Change, Inventory
+from controller.inventory import Change, Inventory, object_key
 from controller.metrics import ControllerMetrics
 from controller.programmed import ProgrammedTracker
 
@@ -116,6 +116,7 @@ class Reconciler:
         debounce_max_seconds: float = 0.3,
         status_concurrency: int = 16,
         retry_seconds: float = 1.0,
+        programmed_grace_seconds: float = 1.0,
     ) -> None:
         self.aliases = aliases
         self.secrets = secrets
@@ -130,9 +131,11 @@ class Reconciler:
         self._debouncer = Debouncer(quiet=debounce_seconds, max_wait=debounce_max_seconds)
         self._concurrency = status_concurrency
         self._retry_seconds = retry_seconds
+        self._programmed_grace = programmed_grace_seconds
         self._pending = Change.NONE
         self._resolution: conflicts.Resolution | None = None
         self._resolved_versions: tuple[int, int] | None = None
+        self._parsed: dict[tuple[str, str], tuple[Any, resources.ModelAlias | conflicts.InvalidAlias]] = {}
         self._emitted: set[tuple[str | None, int | None, str]] = set()
         self._was_leader = False
         self.published: ports.PublishResult | None = None
@@ -202,17 +205,43 @@ class Reconciler:
             self.tracker.record_table(result.table)
             if result.written and self._on_published is not None:
                 self._on_published(result.table.generation)
+            if result.written:
+                await self._await_gateways(result.table.generation)
             await self._write_statuses(resolution)
             await self._emit_events(resolution)
-        self._metrics.reconcile_duration.observe(time.perf_counter() - started)
+        elapsed = time.perf_counter() - started
+        self._metrics.reconcile_duration.observe(elapsed)
+        log.info(
+            "reconciled",
+            level=level.name,
+            leader=leader,
+            objects=len(self.aliases),
+            resolve_seconds=round(self.last_resolve_seconds, 4),
+            duration_seconds=round(elapsed, 4),
+            status_writes=self.status_writes,
+        )
         self._metrics.reconciles.labels("ok").inc()
         self.passes += 1
         self.ready = True
 
     # -- steps ---------------------------------------------------------------------------------------
 
+    def _parse(self) -> list[resources.ModelAlias | conflicts.InvalidAlias]:
+        """Parse the inventory, reusing the parse of every object whose essence did not change."""
+        cache: dict[tuple[str, str], tuple[Any, resources.ModelAlias | conflicts.InvalidAlias]] = {}
+        parsed = []
+        for raw in self.aliases.snapshot():
+            key = object_key(raw)
+            essence = self.aliases.essence(raw)
+            known = self._parsed.get(key)
+            entry = known if known is not None and known[0] == essence else (essence, conflicts.parse_or_invalid(raw))
+            cache[key] = entry
+            parsed.append(entry[1])
+        self._parsed = cache
+        return parsed
+
     def _resolve(self) -> conflicts.Resolution:
-        objects = parse_inventory(self.aliases.snapshot())
+        objects = self._parse()
         credentials = None if self.secrets is None else credentials_from(self.secrets.snapshot())
         return conflicts.resolve(objects, credentials=credentials, generation=0)
 
@@ -233,6 +262,19 @@ class Reconciler:
             log.info("table_published", generation=result.table.generation, routes=len(result.table.routes))
         self.published = result
         return result
+
+    async def _await_gateways(self, generation: int) -> None:
+        """Give known gateways a moment to load a new table, so statuses are written once, Programmed
+        already True, instead of twice (Pending, then True): halves status writes on big changes."""
+        if self.tracker.served is None or self._programmed_grace <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._programmed_grace
+        while loop.time() < deadline:
+            low = self.tracker.min_served()
+            if low is not None and low >= generation:
+                return
+            await asyncio.sleep(0.02)
 
     def desired_status(self, verdict: conflicts.Verdict, previous: Mapping[str, Any] | None) -> dict[str, Any]:
         """The status this verdict calls for, given what the object carries now."""

@@ -17,6 +17,7 @@ import structlog
 
 from controller import ports
 from controller.kube.client import KubeApiError, KubeClient
+from controller.metrics import ControllerMetrics
 from gateway.routing.table import RoutingTable
 
 __all__ = [
@@ -43,10 +44,18 @@ LABELS = {
 
 
 def render_configmap(
-    table: RoutingTable, *, name: str, namespace: str, gzip_threshold_bytes: int, resource_version: str | None
+    table: RoutingTable,
+    *,
+    name: str,
+    namespace: str,
+    gzip_threshold_bytes: int,
+    resource_version: str | None,
+    payload: bytes | None = None,
 ) -> dict[str, Any]:
-    """The whole ConfigMap for ``table`` (gzip is deterministic: mtime 0, so equal tables give equal bytes)."""
-    payload = table.to_json()
+    """The whole ConfigMap for ``table`` (gzip is deterministic: mtime 0, so equal tables give equal bytes).
+
+    ``payload``: ``table.to_json()`` when the caller already has it (it is the costly part at 10k aliases)."""
+    payload = table.to_json() if payload is None else payload
     metadata: dict[str, Any] = {
         "name": name,
         "namespace": namespace,
@@ -105,8 +114,10 @@ class ConfigMapPublisher(ports.TablePublisher):
         name: str,
         gzip_threshold_bytes: int = 256 * 1024,
         max_attempts: int = 5,
+        metrics: ControllerMetrics | None = None,
     ) -> None:
         self._client = client
+        self._metrics = metrics
         self._namespace = namespace
         self._name = name
         self._threshold = gzip_threshold_bytes
@@ -149,12 +160,14 @@ class ConfigMapPublisher(ports.TablePublisher):
                 return ports.PublishResult(table=table.with_generation(generation), written=False)
             fresh = table.with_generation(generation + 1)
             version = None if configmap is None else (configmap.get("metadata") or {}).get("resourceVersion")
+            payload = fresh.to_json()
             body = render_configmap(
                 fresh,
                 name=self._name,
                 namespace=self._namespace,
                 gzip_threshold_bytes=self._threshold,
                 resource_version=version,
+                payload=payload,
             )
             try:
                 if configmap is None:
@@ -164,11 +177,13 @@ class ConfigMapPublisher(ports.TablePublisher):
             except KubeApiError as exc:
                 if exc.status == 409:
                     self.conflicts += 1
+                    if self._metrics is not None:
+                        self._metrics.table_publishes.labels("conflict").inc()
                     log.info("table_publish_conflict", generation=fresh.generation)
                     continue
                 raise
             stored = body.get("binaryData", {}).get(GZIP_KEY) or body.get("data", {}).get(JSON_KEY, "")
-            self.last_size = (len(fresh.to_json()), len(stored))
+            self.last_size = (len(payload), len(stored))
             self.writes += 1
             return ports.PublishResult(table=fresh, written=True)
         raise KubeApiError(409, "Conflict", f"table ConfigMap kept changing over {self._attempts} attempts")

@@ -103,6 +103,9 @@ async def test_a_conflict_on_publish_is_retried_after_a_fresh_read(api: KubeApiS
         assert table.generation == 2
         assert rule.hits == 2
         assert controller.publisher.conflicts == 2
+        assert (
+            'aliasgate_controller_table_publishes_total{result="conflict"} 2.0' in controller.metrics.render().decode()
+        )
 
 
 async def test_a_stale_status_write_is_retried_and_a_deleted_object_tolerated(
