@@ -163,6 +163,20 @@ def _declared_modes(objects: AliasSet) -> dict[str, str | None]:
     return {ref: next(iter(found)) for ref, found in modes.items() if len(found) == 1}
 
 
+def _precedence(objects: AliasSet) -> dict[str, tuple[bool, str, str, str]]:
+    """Independent oracle of rule 4's order (oldest timestamp, missing = youngest, then namespace/name)."""
+    best: dict[str, int] = {}
+    for obj in objects:
+        if isinstance(obj, resources.ModelAlias):
+            best[obj.ref] = max(best.get(obj.ref, -1), obj.metadata.generation or 0)
+    keys: dict[str, set[tuple[bool, str, str, str]]] = {}
+    for obj in objects:
+        if isinstance(obj, resources.ModelAlias) and (obj.metadata.generation or 0) == best[obj.ref]:
+            ts = obj.metadata.creation_timestamp
+            keys.setdefault(obj.ref, set()).add((ts is None, ts or "", obj.metadata.namespace, obj.metadata.name))
+    return {ref: next(iter(found)) for ref, found in keys.items() if len(found) == 1}
+
+
 @given(objects=objects_strategy, credentials=credentials_strategy)
 def test_mode_rules_hold_in_every_outcome(
     objects: AliasSet, credentials: dict[str, conflicts.CredentialInfo] | None
@@ -170,6 +184,7 @@ def test_mode_rules_hold_in_every_outcome(
     resolution = conflicts.resolve(objects, credentials=credentials)
     table = resolution.table
     declared = _declared_modes(objects)
+    precedence = _precedence(objects)
     for ref, verdict in resolution.verdicts.items():
         mode = declared.get(ref)
         if verdict.accepted:
@@ -181,12 +196,16 @@ def test_mode_rules_hold_in_every_outcome(
         elif verdict.reason == conflicts.REASON_MODE_DOWNGRADE_REJECTED:
             # The backend really is held in Responses mode by an accepted alias named in the message.
             assert verdict.backend_key is not None
+            assert declared.get(ref, "chat") == "chat"
             assert table.backends[verdict.backend_key].mode == "responses"
             holders = [r for r in table.routes.values() if r.backend == verdict.backend_key and r.mode == "responses"]
             assert any(f"({h.source.namespace}/{h.source.name})" in verdict.message for h in holders)
         elif verdict.reason == conflicts.REASON_ALIAS_IN_USE:
             route = table.routes[verdict.alias or ""]
-            assert f"{route.source.namespace}/{route.source.name}" in verdict.message
+            winner = f"{route.source.namespace}/{route.source.name}"
+            assert winner in verdict.message
+            if ref in precedence and winner in precedence:
+                assert precedence[winner] < precedence[ref], f"{ref} lost {verdict.alias!r} to younger {winner}"
         elif verdict.reason == conflicts.REASON_UNSUPPORTED_MODE:
             assert (verdict.backend_key or "").startswith("chatgpt|")
     # Every route serves in its backend's mode, and only accepted aliases hold a backend in Responses
