@@ -182,7 +182,7 @@ def _configmap(obj: Json, old: Json | None) -> list[Json]:
     size += _decode_b64("ConfigMap", "binaryData", binary) + sum(len(k) for k in binary)
     if size > MAX_CONFIG_BYTES:
         causes.append(
-            errors.field_error("", f"Too long: must have at most {MAX_CONFIG_BYTES} bytes", "FieldValueTooLong")
+            errors.field_error("[]", f"Too long: must have at most {MAX_CONFIG_BYTES} bytes", "FieldValueTooLong")
         )
     return causes + _immutable(obj, old)
 
