@@ -58,7 +58,7 @@ async def test_secret_string_data_is_folded_into_data(kube_http: aiohttp.ClientS
 
 
 async def test_lease_times_must_be_micro_time(kube_http: aiohttp.ClientSession) -> None:
-    lease = {"metadata": {"name": "l"}, "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15}}
+    lease: dict[str, Any] = {"metadata": {"name": "l"}, "spec": {"holderIdentity": "a", "leaseDurationSeconds": 15}}
     lease["spec"]["renewTime"] = "2026-01-01T00:00:00Z"
     async with kube_http.post(LEASES, json=lease) as response:
         assert response.status == 400
