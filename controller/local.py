@@ -137,6 +137,13 @@ class LocalTableSource:
             return False
         self._generation += 1
         self.snapshot = snapshot
+        _log.info(
+            "manifests_resolved",
+            origin=self.origin,
+            generation=snapshot.resolution.table.generation,
+            accepted=sorted(snapshot.resolution.table.routes),
+            rejected={v.alias or v.ref: v.reason for v in snapshot.resolution.verdicts.values() if not v.accepted},
+        )
         for callback in self.on_snapshot:
             callback(snapshot)
         return True
@@ -220,7 +227,9 @@ def _announce(
         ready(snapshot)
 
 
-async def _wait_until_listening(listen: str, snapshot_ready: Callable[[], bool], *, limit_seconds: float = 30.0) -> bool:
+async def _wait_until_listening(
+    listen: str, snapshot_ready: Callable[[], bool], *, limit_seconds: float = 30.0
+) -> bool:
     """True once the public port accepts connections and the first table was served."""
     from gateway.settings import split_host_port
 
