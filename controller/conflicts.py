@@ -46,7 +46,9 @@ always passes :meth:`RoutingTable.check`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+import gc
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -407,6 +409,24 @@ def _credential_problem(obj: ModelAlias, credentials: Mapping[str, CredentialInf
     return None
 
 
+@contextlib.contextmanager
+def _cycle_collector_paused() -> Iterator[None]:
+    """Pause the cycle collector while resolving (results are unaffected).
+
+    Resolving 10,000 aliases allocates ~100,000 short-lived objects, which triggers full collections
+    that scan every live object (the whole inventory included): about a third of the run time. Nothing
+    built here can form a reference cycle, so reference counting frees it all and the collector would
+    find nothing. It is re-enabled only if it was enabled.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def resolve(
     objects: Iterable[ModelAlias | InvalidAlias],
     *,
@@ -417,6 +437,16 @@ def resolve(
 
     ``credentials=None`` means they could not be checked; ``generation`` is the table's generation.
     """
+    with _cycle_collector_paused():
+        return _resolve(objects, credentials=credentials, generation=generation)
+
+
+def _resolve(
+    objects: Iterable[ModelAlias | InvalidAlias],
+    *,
+    credentials: Mapping[str, CredentialInfo] | None,
+    generation: int,
+) -> Resolution:
     unique = _deduplicate(objects)
     verdicts: dict[str, Verdict] = {}
     rejected: list[RejectedAlias] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from controller import conflicts, resources
@@ -160,3 +162,18 @@ def test_verdicts_and_messages_never_carry_credentials_values() -> None:
     verdict = conflicts.resolve([model_alias("leaky", spec)]).verdicts["team-a/leaky"]
     assert verdict.reason == "InvalidSpec"
     assert "secret" not in verdict.message
+
+
+def test_resolving_leaves_the_cycle_collector_as_it_found_it() -> None:
+    assert gc.isenabled()
+    conflicts.resolve([model_alias("a", {"backend": OPENAI})])
+    assert gc.isenabled()
+    with pytest.raises(TypeError):
+        conflicts.resolve(None)  # type: ignore[arg-type]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        conflicts.resolve([model_alias("a", {"backend": OPENAI})])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
