@@ -64,8 +64,6 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
     request_id = incoming if incoming is not None and _REQUEST_ID.match(incoming) else app[ids_key]()
     ctx = RequestContext(request_id=request_id, started=clock())
     request[context_key] = ctx
-    structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(request_id=request_id)
     metrics = app[metrics_key]
     metrics.inflight.inc()
     try:
@@ -83,7 +81,7 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         ctx.status = CLIENT_CLOSED
         raise
     except Exception:
-        _log.exception("request_crashed", path=request.path)
+        _log.exception("request_crashed", request_id=request_id, path=request.path)
         ctx.status = 500
         ctx.error_code = "internal_error"
         return error_response(GatewayError("The gateway failed to process the request."))
@@ -118,6 +116,7 @@ def _finish(ctx: RequestContext, metrics: GatewayMetrics, now: float, path: str)
             metrics.client_disconnects(alias).inc()
     _log.info(
         "request_completed",
+        request_id=ctx.request_id,
         path=path,
         endpoint=ctx.endpoint or None,
         alias=None if alias == UNKNOWN_ALIAS else alias,

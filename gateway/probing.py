@@ -81,15 +81,17 @@ class HealthTracker:
         return entry
 
     def _set(self, alias: str, entry: _AliasHealth, healthy: bool) -> None:
-        if entry.healthy is not healthy:
-            _log.info("model_health_changed", alias=alias, healthy=healthy)
+        if entry.healthy is healthy:
+            return  # the hot path: a success after a success changes nothing
+        _log.info("model_health_changed", alias=alias, healthy=healthy)
         entry.healthy = healthy
         self.metrics.model_healthy(alias).set(1 if healthy else 0)
 
     def record_traffic(self, alias: str, *, ok: bool, error: str | None = None) -> None:
         entry = self._entry(alias)
         if ok:
-            entry.consecutive_failures = 0
+            if entry.consecutive_failures:
+                entry.consecutive_failures = 0
             self._set(alias, entry, True)
             return
         entry.consecutive_failures += 1

@@ -92,10 +92,7 @@ class UpstreamClient:
         """POST ``body``; returns the response whatever its status, raises UpstreamFailure on transport errors."""
         backend = target.backend
         provider = self.providers.get(backend.provider)
-        timeouts = target.route.settings.timeouts
-        timeout = aiohttp.ClientTimeout(
-            total=timeouts.read_seconds, sock_connect=timeouts.connect_seconds, sock_read=timeouts.idle_seconds
-        )
+        timeout = target.client_timeout
         counter = self.metrics.upstream_requests
         for auth_attempt in range(2):
             try:
@@ -105,9 +102,7 @@ class UpstreamClient:
                     UpstreamUnavailableError(str(exc), code="credentials_unavailable"), retryable=False
                 ) from None
             try:
-                resp = await self.session.post(
-                    call.url, data=body, headers=call.headers, params=call.params, timeout=timeout
-                )
+                resp = await self.session.post(call.url, data=body, headers=call.headers, timeout=timeout)
             except TimeoutError:
                 counter(backend.key, "timeout").inc()
                 raise UpstreamFailure(

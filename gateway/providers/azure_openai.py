@@ -26,14 +26,10 @@ class AzureOpenAIProvider:
         key = api_key(self.credentials, backend, required=True)
         if not backend.base_url:
             raise CredentialsUnavailableError(f"backend {backend.key!r} has no Azure resource URL")
-        if endpoint == "chat":
-            url = join_url(backend.base_url, f"deployments/{backend.model}/chat/completions")
-        else:
-            url = join_url(backend.base_url, "responses")
+        path = f"deployments/{backend.model}/chat/completions" if endpoint == "chat" else "responses"
+        query = (("api-version", backend.api_version or DEFAULT_API_VERSION),)
         headers = {"Content-Type": "application/json", "api-key": key or ""}
-        return UpstreamCall(
-            url=url, headers=headers, params={"api-version": backend.api_version or DEFAULT_API_VERSION}
-        )
+        return UpstreamCall(url=join_url(backend.base_url, path, query), headers=headers)
 
     async def unauthorized(self, backend: Backend, call: UpstreamCall) -> bool:
         return False

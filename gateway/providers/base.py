@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
+
+from yarl import URL
 
 from gateway.credentials import CredentialStore
 from gateway.routing.table import Backend
@@ -22,9 +25,8 @@ class CredentialsUnavailableError(Exception):
 class UpstreamCall:
     """One upstream HTTP call, ready to send. ``headers`` may hold credentials: never log it."""
 
-    url: str
+    url: URL
     headers: Mapping[str, str]
-    params: Mapping[str, str]
     credential_version: str = ""
     """Opaque token identifying which credential was used (lets a 401 refresh run once, not per request)."""
 
@@ -43,8 +45,11 @@ class Provider(Protocol):
         ...
 
 
-def join_url(base: str, path: str) -> str:
-    return base.rstrip("/") + "/" + path.lstrip("/")
+@functools.lru_cache(maxsize=1024)
+def join_url(base: str, path: str, query: tuple[tuple[str, str], ...] = ()) -> URL:
+    """``base/path?query`` as a parsed URL, cached: the same few URLs are built for every request."""
+    url = URL(base.rstrip("/") + "/" + path.lstrip("/"))
+    return url.with_query(dict(query)) if query else url
 
 
 def api_key(credentials: CredentialStore, backend: Backend, *, required: bool) -> str | None:

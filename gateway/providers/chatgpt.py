@@ -125,9 +125,7 @@ class ChatGPTProvider:
             "session_id": request_id,
         }
         base = backend.base_url or DEFAULT_BASE_URL
-        return UpstreamCall(
-            url=join_url(base, "responses"), headers=headers, params={}, credential_version=str(state.version)
-        )
+        return UpstreamCall(url=join_url(base, "responses"), headers=headers, credential_version=str(state.version))
 
     async def unauthorized(self, backend: Backend, call: UpstreamCall) -> bool:
         state = self._state(backend)

@@ -25,7 +25,7 @@ class OpenAIProvider:
         if key is not None:
             headers["Authorization"] = f"Bearer {key}"
         base = backend.base_url or DEFAULT_BASE_URL
-        return UpstreamCall(url=join_url(base, _PATHS[endpoint]), headers=headers, params={})
+        return UpstreamCall(url=join_url(base, _PATHS[endpoint]), headers=headers)
 
     async def unauthorized(self, backend: Backend, call: UpstreamCall) -> bool:
         return False

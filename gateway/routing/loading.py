@@ -17,6 +17,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
+import aiohttp
 import pydantic
 import structlog
 
@@ -39,6 +40,8 @@ class RouteTarget:
     route: Route
     backend: Backend
     fallbacks: tuple[str, ...]
+    client_timeout: aiohttp.ClientTimeout
+    """The route's connect/idle/total timeouts, built once per table instead of once per request."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,11 @@ def compile_table(table: RoutingTable) -> CompiledTable:
             route=route,
             backend=table.backends[route.backend],
             fallbacks=tuple(route.settings.fallbacks),
+            client_timeout=aiohttp.ClientTimeout(
+                total=route.settings.timeouts.read_seconds,
+                sock_connect=route.settings.timeouts.connect_seconds,
+                sock_read=route.settings.timeouts.idle_seconds,
+            ),
         )
         for alias, route in table.routes.items()
     }

@@ -126,12 +126,14 @@ async def test_azure_uses_deployment_urls_api_key_and_api_version(tmp_path: Path
         }
     )
     call = await provider.prepare(backend, "chat", request_id="r")
-    assert call.url == "https://res.openai.azure.com/openai/deployments/my-deploy/chat/completions"
+    assert (
+        str(call.url)
+        == "https://res.openai.azure.com/openai/deployments/my-deploy/chat/completions?api-version=2024-10-21"
+    )
     assert call.headers["api-key"] == "azure-secret"
     assert "Authorization" not in call.headers
-    assert call.params == {"api-version": "2024-10-21"}
     call = await provider.prepare(backend, "responses", request_id="r")
-    assert call.url == "https://res.openai.azure.com/openai/responses"
+    assert str(call.url) == "https://res.openai.azure.com/openai/responses?api-version=2024-10-21"
 
 
 async def test_openai_compatible_needs_no_key_but_uses_one_when_present(tmp_path: Path) -> None:
@@ -141,7 +143,7 @@ async def test_openai_compatible_needs_no_key_but_uses_one_when_present(tmp_path
     doc = {"provider": "openai-compatible", "baseURL": "http://vllm:8000/v1", "model": "m", "mode": "chat"}
     keyless = Backend.model_validate({**doc, "key": "k"})
     call = await provider.prepare(keyless, "chat", request_id="r")
-    assert call.url == "http://vllm:8000/v1/chat/completions"
+    assert str(call.url) == "http://vllm:8000/v1/chat/completions"
     assert "Authorization" not in call.headers
     keyed = Backend.model_validate({**doc, "key": "k", "credentials": "local"})
     call = await provider.prepare(keyed, "chat", request_id="r")
