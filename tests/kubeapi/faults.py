@@ -45,6 +45,8 @@ class RequestRecord:
     namespace: str
     name: str
     user: str
+    """Owner of the bearer token ("" without one: kubectl sends no token over plain HTTP)."""
+    user_agent: str
     at: float
 
 
@@ -148,8 +150,10 @@ class RequestLog:
         method: str | None = None,
         namespace: str | None = None,
         name: str | None = None,
+        user_agent: str | None = None,
     ) -> int:
-        """How many requests match every given criterion; ``verb`` may be a comma list ("create,update,patch")."""
+        """How many requests match every given criterion; ``verb`` may be a comma list ("create,update,patch");
+        ``user_agent`` matches a prefix ("kubectl/")."""
         verbs = set(verb.split(",")) if verb is not None else None
         return sum(
             1
@@ -161,6 +165,7 @@ class RequestLog:
             and (method is None or r.method == method.upper())
             and (namespace is None or r.namespace == namespace)
             and (name is None or r.name == name)
+            and (user_agent is None or r.user_agent.startswith(user_agent))
         )
 
     def writes(self, *, user: str | None = None, resource: str | None = None) -> int:

@@ -171,6 +171,7 @@ class Api:
             namespace=(target.namespace or "") if target else "",
             name=(target.name or "") if target else "",
             user=user,
+            user_agent=request.headers.get("User-Agent", ""),
             at=time.monotonic(),
         )
         self.log.add(record)
@@ -561,6 +562,8 @@ async def _body(request: web.Request, *, optional: bool = False) -> Any:
             return None
         raise errors.bad_request("the request body is empty")
     content_type = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
+    if "protobuf" in content_type or "cbor" in content_type:
+        raise errors.unsupported_media_type("application/json, application/yaml")
     try:
         if "yaml" in content_type:
             return yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
