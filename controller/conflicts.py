@@ -447,40 +447,107 @@ def _resolve(
     credentials: Mapping[str, CredentialInfo] | None,
     generation: int,
 ) -> Resolution:
-    unique = _deduplicate(objects)
-    verdicts: dict[str, Verdict] = {}
-    rejected: list[RejectedAlias] = []
+    out = _Output(credentials)
+    entries = _check_each(_deduplicate(objects), credentials, out)  # phase 1
+    live = _agree_on_backends(entries)  # phase 2
+    winners, responses_backends = _solve_modes_and_names(live)  # phase 3
+    _explain_rejections(live, winners)
+    return _assemble(entries, live, winners, responses_backends, out, generation)  # phases 4 and 5
+
+
+class _Output:
+    """Verdicts and rejected-table entries as they are decided, plus how references are judged."""
+
+    def __init__(self, credentials: Mapping[str, CredentialInfo] | None) -> None:
+        self.credentials = credentials
+        self.verdicts: dict[str, Verdict] = {}
+        self.rejected: list[RejectedAlias] = []
+        self.statics: list[tuple[ModelAlias, str, str | None, tuple[str, str]]] = []
+        """Objects rejected by phase 1, judged once the accepted aliases (for fallbacks) are known."""
+        self.accepted_aliases: frozenset[str] = frozenset()
+
+    def references(self, obj: ModelAlias, credential_rejection: tuple[str, str] | None) -> _Refs:
+        """The ResolvedRefs judgement: credentials first, then fallbacks against the accepted aliases."""
+        if credential_rejection is not None:
+            return _Refs(False, credential_rejection[0], credential_rejection[1])
+        declared = tuple(obj.spec.fallbacks or ())
+        missing = [name for name in declared if name not in self.accepted_aliases]
+        if missing:
+            kept = tuple(name for name in declared if name in self.accepted_aliases)
+            return _Refs(
+                False,
+                REASON_FALLBACK_NOT_FOUND,
+                f"fallback alias(es) {', '.join(repr(n) for n in missing)} (spec.fallbacks) are not accepted "
+                f"aliases; the route skips them until they are",
+                kept,
+            )
+        if self.credentials is None:
+            return _Refs(
+                None,
+                REASON_CREDENTIALS_NOT_CHECKED,
+                "fallbacks resolve; credentials were not checked (credentials Secrets not visible)",
+                declared,
+            )
+        return _Refs(True, REASON_RESOLVED_REFS, "credentials and fallbacks resolve", declared)
+
+    def reject_invalid(self, obj: InvalidAlias) -> None:
+        message = f"{obj.field}: {obj.message}" if obj.field else obj.message
+        self.verdicts[f"{obj.namespace}/{obj.name}"] = Verdict(
+            namespace=obj.namespace,
+            name=obj.name,
+            uid=obj.uid,
+            generation=obj.generation,
+            alias=obj.alias,
+            accepted=False,
+            reason=REASON_INVALID_SPEC,
+            message=message,
+            backend_key=None,
+            resolved_mode=None,
+            refs_resolved=None,
+            refs_reason=REASON_INVALID_SPEC,
+            refs_message="references are not checked while the spec is invalid",
+        )
+        source = SourceRef(namespace=obj.namespace, name=obj.name, uid=obj.uid, generation=obj.generation)
+        self.rejected.append(
+            RejectedAlias(alias=obj.alias or obj.name, source=source, reason=REASON_INVALID_SPEC, message=message)
+        )
+
+    def reject(self, obj: ModelAlias, alias: str, key: str | None, rejection: tuple[str, str], refs: _Refs) -> None:
+        reason, message = rejection
+        self.verdicts[obj.ref] = Verdict(
+            namespace=obj.metadata.namespace,
+            name=obj.metadata.name,
+            uid=obj.metadata.uid,
+            generation=obj.metadata.generation,
+            alias=alias,
+            accepted=False,
+            reason=reason,
+            message=message,
+            backend_key=key,
+            resolved_mode=None,
+            refs_resolved=refs.resolved,
+            refs_reason=refs.reason,
+            refs_message=refs.message,
+        )
+        self.rejected.append(RejectedAlias(alias=alias, source=_source(obj), reason=reason, message=message))
+
+
+def _source(obj: ModelAlias) -> SourceRef:
+    meta = obj.metadata
+    return SourceRef(namespace=meta.namespace, name=meta.name, uid=meta.uid, generation=meta.generation)
+
+
+def _check_each(
+    unique: list[ModelAlias | InvalidAlias],
+    credentials: Mapping[str, CredentialInfo] | None,
+    out: _Output,
+) -> list[_Entry]:
+    """Phase 1: the rules that need no other object. Survivors become entries with their backend key."""
     entries: list[_Entry] = []
     url_cache: dict[str, str | InvalidObjectError] = {}
-
-    # Phase 1: per-object checks.
-    statics: list[tuple[ModelAlias, str, str | None, tuple[str, str]]] = []
     for obj in unique:
         if isinstance(obj, InvalidAlias):
-            message = f"{obj.field}: {obj.message}" if obj.field else obj.message
-            verdicts[f"{obj.namespace}/{obj.name}"] = Verdict(
-                namespace=obj.namespace,
-                name=obj.name,
-                uid=obj.uid,
-                generation=obj.generation,
-                alias=obj.alias,
-                accepted=False,
-                reason=REASON_INVALID_SPEC,
-                message=message,
-                backend_key=None,
-                resolved_mode=None,
-                refs_resolved=None,
-                refs_reason=REASON_INVALID_SPEC,
-                refs_message="references are not checked while the spec is invalid",
-            )
-            rejected.append(
-                RejectedAlias(
-                    alias=obj.alias or obj.name,
-                    source=SourceRef(namespace=obj.namespace, name=obj.name, uid=obj.uid, generation=obj.generation),
-                    reason=REASON_INVALID_SPEC,
-                    message=message,
-                )
-            )
+            out.reject_invalid(obj)
             continue
         spec = obj.spec
         alias = obj.alias
@@ -515,54 +582,62 @@ def _resolve(
         elif credentials is not None:
             rejection = _credential_problem(obj, credentials)
         if rejection is not None:
-            statics.append((obj, alias, key, rejection))
+            out.statics.append((obj, alias, key, rejection))
             continue
         assert key is not None  # set whenever no problem was found
         assert base_url is not None
         entries.append(
-            _Entry(
-                obj=obj,
-                ref=obj.ref,
-                alias=alias,
-                age=_age(obj),
-                declared=spec.mode,
-                key=key,
-                base_url=base_url,
-            )
+            _Entry(obj=obj, ref=obj.ref, alias=alias, age=_age(obj), declared=spec.mode, key=key, base_url=base_url)
         )
+    return entries
 
-    # Phase 2: backend agreement on credentials and apiVersion.
+
+def _shown(value: str | None) -> str:
+    return "none" if value is None else repr(value)
+
+
+def _agree_on_backends(entries: list[_Entry]) -> list[_Entry]:
+    """Phase 2: the oldest alias on a backend fixes its credentials and apiVersion; returns the survivors."""
     by_backend: dict[str, list[_Entry]] = {}
     for entry in entries:
         by_backend.setdefault(entry.key, []).append(entry)
     for key, members in by_backend.items():
-        if len(members) > 1:
-            members.sort(key=lambda e: e.age)
-            first = members[0]
-            want = (first.obj.spec.backend.credentials, first.obj.spec.backend.api_version)
-            for entry in members[1:]:
-                got = (entry.obj.spec.backend.credentials, entry.obj.spec.backend.api_version)
-                if got != want:
-                    what = "credentials" if got[0] != want[0] else "apiVersion"
-                    entry.rejection = (
-                        REASON_BACKEND_CONFLICT,
-                        f"backend {key} already uses {what} {want[0 if what == 'credentials' else 1]!r}, set by "
-                        f"{_describe(first)}, its oldest alias; aliases sharing a backend must agree on "
-                        f"spec.backend.credentials and spec.backend.apiVersion, so use the same value "
-                        f"or point this alias at another backend",
-                    )
-    live = [entry for entry in entries if entry.rejection is None]
-    by_backend = {}
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda e: e.age)
+        first = members[0].obj.spec.backend
+        for entry in members[1:]:
+            backend = entry.obj.spec.backend
+            if backend.credentials != first.credentials:
+                what, value = "credentials", first.credentials
+            elif backend.api_version != first.api_version:
+                what, value = "apiVersion", first.api_version
+            else:
+                continue
+            entry.rejection = (
+                REASON_BACKEND_CONFLICT,
+                f"backend {key} already uses {what} {_shown(value)}, set by {_describe(members[0])}, its oldest "
+                f"alias; aliases sharing a backend must agree on spec.backend.credentials and "
+                f"spec.backend.apiVersion, so use the same value or point this alias at another backend",
+            )
+    return [entry for entry in entries if entry.rejection is None]
+
+
+def _solve_modes_and_names(live: list[_Entry]) -> tuple[dict[str, _Entry], set[str]]:
+    """Phase 3: the least fixpoint of Responses stickiness and alias uniqueness (see the module docstring).
+
+    Marks downgraded entries and returns the winner of each alias name and the Responses backends. A
+    worklist of backends newly in Responses mode drives it: downgrading a chat alias that was a name's
+    winner lets the next claimant win, which may put its own backend in Responses mode in turn.
+    """
+    by_backend: dict[str, list[_Entry]] = {}
     claimants: dict[str, list[_Entry]] = {}
     for entry in live:
         by_backend.setdefault(entry.key, []).append(entry)
         claimants.setdefault(entry.alias, []).append(entry)
     for members in claimants.values():
-        if len(members) > 1:
-            members.sort(key=lambda e: e.age)
-
-    # Phase 3: least fixpoint of Responses stickiness and alias uniqueness.
-    winner_index: dict[str, int] = dict.fromkeys(claimants, 0)
+        members.sort(key=lambda e: e.age)
+    winner_index = dict.fromkeys(claimants, 0)
     responses_backends: set[str] = set()
     queue: list[str] = []
 
@@ -572,34 +647,35 @@ def _resolve(
             queue.append(key)
 
     for entry in live:
-        provider_modes = PROVIDER_MODES[entry.obj.spec.backend.provider]
-        if "chat" not in provider_modes:
+        if "chat" not in PROVIDER_MODES[entry.obj.spec.backend.provider]:
             mark_responses(entry.key)
     for members in claimants.values():
         if members[0].declared == "responses":
             mark_responses(members[0].key)
     while queue:
-        key = queue.pop()
-        for entry in by_backend[key]:
+        for entry in by_backend[queue.pop()]:
             if entry.declared != "chat" or entry.downgraded:
                 continue
             entry.downgraded = True
             members = claimants[entry.alias]
             index = winner_index[entry.alias]
             if members[index] is not entry:
-                continue
+                continue  # it was not winning its name, so no one else gains by its loss
             while index < len(members) and members[index].downgraded:
                 index += 1
             winner_index[entry.alias] = index
             if index < len(members) and members[index].declared == "responses":
                 mark_responses(members[index].key)
+    winners = {
+        alias: members[winner_index[alias]]
+        for alias, members in claimants.items()
+        if winner_index[alias] < len(members)
+    }
+    return winners, responses_backends
 
-    # Phase 4: verdicts for the modes-and-names phase, backend modes, routes.
-    winners: dict[str, _Entry] = {}
-    for alias, members in claimants.items():
-        index = winner_index[alias]
-        if index < len(members):
-            winners[alias] = members[index]
+
+def _explain_rejections(live: list[_Entry], winners: dict[str, _Entry]) -> None:
+    """Phase 3's verdicts: downgrades name the holders, name losers name the winner."""
     holders: dict[str, list[str]] = {}
     for winner in winners.values():
         if winner.declared == "responses":
@@ -614,63 +690,39 @@ def _resolve(
                 f"downgrade it for every alias on it. Remove spec.mode (the alias then inherits responses and "
                 f"the gateway bridges chat requests) or point spec.backend at another backend",
             )
-        else:
-            winner = winners[entry.alias]
-            if winner is not entry:
-                created = winner.obj.metadata.creation_timestamp
-                since = f"created {created}" if created else "no creationTimestamp either"
-                entry.rejection = (
-                    REASON_ALIAS_IN_USE,
-                    f"alias {entry.alias!r} is already served by {winner.ref} ({since}), which takes "
-                    f"precedence (oldest first, then namespace/name); rename spec.alias or delete the other object",
-                )
+            continue
+        winner = winners[entry.alias]
+        if winner is not entry:
+            created = winner.obj.metadata.creation_timestamp
+            since = f"created {created}" if created else "no creationTimestamp either"
+            entry.rejection = (
+                REASON_ALIAS_IN_USE,
+                f"alias {entry.alias!r} is already served by {winner.ref} ({since}), which takes "
+                f"precedence (oldest first, then namespace/name); rename spec.alias or delete the other object",
+            )
 
-    def backend_mode(key: str, provider: str) -> ApiMode:
-        if key in responses_backends or "chat" not in PROVIDER_MODES[provider]:
-            return "responses"
-        return "chat"
 
-    accepted_aliases = frozenset(winners)
+def _assemble(
+    entries: list[_Entry],
+    live: list[_Entry],
+    winners: dict[str, _Entry],
+    responses_backends: set[str],
+    out: _Output,
+    generation: int,
+) -> Resolution:
+    """Phases 4 and 5: resolved modes, routes with their settings, references, every verdict, the table."""
+    out.accepted_aliases = frozenset(winners)
     backends: dict[str, Backend] = {}
     routes: dict[str, Route] = {}
-
-    def references(obj: ModelAlias, credential_rejection: tuple[str, str] | None) -> _Refs:
-        if credential_rejection is not None:
-            return _Refs(False, credential_rejection[0], credential_rejection[1])
-        declared = tuple(obj.spec.fallbacks or ())
-        missing = [name for name in declared if name not in accepted_aliases]
-        if missing:
-            kept = tuple(name for name in declared if name in accepted_aliases)
-            return _Refs(
-                False,
-                REASON_FALLBACK_NOT_FOUND,
-                f"fallback alias(es) {', '.join(repr(n) for n in missing)} (spec.fallbacks) are not accepted "
-                f"aliases; the route skips them until they are",
-                kept,
-            )
-        if credentials is None:
-            return _Refs(
-                None,
-                REASON_CREDENTIALS_NOT_CHECKED,
-                "fallbacks resolve; credentials were not checked (credentials Secrets not visible)",
-                declared,
-            )
-        return _Refs(True, REASON_RESOLVED_REFS, "credentials and fallbacks resolve", declared)
-
     for entry in live:
         obj = entry.obj
-        source = SourceRef(
-            namespace=obj.metadata.namespace,
-            name=obj.metadata.name,
-            uid=obj.metadata.uid,
-            generation=obj.metadata.generation,
-        )
-        refs = references(obj, None)
+        refs = out.references(obj, None)
         if entry.rejection is not None:
-            _reject(verdicts, rejected, obj, source, entry.alias, entry.key, entry.rejection, refs)
+            out.reject(obj, entry.alias, entry.key, entry.rejection, refs)
             continue
         spec_backend = obj.spec.backend
-        mode = backend_mode(entry.key, spec_backend.provider)
+        responses = entry.key in responses_backends or "chat" not in PROVIDER_MODES[spec_backend.provider]
+        mode: ApiMode = "responses" if responses else "chat"
         if entry.key not in backends:
             backends[entry.key] = Backend(
                 key=entry.key,
@@ -685,10 +737,11 @@ def _resolve(
             alias=entry.alias,
             backend=entry.key,
             mode=mode,
-            source=source,
+            source=_source(obj),
             settings=_route_settings(obj.spec, refs.fallbacks),
         )
-        verdicts[entry.ref] = Verdict(
+        inherited = " (inherited from the backend)" if entry.declared is None else ""
+        out.verdicts[entry.ref] = Verdict(
             namespace=obj.metadata.namespace,
             name=obj.metadata.name,
             uid=obj.metadata.uid,
@@ -696,8 +749,7 @@ def _resolve(
             alias=entry.alias,
             accepted=True,
             reason=REASON_ACCEPTED,
-            message=f"serves alias {entry.alias!r} on backend {entry.key} in {mode} mode"
-            + (" (inherited from the backend)" if entry.declared is None else ""),
+            message=f"serves alias {entry.alias!r} on backend {entry.key} in {mode} mode{inherited}",
             backend_key=entry.key,
             resolved_mode=mode,
             refs_resolved=refs.resolved,
@@ -705,61 +757,17 @@ def _resolve(
             refs_message=refs.message,
         )
     for entry in entries:
-        if entry.rejection is not None and entry.ref not in verdicts:
-            obj = entry.obj
-            source = SourceRef(
-                namespace=obj.metadata.namespace,
-                name=obj.metadata.name,
-                uid=obj.metadata.uid,
-                generation=obj.metadata.generation,
-            )
-            _reject(verdicts, rejected, obj, source, entry.alias, entry.key, entry.rejection, references(obj, None))
-    for obj, alias, key, rejection in statics:
-        source = SourceRef(
-            namespace=obj.metadata.namespace,
-            name=obj.metadata.name,
-            uid=obj.metadata.uid,
-            generation=obj.metadata.generation,
-        )
-        credential_rejection = (
-            rejection
-            if rejection[0] in (REASON_CREDENTIALS_NOT_FOUND, REASON_CREDENTIALS_NOT_PERMITTED)
-            else (_credential_problem(obj, credentials) if credentials is not None else None)
-        )
-        _reject(verdicts, rejected, obj, source, alias, key, rejection, references(obj, credential_rejection))
-
-    table = RoutingTable.build(backends=backends, routes=routes, rejected=tuple(rejected), generation=generation)
+        if entry.rejection is not None and entry.ref not in out.verdicts:  # phase 2's rejections
+            out.reject(entry.obj, entry.alias, entry.key, entry.rejection, out.references(entry.obj, None))
+    for obj, alias, key, rejection in out.statics:
+        if rejection[0] in (REASON_CREDENTIALS_NOT_FOUND, REASON_CREDENTIALS_NOT_PERMITTED):
+            credential_rejection: tuple[str, str] | None = rejection
+        elif out.credentials is not None:
+            credential_rejection = _credential_problem(obj, out.credentials)
+        else:
+            credential_rejection = None
+        out.reject(obj, alias, key, rejection, out.references(obj, credential_rejection))
+    table = RoutingTable.build(backends=backends, routes=routes, rejected=tuple(out.rejected), generation=generation)
     return Resolution(
-        table=table,
-        verdicts=dict(sorted(verdicts.items())),
-        credentials_checked=credentials is not None,
+        table=table, verdicts=dict(sorted(out.verdicts.items())), credentials_checked=out.credentials is not None
     )
-
-
-def _reject(
-    verdicts: dict[str, Verdict],
-    rejected: list[RejectedAlias],
-    obj: ModelAlias,
-    source: SourceRef,
-    alias: str,
-    key: str | None,
-    rejection: tuple[str, str],
-    refs: _Refs,
-) -> None:
-    reason, message = rejection
-    verdicts[obj.ref] = Verdict(
-        namespace=obj.metadata.namespace,
-        name=obj.metadata.name,
-        uid=obj.metadata.uid,
-        generation=obj.metadata.generation,
-        alias=alias,
-        accepted=False,
-        reason=reason,
-        message=message,
-        backend_key=key,
-        resolved_mode=None,
-        refs_resolved=refs.resolved,
-        refs_reason=refs.reason,
-        refs_message=refs.message,
-    )
-    rejected.append(RejectedAlias(alias=alias, source=source, reason=reason, message=message))
