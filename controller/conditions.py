@@ -24,6 +24,7 @@ __all__ = [
     "PROGRAMMED",
     "RESOLVED_REFS",
     "accepted_condition",
+    "build_conditions",
     "build_status",
     "format_time",
     "merge_condition",
@@ -156,6 +157,20 @@ def programmed_condition(
     )
 
 
+def build_conditions(
+    verdict: Verdict,
+    previous: Sequence[Mapping[str, Any]] | None,
+    now: datetime,
+    programmed: bool | None,
+) -> list[dict[str, Any]]:
+    """``Accepted``, ``ResolvedRefs`` and ``Programmed``, in that order."""
+    return [
+        accepted_condition(verdict, previous, now),
+        resolved_refs_condition(verdict, previous, now),
+        programmed_condition(verdict, previous, now, programmed),
+    ]
+
+
 def build_status(
     verdict: Verdict,
     previous_status: Mapping[str, Any] | None,
@@ -174,11 +189,7 @@ def build_status(
         if isinstance(previous_conditions_raw, list)
         else []
     )
-    ours = [
-        accepted_condition(verdict, previous_conditions, now),
-        resolved_refs_condition(verdict, previous_conditions, now),
-        programmed_condition(verdict, previous_conditions, now, programmed),
-    ]
+    ours = build_conditions(verdict, previous_conditions, now, programmed)
     foreign = [dict(c) for c in previous_conditions if c.get("type") not in CONDITION_ORDER]
     status: dict[str, Any] = {
         "resolvedMode": verdict.resolved_mode,
