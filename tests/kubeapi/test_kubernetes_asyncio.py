@@ -30,13 +30,11 @@ async def test_custom_object_round_trip(kube_client: client.ApiClient) -> None:
     fetched = await api.get_namespaced_custom_object(GROUP, VERSION, NS, PLURAL, "a")
     assert fetched["metadata"]["uid"] == created["metadata"]["uid"]
     patched = await api.patch_namespaced_custom_object(
-        GROUP, VERSION, NS, PLURAL, "a", {"spec": {"mode": "chat"}}, _content_type=MERGE
+        GROUP, VERSION, NS, PLURAL, "a", {"spec": {"mode": "chat"}}, **MERGE
     )
     assert patched["metadata"]["generation"] == 2
     status = {"status": {"observedGeneration": 2, "resolvedMode": "chat"}}
-    with_status = await api.patch_namespaced_custom_object_status(
-        GROUP, VERSION, NS, PLURAL, "a", status, _content_type=MERGE
-    )
+    with_status = await api.patch_namespaced_custom_object_status(GROUP, VERSION, NS, PLURAL, "a", status, **MERGE)
     assert with_status["status"]["observedGeneration"] == 2
     assert with_status["metadata"]["generation"] == 2
     listed = await api.list_cluster_custom_object(GROUP, VERSION, PLURAL)
