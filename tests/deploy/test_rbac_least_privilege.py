@@ -33,7 +33,7 @@ CONTROLLER_OWN_NAMESPACE = {
     ("coordination.k8s.io", "leases", (), ("create",)),
     ("coordination.k8s.io", "leases", ("aliasgate-controller",), ("get", "update")),
     ("", "configmaps", (), ("create",)),
-    ("", "configmaps", ("aliasgate-routes",), ("get", "patch", "update")),
+    ("", "configmaps", ("aliasgate-routes",), ("get", "list", "patch", "update", "watch")),
     ("", "secrets", (), ("get", "list", "watch")),
     ("discovery.k8s.io", "endpointslices", (), ("get", "list", "watch")),
 }

@@ -1,0 +1,269 @@
+"""Replay of real traffic against the rendered RBAC: the controller and the gateway run as real processes
+(`python -m controller`, `python -m gateway`, with the flags and environment of deploy/'s Deployments)
+against the project's Kubernetes API test server, through a recording proxy on loopback. Every API request
+they make is then authorized, request by request, with the RBAC matching rules of
+test_rbac_authorization.py against the rendered Roles. A request the RBAC would refuse fails the test,
+so a permission the code needs but the manifests lack is caught here rather than in a cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import aiohttp
+import pytest
+import yaml
+from aiohttp import web
+
+from tests.deploy import manifests
+from tests.deploy.test_rbac_authorization import Request, allowed
+from tests.kubeapi.server import KubeApiServer
+
+NS = manifests.NAMESPACE
+TEAM = "team-replay"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    user: str
+    method: str
+    path: str
+    query: dict[str, list[str]]
+
+
+def classify(record: Recorded) -> Request | None:
+    """The RBAC attributes of one request, as the API server's RequestInfo resolver derives them; None
+    for non-resource URLs (discovery, /version, OpenAPI), which every authenticated user may read."""
+    parts = [p for p in record.path.split("/") if p]
+    if len(parts) >= 3 and parts[0] == "api":
+        group, rest = "", parts[2:]
+    elif len(parts) >= 4 and parts[0] == "apis":
+        group, rest = parts[1], parts[3:]
+    else:
+        return None
+    watch = bool(rest) and rest[0] == "watch"
+    if watch:
+        rest = rest[1:]
+    namespace = ""
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        namespace, rest = rest[1], rest[2:]
+    resource = rest[0]
+    name = rest[1] if len(rest) > 1 else ""
+    if len(rest) > 2:
+        resource = f"{resource}/{rest[2]}"
+    watch = watch or record.query.get("watch", [""])[0] in {"true", "1"}
+    verbs = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete" if name else "deletecollection"}
+    verb = verbs.get(record.method, "get" if name else ("watch" if watch else "list"))
+    if verb in {"list", "watch"}:
+        for selector in record.query.get("fieldSelector", []):
+            if selector.startswith("metadata.name="):
+                name = selector.removeprefix("metadata.name=")
+    return Request(verb, group, resource, namespace, name)
+
+
+@contextlib.asynccontextmanager
+async def recording_proxy(upstream: str, tokens: dict[str, str]) -> AsyncIterator[tuple[str, list[Recorded]]]:
+    """A streaming reverse proxy (watches stay open) that records who asked for what."""
+    records: list[Recorded] = []
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None), auto_decompress=False)
+
+    async def forward(request: web.Request) -> web.StreamResponse:
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        records.append(Recorded(tokens.get(token, "?"), request.method, request.path, parse_qs(request.query_string)))
+        headers = {k: v for k, v in request.headers.items() if k.lower() in {"authorization", "content-type", "accept"}}
+        async with session.request(
+            request.method, upstream + request.path_qs, headers=headers, data=await request.read()
+        ) as answer:
+            response = web.StreamResponse(status=answer.status)
+            for key in ("Content-Type", "Content-Encoding", "Warning"):
+                if key in answer.headers:
+                    response.headers[key] = answer.headers[key]
+            await response.prepare(request)
+            with contextlib.suppress(ConnectionResetError, aiohttp.ClientPayloadError):
+                async for chunk in answer.content.iter_any():
+                    await response.write(chunk)
+            return response
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", forward)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = next(address[1] for address in runner.addresses)
+    try:
+        yield f"http://127.0.0.1:{port}", records
+    finally:
+        await runner.cleanup()
+        await session.close()
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _kubeconfig(path: Path, server: str, token: str) -> Path:
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "replay", "cluster": {"server": server}}],
+                "users": [{"name": "replay", "user": {"token": token}}],
+                "contexts": [{"name": "replay", "context": {"cluster": "replay", "user": "replay", "namespace": NS}}],
+                "current-context": "replay",
+            }
+        ),
+        encoding="utf-8",
+    )
+    return path
+
+
+def _deployment_container(name: str) -> manifests.Manifest:
+    docs = manifests.render_kustomize().docs
+    container: manifests.Manifest = manifests.named(docs, "Deployment", name)["spec"]["template"]["spec"]["containers"][
+        0
+    ]
+    return container
+
+
+def _environment(kubeconfig: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALIASGATE_", "KUBERNETES_"))}
+    env.update({"KUBECONFIG": str(kubeconfig), "ALIASGATE_NAMESPACE": NS})
+    return env
+
+
+def _seed(api: KubeApiServer, admin_port: int) -> None:
+    """A credentials Secret, two aliases on a loopback backend (no probes), and the gateway's EndpointSlice."""
+    api.create({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "openai-key", "namespace": NS},
+        "data": {"apiKey": base64.b64encode(b"sk-replay-not-a-real-key").decode()},
+    })  # fmt: skip
+    for name, mode in (("replay-chat", "chat"), ("replay-default", None)):
+        spec: dict[str, Any] = {
+            "alias": f"replay/{name}",
+            "backend": {
+                "provider": "openai-compatible",
+                "baseURL": "http://127.0.0.1:9/v1",
+                "model": "m",
+                "credentials": "openai-key",
+            },
+            "healthCheck": {"enabled": False},
+        }
+        if mode:
+            spec["mode"] = mode
+        api.create({
+            "apiVersion": "aliasgate.io/v1alpha1",
+            "kind": "ModelAlias",
+            "metadata": {"name": name, "namespace": TEAM},
+            "spec": spec,
+        })  # fmt: skip
+    api.create({
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": "aliasgate-gateway-admin-replay",
+            "namespace": NS,
+            "labels": {"kubernetes.io/service-name": "aliasgate-gateway-admin"},
+        },
+        "addressType": "IPv4",
+        "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": True}}],
+        "ports": [{"name": "admin", "port": admin_port, "protocol": "TCP"}],
+    })  # fmt: skip
+
+
+def _programmed(api: KubeApiServer) -> bool:
+    aliases = api.list("aliasgate.io/v1alpha1", "modelaliases", TEAM)
+    conditions = [c for a in aliases for c in (a.get("status") or {}).get("conditions") or []]
+    return len(aliases) == 2 and sum(c["type"] == "Programmed" and c["status"] == "True" for c in conditions) == 2
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+@pytest.mark.slow
+async def test_real_processes_need_no_permission_the_manifests_lack(kube_api: KubeApiServer, tmp_path: Path) -> None:
+    tokens = {kube_api.add_user("controller"): "controller", kube_api.add_user("gateway"): "gateway"}
+    by_user = {user: token for token, user in tokens.items()}
+    gateway_public, gateway_admin, controller_admin = _free_port(), _free_port(), _free_port()
+    _seed(kube_api, gateway_admin)
+    gateway = _deployment_container("aliasgate-gateway")
+    controller = _deployment_container("aliasgate-controller")
+    async with recording_proxy(kube_api.url, tokens) as (proxy_url, records):
+        processes: list[asyncio.subprocess.Process] = []
+        logs = {name: (tmp_path / f"{name}.log").open("wb") for name in ("gateway", "controller")}
+        try:
+            processes.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable, *gateway["command"][1:], *gateway["args"],
+                    f"--listen=127.0.0.1:{gateway_public}",
+                    f"--admin-listen=127.0.0.1:{gateway_admin}",
+                    "--shutdown-grace-seconds=1",
+                    cwd=manifests.ROOT,
+                    env=_environment(_kubeconfig(tmp_path / "gateway.kubeconfig", proxy_url, by_user["gateway"])),
+                    stdout=logs["gateway"], stderr=asyncio.subprocess.STDOUT,
+                )
+            )  # fmt: skip
+            processes.append(
+                await asyncio.create_subprocess_exec(
+                    sys.executable, *controller["command"][1:], *controller["args"],
+                    f"--admin-listen=127.0.0.1:{controller_admin}",
+                    cwd=manifests.ROOT,
+                    env=_environment(_kubeconfig(tmp_path / "controller.kubeconfig", proxy_url, by_user["controller"])),
+                    stdout=logs["controller"], stderr=asyncio.subprocess.STDOUT,
+                )
+            )  # fmt: skip
+            deadline = time.monotonic() + 45
+            while not _programmed(kube_api) and time.monotonic() < deadline:
+                assert all(p.returncode is None for p in processes), "a process exited early"
+                await asyncio.sleep(0.2)
+        finally:
+            for process in processes:
+                await _stop(process)
+            for log in logs.values():
+                log.close()
+        traffic = list(records)
+
+    def tail(name: str) -> str:
+        return (tmp_path / f"{name}.log").read_text(errors="replace")[-3000:]
+
+    assert _programmed(kube_api), "never Programmed:\n" + tail("controller") + "\n" + tail("gateway")
+    assert kube_api.get("v1", "configmaps", "aliasgate-routes", NS) is not None
+    assert kube_api.get("coordination.k8s.io/v1", "leases", "aliasgate-controller", NS) is not None
+
+    rendered = {"kustomize": manifests.render_kustomize().docs, "chart": manifests.render_chart(
+        {"gateway": {"credentialsSecrets": ["openai-key"]}}
+    ).docs}  # fmt: skip
+    for user, service_account in (("controller", "aliasgate-controller"), ("gateway", "aliasgate-gateway")):
+        requests = [r for r in (classify(rec) for rec in traffic if rec.user == user) if r is not None]
+        assert len(requests) >= 3, f"{user} made no API requests"
+        for source, docs in rendered.items():
+            denied = sorted({f"{r.verb} {r.group or 'core'}/{r.resource} ns={r.namespace or '*'} name={r.name or '-'}"
+                             for r in requests if not allowed(docs, service_account, r)})  # fmt: skip
+            assert not denied, f"{source} RBAC would refuse {user}:\n" + "\n".join(denied)
+    gateway_requests = {classify(rec) for rec in traffic if rec.user == "gateway"}
+    assert Request("watch", "", "configmaps", NS, "aliasgate-routes") in gateway_requests
+    assert Request("watch", "", "secrets", NS, "openai-key") in gateway_requests
