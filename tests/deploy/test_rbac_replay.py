@@ -133,8 +133,23 @@ def _kubeconfig(path: Path, server: str, token: str) -> Path:
     return path
 
 
-def _deployment_container(name: str) -> manifests.Manifest:
-    docs = manifests.render_kustomize().docs
+SETUPS: dict[str, dict[str, Any]] = {
+    "all-namespaces": {},
+    "watch-namespaces": {"controller": {"watchNamespaces": [TEAM]}},
+}
+"""Chart values per replay; "all-namespaces" runs the kustomize Deployments, the other the chart's."""
+
+
+def _installs(setup: str) -> dict[str, list[manifests.Manifest]]:
+    """The rendered installs whose Deployments and RBAC a replay uses (the first one's Deployments)."""
+    values = {"gateway": {"credentialsSecrets": ["openai-key"]}, **SETUPS[setup]}
+    chart = manifests.render_chart(values).docs
+    if setup == "all-namespaces":
+        return {"kustomize": manifests.render_kustomize().docs, "chart": chart}
+    return {"chart": chart}
+
+
+def _deployment_container(docs: list[manifests.Manifest], name: str) -> manifests.Manifest:
     container: manifests.Manifest = manifests.named(docs, "Deployment", name)["spec"]["template"]["spec"]["containers"][
         0
     ]
@@ -205,13 +220,18 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
 
 
 @pytest.mark.slow
-async def test_real_processes_need_no_permission_the_manifests_lack(kube_api: KubeApiServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize("setup", list(SETUPS))
+async def test_real_processes_need_no_permission_the_manifests_lack(
+    kube_api: KubeApiServer, tmp_path: Path, setup: str
+) -> None:
+    installs = _installs(setup)
+    first = next(iter(installs.values()))
     tokens = {kube_api.add_user("controller"): "controller", kube_api.add_user("gateway"): "gateway"}
     by_user = {user: token for token, user in tokens.items()}
     gateway_public, gateway_admin, controller_admin = _free_port(), _free_port(), _free_port()
     _seed(kube_api, gateway_admin)
-    gateway = _deployment_container("aliasgate-gateway")
-    controller = _deployment_container("aliasgate-controller")
+    gateway = _deployment_container(first, "aliasgate-gateway")
+    controller = _deployment_container(first, "aliasgate-controller")
     async with recording_proxy(kube_api.url, tokens) as (proxy_url, records):
         processes: list[asyncio.subprocess.Process] = []
         logs = {name: (tmp_path / f"{name}.log").open("wb") for name in ("gateway", "controller")}
@@ -254,16 +274,20 @@ async def test_real_processes_need_no_permission_the_manifests_lack(kube_api: Ku
     assert kube_api.get("v1", "configmaps", "aliasgate-routes", NS) is not None
     assert kube_api.get("coordination.k8s.io/v1", "leases", "aliasgate-controller", NS) is not None
 
-    rendered = {"kustomize": manifests.render_kustomize().docs, "chart": manifests.render_chart(
-        {"gateway": {"credentialsSecrets": ["openai-key"]}}
-    ).docs}  # fmt: skip
     for user, service_account in (("controller", "aliasgate-controller"), ("gateway", "aliasgate-gateway")):
         requests = [r for r in (classify(rec) for rec in traffic if rec.user == user) if r is not None]
         assert len(requests) >= 3, f"{user} made no API requests"
-        for source, docs in rendered.items():
+        for source, docs in installs.items():
             denied = sorted({f"{r.verb} {r.group or 'core'}/{r.resource} ns={r.namespace or '*'} name={r.name or '-'}"
                              for r in requests if not allowed(docs, service_account, r)})  # fmt: skip
             assert not denied, f"{source} RBAC would refuse {user}:\n" + "\n".join(denied)
+    controller_requests = {classify(rec) for rec in traffic if rec.user == "controller"}
+    alias_reads = {r for r in controller_requests if r is not None and r.resource == "modelaliases"}
+    assert alias_reads, "the controller never read ModelAliases"
+    if setup == "watch-namespaces":
+        assert {r.namespace for r in alias_reads} == {TEAM}, "watch-namespaces: no cluster-wide reads"
+    else:
+        assert {r.namespace for r in alias_reads} == {""}, "all namespaces: one cluster-wide watch"
     gateway_requests = {classify(rec) for rec in traffic if rec.user == "gateway"}
     assert Request("watch", "", "configmaps", NS, "aliasgate-routes") in gateway_requests
     assert Request("watch", "", "secrets", NS, "openai-key") in gateway_requests
