@@ -1,0 +1,57 @@
+"""GatewaySettings: flags over ALIASGATE_* variables over defaults; bad values exit with usage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.settings import GatewaySettings, parse_settings, split_host_port
+
+
+def test_defaults_match_the_design() -> None:
+    settings = parse_settings([], environ={})
+    assert settings.listen == "0.0.0.0:8080"
+    assert settings.admin_listen == "0.0.0.0:9090"
+    assert settings.table_configmap == "aliasgate-routes"
+    assert settings.table_source == "kubernetes"
+    assert settings.namespace == "aliasgate-system"
+
+
+def test_environment_variables_and_flags() -> None:
+    env = {
+        "ALIASGATE_LISTEN": "127.0.0.1:8000",
+        "ALIASGATE_TABLE_SOURCE": "file",
+        "ALIASGATE_TABLE_FILE": "/tmp/t.json",
+        "ALIASGATE_MAX_BODY_BYTES": "1024",
+        "ALIASGATE_SHUTDOWN_GRACE_SECONDS": "5",
+        "ALIASGATE_NAMESPACE": "gw",
+    }
+    settings = parse_settings(["--listen", "127.0.0.1:9000", "--secrets-dir", "/s"], environ=env)
+    assert settings.listen == "127.0.0.1:9000"
+    assert settings.table_source == "file"
+    assert settings.table_file == Path("/tmp/t.json")
+    assert settings.max_body_bytes == 1024
+    assert settings.shutdown_grace_seconds == 5.0
+    assert settings.secrets_dir == Path("/s")
+    assert settings.namespace == "gw"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--listen", "nowhere"], ["--table-source", "consul"], ["--max-body-bytes", "-1"], ["--log-level", "loud"]],
+)
+def test_invalid_values_exit_with_usage(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_settings(argv, environ={})
+    assert exited.value.code == 2
+    assert "error" in capsys.readouterr().err
+
+
+def test_host_port_parsing() -> None:
+    assert split_host_port("0.0.0.0:8080") == ("0.0.0.0", 8080)
+    assert split_host_port("[::1]:90") == ("::1", 90)
+    assert split_host_port(":70") == ("0.0.0.0", 70)
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        split_host_port("8080")
+    assert GatewaySettings().model_config["frozen"] is True
