@@ -1,0 +1,58 @@
+"""The validating admission webhook's HTTP edge: AdmissionReview v1 in, AdmissionReview v1 out.
+
+The decision itself is :func:`controller.admission.review`; this module only parses the review,
+reads the inventory snapshot the controller keeps, and shapes the answer. Malformed reviews get a
+400, never a crash; the ValidatingWebhookConfiguration decides whether the API server fails open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from controller.admission import review
+from controller.conflicts import InvalidAlias
+from controller.resources import ModelAlias
+
+__all__ = ["WEBHOOK_PATH", "InventorySnapshot", "webhook_routes"]
+
+WEBHOOK_PATH = "/validate-modelalias"
+
+InventorySnapshot = Callable[[], Iterable[ModelAlias | InvalidAlias]]
+
+
+def webhook_routes(snapshot: InventorySnapshot) -> list[web.RouteDef]:
+    """Routes to add to the controller's HTTPS app; ``snapshot`` returns the current inventory."""
+
+    async def post_validate(request: web.Request) -> web.Response:
+        try:
+            payload = orjson.loads(await request.read())
+            req = payload["request"]
+            uid = str(req["uid"])
+            operation = str(req["operation"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return web.json_response({"error": "expected an admission.k8s.io/v1 AdmissionReview"}, status=400)
+        obj = req.get("object") if operation != "DELETE" else None
+        decision = review(
+            obj if isinstance(obj, dict) else None,
+            operation=operation,
+            inventory=snapshot(),
+            namespace=req.get("namespace"),
+            name=req.get("name"),
+        )
+        response: dict[str, Any] = {"uid": uid, "allowed": decision.allowed}
+        if not decision.allowed:
+            response["status"] = {
+                "code": 403,
+                "reason": "Forbidden",
+                "message": f"{decision.reason}: {decision.message}",
+            }
+        if decision.warnings:
+            response["warnings"] = list(decision.warnings)
+        body = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}
+        return web.json_response(body, dumps=lambda value: orjson.dumps(value).decode())
+
+    return [web.post(WEBHOOK_PATH, post_validate, name="validate_modelalias")]
