@@ -215,3 +215,9 @@ def test_service_names_stay_dns_labels_with_a_long_release_name() -> None:
     for service in services:
         assert len(service["metadata"]["name"]) <= 63, service["metadata"]["name"]
         assert not service["metadata"]["name"].endswith("-")
+
+
+def test_the_changelog_describes_the_chart_version() -> None:
+    chart = yaml.safe_load((manifests.CHART_DIR / "Chart.yaml").read_text(encoding="utf-8"))
+    changelog = (manifests.CHART_DIR / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"\n## {chart['version']}\n" in changelog
