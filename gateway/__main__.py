@@ -52,12 +52,7 @@ async def _main(settings: GatewaySettings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_settings(argv)
     configure_logging(level=settings.log_level, json=settings.log_json)
-    try:
-        import uvloop  # libuv's loop roughly halves the event-loop share of each proxied request
-    except ImportError:  # pragma: no cover - platforms without uvloop wheels
-        asyncio.run(_main(settings))
-    else:
-        uvloop.run(_main(settings))
+    asyncio.run(_main(settings))
     return 0
 
 
