@@ -24,8 +24,8 @@ import orjson
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from tests.kubeapi.fixtures import TEST_CRD  # noqa: E402
-from tests.kubeapi.server import KubeApiServer  # noqa: E402
+from tests.kubeapi.fixtures import TEST_CRD
+from tests.kubeapi.server import KubeApiServer
 
 PATH = "/apis/aliasgate.io/v1alpha1/namespaces/team-a/modelaliases"
 

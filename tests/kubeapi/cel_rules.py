@@ -15,9 +15,8 @@ import logging
 import re
 from typing import Any
 
-import orjson
-
 import celpy
+import orjson
 from celpy import adapter, celparser, celtypes, evaluation
 
 from tests.kubeapi import errors, schema
