@@ -7,6 +7,7 @@ a check that no task and no upstream connection outlives it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,9 +217,15 @@ async def gateway(make_gateway: GatewayFactory) -> Gateway:
 
 
 @pytest.fixture(autouse=True)
-def _logging() -> None:
+def _logging() -> Iterator[None]:
+    """The production logging set-up (uncached, so capture_logs works), undone afterwards for other test areas."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level, logging.getLogger("aiohttp.access").disabled)
     configure_logging(level="info", json=True, cache=False)
-    return
+    yield
+    root.handlers[:], level, logging.getLogger("aiohttp.access").disabled = saved
+    root.setLevel(level)
+    structlog.reset_defaults()
 
 
 @pytest.fixture(autouse=True)
