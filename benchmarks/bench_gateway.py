@@ -316,6 +316,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "pinned": pinning and shutil.which("taskset") is not None,
             "cpus": os.cpu_count(),
             "python": sys.version.split()[0],
+            "load_average_at_start": os.getloadavg()[0],
         },
         "throughput": {},
         "sequential": {},
@@ -361,6 +362,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "rss_growth_mb": rss_after - rss_before,
             "peak_rss_mb": rss_peak,
         }
+    report["config"]["load_average_at_end"] = os.getloadavg()[0]
     report["summary"] = summarise(report)
     return report
 
@@ -378,6 +380,11 @@ def overhead_means(admin_url: str) -> dict[str, float]:
                 alias = line[len(prefix) :].split('"', 1)[0]
                 into[alias] = float(line.rsplit(" ", 1)[1])
     return {alias: sums[alias] / counts[alias] * 1000 for alias in sums if counts.get(alias)}
+
+
+def _capacity(row: dict[str, Any]) -> float:
+    cpu_ms = float(row.get("gateway_cpu_ms_per_request") or 0.0)
+    return 1000.0 / cpu_ms if cpu_ms > 0 else 0.0
 
 
 def summarise(report: dict[str, Any]) -> dict[str, float]:
@@ -403,6 +410,10 @@ def summarise(report: dict[str, Any]) -> dict[str, float]:
             tp["bridged_nonstream"]["gateway_cpu_ms_per_request"], tp["bridged_stream"]["gateway_cpu_ms_per_request"]
         ),
         "cpu_ms_per_passthrough_request": tp["chat_passthrough"]["gateway_cpu_ms_per_request"],
+        # What one fully available core could serve at the measured CPU cost (robust to a busy machine).
+        "chat_passthrough_cpu_capacity_rps": _capacity(tp["chat_passthrough"]),
+        "bridged_nonstream_cpu_capacity_rps": _capacity(tp["bridged_nonstream"]),
+        "bridged_stream_cpu_capacity_rps": _capacity(tp["bridged_stream"]),
         "peak_rss_mb": report["long_run"]["peak_rss_mb"],
         "rss_after_long_run_mb": report["long_run"]["rss_after_mb"],
         "rss_growth_mb": report["long_run"]["rss_growth_mb"],
@@ -425,11 +436,22 @@ def render(report: dict[str, Any]) -> str:
         f"long run: {long_run['requests']} bridged stream requests, RSS {long_run['rss_before_mb']:.1f} → "
         f"{long_run['rss_after_mb']:.1f} MiB (growth {long_run['rss_growth_mb']:+.1f}), peak {long_run['peak_rss_mb']:.1f}"
     )
+    summary = report["summary"]
+    lines.append(
+        "gateway CPU capacity (1 core, 1000 / cpu ms per request): "
+        f"chat pass-through {summary['chat_passthrough_cpu_capacity_rps']:.0f} rps, "
+        f"bridged non-stream {summary['bridged_nonstream_cpu_capacity_rps']:.0f} rps, "
+        f"bridged stream {summary['bridged_stream_cpu_capacity_rps']:.0f} rps"
+    )
+    config = report["config"]
+    lines.append(
+        f"load average at start/end: {config['load_average_at_start']:.2f} / {config['load_average_at_end']:.2f} "
+        f"on {config['cpus']} CPUs (other processes inflate latencies and deflate requests/s)"
+    )
     for alias, mean in report.get("gateway_overhead_metric", {}).items():
         lines.append(f"aliasgate_gateway_overhead_seconds mean for {alias}: {mean:.3f} ms (the gateway's own measure)")
     lines.append("")
     lines.append(f"{'target':<52}{'measured':>10}  {'goal':>10}  result")
-    summary = report["summary"]
     for key, (op, goal, label) in TARGETS.items():
         value = summary[key]
         ok = value >= goal if op == ">=" else value <= goal
