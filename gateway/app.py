@@ -113,7 +113,9 @@ def create_app(
 
     holder.on_swap.append(on_swap)
 
-    app = web.Application(middlewares=[request_middleware, auth_middleware], client_max_size=settings.max_body_bytes)
+    # Without a keys file the auth layer is left out entirely: one middleware less on every request.
+    middlewares = [request_middleware, auth_middleware] if api_keys.enabled else [request_middleware]
+    app = web.Application(middlewares=middlewares, client_max_size=settings.max_body_bytes)
     admin_app = web.Application()
     for target in (app, admin_app):
         target[settings_key] = settings
