@@ -13,6 +13,14 @@ spec §5.2, 403 on chat completions), any other prefix as ``api.openai.com/v1``.
 
 Usage accounting: ``input_tokens`` is the word count of the last user text, ``output_tokens`` the number of
 answer deltas actually sent (text, refusal or tool-argument deltas), ``reasoning_tokens`` 2 with ``#reason``.
+
+Details beyond the directive list: a turn whose input ends with a tool result (``function_call_output`` /
+a ``tool`` message) is answered ``Tool said: <output>`` instead of calling the tool again; ``#empty`` and
+``empty_output_rate`` act on streams only (a JSON Response has no ``response.completed`` event); on a JSON
+(non-stream) answer ``#fail`` gives a Response with status ``failed`` (Responses) or a 500 (Chat), ``#cut``
+a truncated body, ``#garbage`` a non-JSON body. ``api-key`` (Azure) is accepted as a credential on non-codex
+paths, api.openai.com's ``max_output_tokens >= 16`` rule is enforced, and chat completions under a codex
+prefix answer 403 (that backend serves only Responses).
 """
 
 from __future__ import annotations
