@@ -426,16 +426,16 @@ class Engine:
         wanted_rv = obj["metadata"].get("resourceVersion")
         if wanted_rv and wanted_rv != old_meta["resourceVersion"]:
             raise errors.conflict(rt.group, rt.plural, name)
+        # Copies of the old parts: admission prunes and defaults in place, and stored objects are immutable.
         if subresource == "status":
             status = obj.get("status")
-            obj = {k: v for k, v in old.items() if k != "status"}
-            obj["metadata"] = dict(old_meta)
+            obj = clone({k: v for k, v in old.items() if k != "status"})
             if status is not None:
                 obj["status"] = status
         elif rt.status_subresource:
             obj.pop("status", None)
             if "status" in old:
-                obj["status"] = old["status"]
+                obj["status"] = clone(old["status"]) if isinstance(old["status"], dict) else old["status"]
         meta = obj["metadata"]
         for key in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace"):
             if key in old_meta:

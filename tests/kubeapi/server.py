@@ -12,10 +12,14 @@ connection, then listens again on the same port with the same state, like an API
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import datetime
 import pathlib
 import secrets
+import shutil
+import ssl
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Any
@@ -37,7 +41,11 @@ def _utcnow() -> datetime.datetime:
 
 
 class KubeApiServer:
-    """A Kubernetes API server for tests, in memory, over real HTTP on loopback."""
+    """A Kubernetes API server for tests, in memory, over real HTTP on loopback.
+
+    The Python helpers (``create``, ``get``, ``list``, ``update``, ``patch``, ``delete``) bypass HTTP but
+    run the same code as requests do, and return copies: stored objects are never shared with callers.
+    """
 
     def __init__(
         self,
@@ -49,10 +57,14 @@ class KubeApiServer:
         bookmark_interval: float = 60.0,
         strict_namespaces: bool = False,
         cel: bool = True,
+        tls: bool = False,
         clock: Callable[[], datetime.datetime] = _utcnow,
     ) -> None:
         """``history_size``: watch events kept per resource for resumption (older ones: 410 Gone).
         ``strict_namespaces``: refuse namespaced objects in namespaces that do not exist (a real server does).
+        ``cel``: evaluate the CRDs' ``x-kubernetes-validations`` rules.
+        ``tls``: serve HTTPS with a fresh self-signed certificate (``openssl``); kubectl sends bearer tokens
+        only over TLS, so tests that attribute kubectl's requests to a user need it.
         """
         self.host = host
         self.port = port
@@ -74,10 +86,16 @@ class KubeApiServer:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._outage: asyncio.Task[None] | None = None
+        self.tls = tls
+        self.certificate: bytes | None = None
+        """PEM of the server certificate (also its own CA) when ``tls`` is on."""
+        self._ssl: ssl.SSLContext | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        if self.tls and self._ssl is None:
+            await self._make_certificate()
         app = web.Application(client_max_size=16 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self.api.handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
@@ -86,7 +104,7 @@ class KubeApiServer:
 
     async def _listen(self) -> None:
         assert self._runner is not None
-        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        self._site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True, ssl_context=self._ssl)
         await self._site.start()
         server = self._site._server  # the asyncio server: the only way to learn an ephemeral port
         assert server is not None
@@ -114,12 +132,38 @@ class KubeApiServer:
     ) -> None:
         await self.stop()
 
+    async def _make_certificate(self) -> None:
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise RuntimeError("tls=True needs the openssl command")
+        with tempfile.TemporaryDirectory() as tmp:
+            key, cert = pathlib.Path(tmp, "key.pem"), pathlib.Path(tmp, "cert.pem")
+            process = await asyncio.create_subprocess_exec(
+                openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=kubeapi-test",
+                "-addext", f"subjectAltName=IP:{self.host},DNS:localhost",
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            _, err = await process.communicate()
+            if process.returncode != 0:
+                raise RuntimeError(f"openssl failed: {err.decode()}")
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(cert, key)
+            self.certificate = cert.read_bytes()
+        self._ssl = context
+
+    def client_ssl_context(self) -> ssl.SSLContext | None:
+        """For aiohttp clients of a TLS server: trusts exactly this server's certificate."""
+        if self.certificate is None:
+            return None
+        return ssl.create_default_context(cadata=self.certificate.decode())
+
     def _address(self) -> str:
         return f"{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     # -- clients ---------------------------------------------------------------------------------
 
@@ -135,10 +179,13 @@ class KubeApiServer:
         """A kubeconfig for kubectl and kubernetes-asyncio, with a fresh token for ``user``."""
         path = pathlib.Path(path)
         token = self.add_user(user)
+        cluster: Json = {"server": self.url}
+        if self.certificate is not None:
+            cluster["certificate-authority-data"] = base64.b64encode(self.certificate).decode()
         config = {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": "kubeapi-test", "cluster": {"server": self.url}}],
+            "clusters": [{"name": "kubeapi-test", "cluster": cluster}],
             "users": [{"name": user, "user": {"token": token}}],
             "contexts": [
                 {"name": "kubeapi-test", "context": {"cluster": "kubeapi-test", "user": user, "namespace": namespace}}
@@ -175,27 +222,69 @@ class KubeApiServer:
         try:
             current = self.engine.get(rt, "", name)
         except errors.ApiError:
-            return self.engine.create(rt, "", operations.clone(crd), operations.WriteOptions()).obj
+            return operations.clone(self.engine.create(rt, "", operations.clone(crd), operations.WriteOptions()).obj)
         body = operations.clone(crd)
         body["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-        return self.engine.update(rt, "", name, body, None, operations.WriteOptions()).obj
+        return operations.clone(self.engine.update(rt, "", name, body, None, operations.WriteOptions()).obj)
 
     def create(self, obj: Json, *, plural: str | None = None) -> Json:
         """Create ``obj`` (apiVersion/kind/metadata set) without HTTP; returns the stored object."""
         rt = self._rt_for(obj, plural)
         namespace = obj.get("metadata", {}).get("namespace", "default") if rt.namespaced else ""
-        return self.engine.create(rt, namespace, operations.clone(obj), operations.WriteOptions()).obj
+        return operations.clone(self.engine.create(rt, namespace, operations.clone(obj), operations.WriteOptions()).obj)
+
+    def update(self, obj: Json, *, plural: str | None = None, subresource: str | None = None) -> Json:
+        """Replace ``obj`` (PUT semantics; a missing resourceVersion means "the current one")."""
+        rt = self._rt_for(obj, plural)
+        meta = obj["metadata"]
+        namespace = meta.get("namespace", "default") if rt.namespaced else ""
+        body = operations.clone(obj)
+        if not meta.get("resourceVersion"):
+            body["metadata"]["resourceVersion"] = self.engine.get(rt, namespace, meta["name"])["metadata"][
+                "resourceVersion"
+            ]
+        return operations.clone(
+            self.engine.update(rt, namespace, meta["name"], body, subresource, operations.WriteOptions()).obj
+        )
+
+    def patch(
+        self,
+        api_version: str,
+        plural: str,
+        name: str,
+        patch: Json,
+        *,
+        namespace: str = "",
+        subresource: str | None = None,
+    ) -> Json:
+        """JSON merge patch ``patch`` onto an object (``subresource="status"`` for its status)."""
+        rt = self.resource(api_version, plural)
+        result = self.engine.patch(
+            rt,
+            namespace,
+            name,
+            "application/merge-patch+json",
+            operations.clone(patch),
+            subresource,
+            operations.WriteOptions(),
+        )
+        return operations.clone(result.obj)
+
+    def delete(self, api_version: str, plural: str, name: str, namespace: str = "") -> Json:
+        """Delete an object (finalizers hold it, as over HTTP); 404 raises ``errors.ApiError``."""
+        rt = self.resource(api_version, plural)
+        return operations.clone(self.engine.delete(rt, namespace, name, None, operations.WriteOptions()).obj)
 
     def get(self, api_version: str, plural: str, name: str, namespace: str = "") -> Json | None:
         rt = self.resource(api_version, plural)
         try:
-            return self.engine.get(rt, namespace, name)
+            return operations.clone(self.engine.get(rt, namespace, name))
         except errors.ApiError:
             return None
 
     def list(self, api_version: str, plural: str, namespace: str | None = None) -> list[Json]:
         rt = self.resource(api_version, plural)
-        return [self.engine.view(rt, o) for o in self.engine.select(rt, namespace, None)]
+        return [operations.clone(self.engine.view(rt, o)) for o in self.engine.select(rt, namespace, None)]
 
     def _rt_for(self, obj: Json, plural: str | None) -> ResourceType:
         api_version, kind = obj["apiVersion"], obj["kind"]

@@ -115,3 +115,36 @@ async def test_delete_answers_200_with_object_then_404(kube_http: aiohttp.Client
         assert (await response.json())["metadata"]["name"] == "d"
     async with kube_http.get(f"{CM}/d") as response:
         assert response.status == 404
+
+
+async def test_python_helpers_share_state_with_http(kube_api: KubeApiServer, kube_http: aiohttp.ClientSession) -> None:
+    created = kube_api.create({**alias("h"), "metadata": {"name": "h", "namespace": "team-a"}})
+    assert created["metadata"]["generation"] == 1
+    kube_api.patch(
+        "aliasgate.io/v1alpha1",
+        "modelaliases",
+        "h",
+        {"status": {"resolvedMode": "chat"}},
+        namespace="team-a",
+        subresource="status",
+    )
+    changed = {**created, "spec": {**created["spec"], "mode": "chat"}}
+    del changed["metadata"]["resourceVersion"]
+    updated = kube_api.update(changed)
+    assert updated["metadata"]["generation"] == 2
+    async with kube_http.get(f"{MA}/h") as response:
+        seen = await response.json()
+    assert seen["status"] == {"resolvedMode": "chat"}
+    assert seen["spec"]["mode"] == "chat"
+    kube_api.delete("aliasgate.io/v1alpha1", "modelaliases", "h", "team-a")
+    assert kube_api.get("aliasgate.io/v1alpha1", "modelaliases", "h", "team-a") is None
+
+
+async def test_python_helpers_return_copies(kube_api: KubeApiServer) -> None:
+    created = kube_api.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c", "namespace": "default"}, "data": {"a": "1"}}
+    )
+    created["data"]["a"] = "mutated"
+    fetched = kube_api.get("v1", "configmaps", "c", "default")
+    assert fetched is not None
+    assert fetched["data"] == {"a": "1"}

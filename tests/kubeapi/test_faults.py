@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import pathlib
 
 import aiohttp
 import pytest
@@ -112,3 +114,34 @@ async def test_required_auth_answers_401_without_the_token(kube_api_factory: Ser
             http.get(CM) as response,
         ):
             assert response.status == 200
+
+
+async def test_tls_server_attributes_kubectl_and_client_requests(
+    kube_api_factory: ServerFactory, tmp_path: pathlib.Path
+) -> None:
+    async with kube_api_factory(tls=True, require_auth=True) as api:
+        assert api.url.startswith("https://")
+        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig", user="operator")
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path), "KUBECONFIG": str(kubeconfig)}
+        process = await asyncio.create_subprocess_exec(
+            "kubectl",
+            "get",
+            "configmaps",
+            "-A",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        async with asyncio.timeout(20):
+            _, err = await process.communicate()
+        assert process.returncode == 0, err.decode()
+        assert api.requests.count(verb="list", resource="configmaps", user="operator") == 1
+        context = api.client_ssl_context()
+        assert context is not None
+        connector = aiohttp.TCPConnector(ssl=context)
+        async with (
+            aiohttp.ClientSession(base_url=api.url, connector=connector, headers=api.auth_headers("raw")) as http,
+            http.get(CM) as response,
+        ):
+            assert response.status == 200
+        assert api.requests.count(user="raw") == 1

@@ -7,7 +7,7 @@ import datetime
 from typing import Any
 
 import pytest
-from kubernetes_asyncio import client, watch
+from kubernetes_asyncio import client, config, watch
 from kubernetes_asyncio.client.exceptions import ApiException
 
 from tests.kubeapi.fixtures import ServerFactory
@@ -168,3 +168,16 @@ async def test_events_v1_round_trip(kube_client: client.ApiClient) -> None:
     listed = await events.list_namespaced_event("team-a")
     assert [e.metadata.name for e in listed.items] == [created.metadata.name]
     assert listed.items[0].regarding.name == "gpt-5-4"
+
+
+async def test_kubeconfig_with_tls_and_token(kube_api_factory: ServerFactory, tmp_path: Any) -> None:
+    async with kube_api_factory(tls=True, require_auth=True) as api:
+        configuration = client.Configuration()
+        await config.load_kube_config(
+            config_file=str(api.write_kubeconfig(tmp_path / "kc", user="controller-0")),
+            client_configuration=configuration,
+        )
+        async with client.ApiClient(configuration=configuration) as api_client:
+            listed = await client.CoreV1Api(api_client).list_namespace()
+        assert "default" in [ns.metadata.name for ns in listed.items]
+        assert api.requests.count(verb="list", resource="namespaces", user="controller-0") == 1
