@@ -121,6 +121,9 @@ async def _chat_passthrough(
             raise failure_from_chat_error(_NOT_JSON)
         common.record_chat_usage(ctx, parsed.get("usage"))
         ctx.first_token_at = clock()
+        if ctx.stream:  # the upstream ignored `stream`: give the caller the stream it asked for
+            frames = b"".join(encode_json_frame(chunk) for chunk in completion_to_chunks(parsed))
+            return web.Response(body=frames + DONE_FRAME, headers=common.SSE_HEADERS)
         return web.Response(body=data, content_type="application/json")
     ctx.upstream_seconds += clock() - started
     events = common.UpstreamEvents(resp, request)

@@ -11,6 +11,7 @@ import aiohttp
 import openai
 import orjson
 import pytest
+from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
 from gateway.simulator import SimulatorConfig
@@ -225,3 +226,33 @@ async def test_client_disconnect_mid_stream_closes_the_upstream(make_gateway: Ga
     assert gateway.metric("aliasgate_client_disconnects_total", alias="chatgpt/gpt-5.4") == 1
     assert gateway.upstream_connections() == 0
     assert gateway.metric("aliasgate_inflight_requests") == 0
+
+
+async def test_upstream_answering_json_to_a_stream_request_still_streams(
+    make_gateway: GatewayFactory, aiohttp_server: AiohttpServer
+) -> None:
+    upstream_app = web.Application()
+
+    async def chat(request: web.Request) -> web.Response:
+        completion = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "whole"}, "finish_reason": "stop"}],
+        }
+        return web.json_response(completion)
+
+    upstream_app.router.add_post("/v1/chat/completions", chat)
+    upstream = await aiohttp_server(upstream_app)
+    table = build_table("", [RouteSpec("plain", base_url=str(upstream.make_url("/v1")).rstrip("/"))])
+    gateway = await make_gateway(table=table)
+    async with gateway.sdk() as sdk:
+        stream = await sdk.chat.completions.create(model="plain", stream=True, **CHAT)  # type: ignore[call-overload]
+        pieces: list[str] = []
+        finish: list[str | None] = []
+        async for chunk in stream:
+            pieces.append(chunk.choices[0].delta.content or "")
+            finish.append(chunk.choices[0].finish_reason)
+    assert "".join(pieces) == "whole"
+    assert finish[-1] == "stop"
