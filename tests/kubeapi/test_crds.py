@@ -117,3 +117,24 @@ async def test_the_project_crd_installs_and_serves_modelaliases(kube_api_factory
         assert rt.short_names == ("ma",)
         assert rt.status_subresource
         assert rt.printer_columns
+
+
+async def test_every_served_version_sees_the_same_objects(kube_http: aiohttp.ClientSession) -> None:
+    crd = _widget_crd()
+    storage = crd["spec"]["versions"][0]
+    crd["spec"]["versions"] = [storage, {**copy.deepcopy(storage), "name": "v1beta1", "storage": False}]
+    await post(kube_http, CRDS, crd)
+    widget = {
+        "apiVersion": "example.com/v1alpha1",
+        "kind": "Widget",
+        "metadata": {"name": "w"},
+        "spec": {"backend": {"provider": "openai", "model": "m"}},
+    }
+    created = await post(kube_http, "/apis/example.com/v1alpha1/widgets", widget)
+    async with kube_http.get("/apis/example.com/v1beta1/widgets/w") as response:
+        seen = await response.json()
+    assert seen["apiVersion"] == "example.com/v1beta1"
+    assert seen["metadata"]["uid"] == created["metadata"]["uid"]
+    async with kube_http.get("/apis/example.com") as response:
+        group = await response.json()
+    assert [v["version"] for v in group["versions"]] == ["v1alpha1", "v1beta1"]

@@ -141,3 +141,13 @@ def test_jsonpath_filters_select_by_field() -> None:
     assert tables.jsonpath(obj, '.status.conditions[?(@.type=="B")].status') == ["True"]
     assert tables.jsonpath(obj, ".status.conditions[0].type") == ["A"]
     assert tables.jsonpath(obj, ".status.missing") == []
+
+
+async def test_delete_collection_by_label(kube_http: aiohttp.ClientSession) -> None:
+    await post(kube_http, CM, configmap("keep"))
+    await post(kube_http, CM, configmap("drop1", labels={"gone": "yes"}))
+    await post(kube_http, CM, configmap("drop2", labels={"gone": "yes"}))
+    async with kube_http.delete(CM, params={"labelSelector": "gone=yes"}) as response:
+        assert response.status == 200
+        assert sorted(i["metadata"]["name"] for i in (await response.json())["items"]) == ["drop1", "drop2"]
+    assert await _names(kube_http, CM) == ["keep"]

@@ -184,3 +184,18 @@ async def test_watch_prefix_url_watches_one_named_object(kube_http: aiohttp.Clie
         await post(kube_http, CM, configmap("solo"))
         (event,) = await read_events(response, 1)
     assert event["object"]["metadata"]["name"] == "solo"
+
+
+async def test_send_initial_events_ends_with_a_marked_bookmark(kube_http: aiohttp.ClientSession) -> None:
+    await post(kube_http, CM, configmap("one"))
+    params = {
+        "watch": "true",
+        "sendInitialEvents": "true",
+        "allowWatchBookmarks": "true",
+        "resourceVersionMatch": "NotOlderThan",
+    }
+    async with kube_http.get(CM, params=params) as response:
+        added, bookmark = await read_events(response, 2)
+    assert (added["type"], added["object"]["metadata"]["name"]) == ("ADDED", "one")
+    assert bookmark["type"] == "BOOKMARK"
+    assert bookmark["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
