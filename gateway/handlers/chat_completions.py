@@ -28,6 +28,7 @@ from gateway.validation import validate_chat_request
 
 __all__ = ["post_chat_completions"]
 
+_USAGE_PROVIDERS = frozenset({"openai", "azure-openai"})
 _BAD_EVENT = ChatError(502, "The upstream sent a malformed stream event.", "server_error", None, "bad_upstream_event")
 _NOT_JSON = ChatError(502, "The upstream sent a malformed JSON answer.", "server_error", None, "bad_upstream_body")
 
@@ -103,6 +104,12 @@ async def _chat_passthrough(
     clock = request.app[clock_key]
     out = dict(body)
     out["model"] = target.backend.model
+    options = body.get("stream_options") or {}
+    # Ask OpenAI-run backends for the usage chunk even when the caller did not, so token metrics are
+    # complete; the chunk is then kept from the caller. (Other servers may refuse `stream_options`.)
+    hide_usage = ctx.stream and not options.get("include_usage") and target.backend.provider in _USAGE_PROVIDERS
+    if hide_usage:
+        out["stream_options"] = {**options, "include_usage": True}
     started = clock()
     resp = await upstream.post(target, "chat", orjson.dumps(out), request_id=ctx.request_id)
     if resp.status >= 300:
@@ -146,6 +153,8 @@ async def _chat_passthrough(
                 ctx.first_token_at = clock()
             if chunk.get("usage"):
                 common.record_chat_usage(ctx, chunk["usage"])
+                if hide_usage and not chunk.get("choices"):
+                    continue
             frames.append(b"data: " + event.data.encode() + b"\n\n")
         return frames
 

@@ -182,3 +182,17 @@ async def test_route_defaults_and_overrides_shape_the_upstream_body(make_gateway
     assert seen.body["model"] == "gpt-5.4"
     assert seen.body["temperature"] == 1.0
     assert seen.body["top_p"] == 0.9
+
+
+async def test_passthrough_streams_count_tokens_without_showing_usage_unasked(gateway: Gateway) -> None:
+    resp = await gateway.client.post(
+        "/v1/chat/completions",
+        json={"model": "team/chat", "stream": True, "messages": [{"role": "user", "content": "count me"}]},
+    )
+    raw = await resp.read()
+    assert b'"usage":{' not in raw
+    assert raw.endswith(b"data: [DONE]\n\n")
+    [seen] = gateway.sim.requests
+    assert seen.body["stream_options"] == {"include_usage": True}
+    assert gateway.metric("aliasgate_tokens_total", alias="team/chat", type="completion") == 8
+    assert gateway.metric("aliasgate_tokens_total", alias="team/chat", type="prompt") == 2
