@@ -7,18 +7,18 @@ Shutdown stops the watches and the reconciler, then releases the Lease so the ot
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import structlog
 from aiohttp import web
 
 from controller import ports
 from controller.health import create_admin_app
-from controller.inventory import ALL_NAMESPACES, Inventory, alias_essence, secret_essence
+from controller.inventory import ALL_NAMESPACES, Change, Inventory, alias_essence, secret_essence
 from controller.kube import client as kube_client
 from controller.kube.endpoints import EndpointSliceDiscovery, StaticDiscovery
 from controller.kube.events import EventPoster
@@ -63,6 +63,16 @@ def alias_targets(settings: ControllerSettings) -> list[WatchTarget]:
         WatchTarget(path=f"{base}/namespaces/{ns}/{PLURAL}", scope=ns, kind="ModelAlias")
         for ns in settings.watch_namespaces
     ]
+
+
+def table_essence(raw: Mapping[str, Any]) -> Any:
+    """Any write to the table ConfigMap counts (its resourceVersion), so foreign edits are noticed."""
+    return (raw.get("metadata") or {}).get("resourceVersion")
+
+
+def table_essence_only(raw: dict[str, Any]) -> dict[str, Any]:
+    """Keep only metadata of the table ConfigMap in memory (the table itself is large)."""
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": raw.get("metadata") or {}}
 
 
 def _split_listen(listen: str) -> tuple[str, int]:
@@ -134,12 +144,14 @@ class Controller:
         )
         self.metrics.leader.set(0 if settings.leader_election else 1)
 
-        def watcher(target: WatchTarget, inventory: Inventory) -> Watcher:
+        def watcher(
+            target: WatchTarget, inventory: Inventory, on_change: Callable[[Change], None] | None = None
+        ) -> Watcher:
             return Watcher(
                 client=client,
                 target=target,
                 inventory=inventory,
-                on_change=self.reconciler.notify,
+                on_change=on_change or self.reconciler.notify,
                 metrics=self.metrics,
                 inactivity_seconds=settings.watch_inactivity_timeout_seconds,
                 watch_timeout_seconds=settings.watch_timeout_seconds,
@@ -149,12 +161,35 @@ class Controller:
 
         self.watchers = [watcher(t, self.aliases) for t in targets]
         self.watchers.append(watcher(secrets_target(settings.namespace), self.secrets))
+        # The published ConfigMap itself: a deletion or a foreign edit is repaired by the next pass.
+        self.published_object = Inventory(essence=table_essence, scopes=frozenset({settings.namespace}))
+        table_watch = watcher(
+            WatchTarget(
+                path=f"/api/v1/namespaces/{settings.namespace}/configmaps",
+                scope=settings.namespace,
+                kind="ConfigMap",
+                field_selector=f"metadata.name={settings.table_configmap}",
+                strip=table_essence_only,
+            ),
+            self.published_object,
+            self._table_object_changed,
+        )
+        self.watchers.append(table_watch)
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self.admin_port: int | None = None
 
     def _leadership_changed(self, leader: bool) -> None:
         self.reconciler.leadership_changed(leader)
+
+    def _table_object_changed(self, change: Change) -> None:
+        """Someone else changed or deleted the table ConfigMap: publish again (a no-op when it matches)."""
+        if change is Change.NONE or not self.published_object.complete:
+            return
+        current = self.published_object.get(self.settings.namespace, self.settings.table_configmap)
+        version = None if current is None else (current.get("metadata") or {}).get("resourceVersion")
+        if version is None or version != self.publisher.written_version:
+            self.reconciler.notify(Change.SPEC)
 
     def _published(self, generation: int) -> None:
         self.poller.kick(generation)
@@ -183,9 +218,10 @@ class Controller:
         ``release=False`` leaves the Lease as a crashed process would (tests of a dying leader)."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            _done, stuck = await asyncio.wait(self._tasks, timeout=5.0)
+            if stuck:
+                log.warning("shutdown_tasks_stuck", tasks=len(stuck))
         self._tasks = []
         if self.elector is not None and release:
             await self.elector.release()

@@ -34,6 +34,9 @@ __all__ = [
 
 log = structlog.get_logger("controller.reconciler")
 
+STATUS_CHUNK = 256
+"""Statuses computed and written per step; between steps a newer resolution interrupts the pass."""
+
 ALLOWED_NAMESPACES_ANNOTATION = "aliasgate.io/allowed-namespaces"
 
 
@@ -116,7 +119,7 @@ class Reconciler:
         debounce_max_seconds: float = 0.3,
         status_concurrency: int = 16,
         retry_seconds: float = 1.0,
-        programmed_grace_seconds: float = 1.0,
+        programmed_grace_seconds: float = 3.0,
     ) -> None:
         self.aliases = aliases
         self.secrets = secrets
@@ -129,6 +132,8 @@ class Reconciler:
         self._on_published = on_published
         self._clock = clock
         self._debouncer = Debouncer(quiet=debounce_seconds, max_wait=debounce_max_seconds)
+        self._status_debouncer = Debouncer(quiet=debounce_seconds, max_wait=debounce_max_seconds)
+        self._published_at = 0.0
         self._concurrency = status_concurrency
         self._retry_seconds = retry_seconds
         self._programmed_grace = programmed_grace_seconds
@@ -148,11 +153,13 @@ class Reconciler:
     # -- inputs --------------------------------------------------------------------------------------
 
     def notify(self, change: Change) -> None:
-        """An inventory changed (or leadership/gateways did); schedule a pass of at least this level."""
-        if change is Change.NONE:
-            return
-        self._pending = max(self._pending, change)
-        self._debouncer.trigger()
+        """An inventory changed (or leadership/gateways did). ``SPEC`` schedules a resolve-and-publish
+        pass; ``STATUS`` only a status pass (publishing never waits for status writes)."""
+        if change is Change.SPEC:
+            self._pending = Change.SPEC
+            self._debouncer.trigger()
+        elif change is Change.STATUS:
+            self._status_debouncer.trigger()
 
     async def on_served(self, served: Mapping[str, int] | None) -> None:
         """The gateway poller's report: served generations changed, so Programmed may have flipped."""
@@ -166,63 +173,125 @@ class Reconciler:
             self._resolved_versions = None
             self.notify(Change.SPEC)
 
-    # -- loop ----------------------------------------------------------------------------------------
+    # -- loops ---------------------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Reconcile after each settled burst until cancelled; a failed pass is retried."""
+        """Both loops until cancelled: resolve-and-publish, and status writing."""
+        await asyncio.gather(self._spec_loop(), self._status_loop())
+
+    async def _spec_loop(self) -> None:
+        """Resolve and publish after each settled burst; a failed pass is retried."""
         while True:
             await self._debouncer.wait()
             level, self._pending = self._pending, Change.NONE
             try:
-                await self.reconcile(level)
+                if await self.spec_pass(level):
+                    self._status_debouncer.trigger()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 self._metrics.reconciles.labels("error").inc()
                 log.warning("reconcile_failed", error=str(exc), error_type=type(exc).__name__)
-                self._pending = max(self._pending, level)
+                self._pending = Change.SPEC
                 await asyncio.sleep(self._retry_seconds)
                 self._debouncer.trigger()
 
+    async def _status_loop(self) -> None:
+        """Bring statuses in line with the latest resolution; restarts when a newer one arrives."""
+        while True:
+            await self._status_debouncer.wait()
+            try:
+                await self.status_pass()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("status_pass_failed", error=str(exc), error_type=type(exc).__name__)
+                await asyncio.sleep(self._retry_seconds)
+                self._status_debouncer.trigger()
+
     async def reconcile(self, level: Change = Change.SPEC) -> None:
-        """One pass. ``SPEC`` resolves and publishes; ``STATUS`` re-checks statuses only."""
+        """One complete pass, publish then statuses (what the two loops do, in one call)."""
+        if await self.spec_pass(level):
+            await self.status_pass()
+
+    async def spec_pass(self, level: Change = Change.SPEC) -> bool:
+        """Resolve (when anything changed), publish, emit events; False when the inventory is incomplete."""
         if not self.aliases.complete or (self.secrets is not None and not self.secrets.complete):
-            return  # never publish a table built from a partial list
+            return False  # never publish a table built from a partial list
         leader = self._leadership.is_leader()
         if leader and not self._was_leader:
             level = Change.SPEC
         self._was_leader = leader
         versions = (self.aliases.version, self.secrets.version if self.secrets is not None else 0)
         started = time.perf_counter()
+        resolve_seconds = 0.0
         if self._resolution is None or versions != self._resolved_versions or level is Change.SPEC:
             self._resolution = self._resolve()
             self._resolved_versions = versions
-            self.last_resolve_seconds = time.perf_counter() - started
+            resolve_seconds = self.last_resolve_seconds = time.perf_counter() - started
             self._count_aliases(self._resolution)
         resolution = self._resolution
         if leader:
             result = await self._publish(resolution)
             self.tracker.record_table(result.table)
-            if result.written and self._on_published is not None:
-                self._on_published(result.table.generation)
             if result.written:
-                await self._await_gateways(result.table.generation)
-            await self._write_statuses(resolution)
+                self._published_at = asyncio.get_running_loop().time()
+                if self._on_published is not None:
+                    self._on_published(result.table.generation)
             await self._emit_events(resolution)
         elapsed = time.perf_counter() - started
         self._metrics.reconcile_duration.observe(elapsed)
         log.info(
             "reconciled",
-            level=level.name,
+            pass_level=level.name,
             leader=leader,
             objects=len(self.aliases),
-            resolve_seconds=round(self.last_resolve_seconds, 4),
+            resolve_seconds=round(resolve_seconds, 4),
             duration_seconds=round(elapsed, 4),
-            status_writes=self.status_writes,
+            generation=None if self.published is None else self.published.table.generation,
         )
         self._metrics.reconciles.labels("ok").inc()
         self.passes += 1
         self.ready = True
+        return True
+
+    async def status_pass(self) -> None:
+        """Write every status that differs from what the latest resolution calls for (leader only).
+
+        Works in chunks and stops early when a newer resolution arrives (its statuses supersede these).
+        Right after a publish it first gives known gateways a moment to load the table, so a status is
+        written once with Programmed=True rather than twice (Pending, then True)."""
+        resolution = self._resolution
+        if resolution is None or not self._leadership.is_leader():
+            return
+        await self._await_gateways()
+        started = time.perf_counter()
+        written = 0
+        verdicts = list(resolution.verdicts.values())
+        semaphore = asyncio.Semaphore(self._concurrency)
+        for offset in range(0, len(verdicts), STATUS_CHUNK):
+            if self._resolution is not resolution:
+                self._status_debouncer.trigger()
+                return
+            jobs = []
+            for verdict in verdicts[offset : offset + STATUS_CHUNK]:
+                raw = self.aliases.get(verdict.namespace, verdict.name)
+                if raw is None:
+                    continue
+                previous = raw.get("status")
+                desired = self.desired_status(verdict, previous)
+                if not same_status(previous, desired):
+                    jobs.append(self._write_one(semaphore, raw, desired))
+            if jobs:
+                await asyncio.gather(*jobs)
+                written += len(jobs)
+        if written:
+            log.info(
+                "statuses_written",
+                count=written,
+                total=self.status_writes,
+                duration_seconds=round(time.perf_counter() - started, 3),
+            )
 
     # -- steps ---------------------------------------------------------------------------------------
 
@@ -263,16 +332,15 @@ class Reconciler:
         self.published = result
         return result
 
-    async def _await_gateways(self, generation: int) -> None:
-        """Give known gateways a moment to load a new table, so statuses are written once, Programmed
-        already True, instead of twice (Pending, then True): halves status writes on big changes."""
-        if self.tracker.served is None or self._programmed_grace <= 0:
+    async def _await_gateways(self) -> None:
+        published = self.published
+        if published is None or self.tracker.served is None or self._programmed_grace <= 0:
             return
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._programmed_grace
+        deadline = self._published_at + self._programmed_grace
         while loop.time() < deadline:
             low = self.tracker.min_served()
-            if low is not None and low >= generation:
+            if low is not None and low >= published.table.generation:
                 return
             await asyncio.sleep(0.02)
 
@@ -282,21 +350,6 @@ class Reconciler:
         if verdict.accepted:
             programmed = self.tracker.programmed(verdict.namespace, verdict.name, verdict.generation)
         return conditions.build_status(verdict, previous, self._clock(), programmed)
-
-    async def _write_statuses(self, resolution: conflicts.Resolution) -> None:
-        semaphore = asyncio.Semaphore(self._concurrency)
-        jobs = []
-        for verdict in resolution.verdicts.values():
-            raw = self.aliases.get(verdict.namespace, verdict.name)
-            if raw is None:
-                continue
-            previous = raw.get("status")
-            desired = self.desired_status(verdict, previous)
-            if same_status(previous, desired):
-                continue
-            jobs.append(self._write_one(semaphore, raw, desired))
-        if jobs:
-            await asyncio.gather(*jobs)
 
     async def _write_one(self, semaphore: asyncio.Semaphore, raw: dict[str, Any], desired: dict[str, Any]) -> None:
         meta = raw.get("metadata") or {}

@@ -84,23 +84,28 @@ def decode_table(configmap: dict[str, Any]) -> bytes | None:
     return None
 
 
-def _published_state(configmap: dict[str, Any]) -> tuple[str, int]:
+def _published_state(configmap: dict[str, Any], *, trusted: bool) -> tuple[str, int]:
+    """(sha256, generation) of the published table; "" as sha when the content must be rewritten.
+
+    ``trusted``: the object is exactly what this process last wrote, so its annotations are believed.
+    Otherwise (startup, or someone else wrote it) the document is decoded and its hash re-checked.
+    """
     annotations = (configmap.get("metadata") or {}).get("annotations") or {}
     sha = str(annotations.get(SHA_ANNOTATION) or "")
     try:
         generation = int(annotations.get(GENERATION_ANNOTATION) or 0)
     except ValueError:
         generation = 0
-    if not sha or not generation:
-        # Annotations lost (someone edited the object): trust the document itself.
-        try:
-            raw = decode_table(configmap)
-            if raw is not None:
-                table = RoutingTable.from_json(raw)
-                return table.sha256, table.generation
-        except (ValueError, OSError):
-            pass
-    return sha, generation
+    if trusted:
+        return sha, generation
+    try:
+        raw = decode_table(configmap)
+        table = RoutingTable.from_json(raw) if raw is not None else None
+    except (ValueError, OSError, EOFError):
+        table = None
+    if table is None or table.sha256 != table.content_hash() or (sha and sha != table.sha256):
+        return "", max(generation, table.generation if table is not None else 0)
+    return table.sha256, max(generation, table.generation)
 
 
 class ConfigMapPublisher(ports.TablePublisher):
@@ -124,8 +129,16 @@ class ConfigMapPublisher(ports.TablePublisher):
         self._attempts = max_attempts
         self.writes = 0
         self.conflicts = 0
+        self._written_version: str | None = None
+        self.last_generation = 0
+        """Highest generation seen or written: generations never go back, even if the object is deleted."""
         self.last_size: tuple[int, int] | None = None
         """(raw JSON bytes, bytes stored in the ConfigMap) of the last write."""
+
+    @property
+    def written_version(self) -> str | None:
+        """resourceVersion of the object as this process last wrote it."""
+        return self._written_version
 
     @property
     def _path(self) -> str:
@@ -155,11 +168,13 @@ class ConfigMapPublisher(ports.TablePublisher):
     async def publish(self, table: RoutingTable) -> ports.PublishResult:
         for _attempt in range(self._attempts):
             configmap = await self._read()
-            sha, generation = ("", 0) if configmap is None else _published_state(configmap)
-            if configmap is not None and sha == table.sha256:
-                return ports.PublishResult(table=table.with_generation(generation), written=False)
-            fresh = table.with_generation(generation + 1)
             version = None if configmap is None else (configmap.get("metadata") or {}).get("resourceVersion")
+            trusted = version is not None and version == self._written_version
+            sha, generation = ("", 0) if configmap is None else _published_state(configmap, trusted=trusted)
+            if configmap is not None and sha == table.sha256:
+                self.last_generation = max(self.last_generation, generation)
+                return ports.PublishResult(table=table.with_generation(generation), written=False)
+            fresh = table.with_generation(max(generation, self.last_generation) + 1)
             payload = fresh.to_json()
             body = render_configmap(
                 fresh,
@@ -171,9 +186,11 @@ class ConfigMapPublisher(ports.TablePublisher):
             )
             try:
                 if configmap is None:
-                    await self._client.request("POST", f"/api/v1/namespaces/{self._namespace}/configmaps", body=body)
+                    stored = await self._client.request(
+                        "POST", f"/api/v1/namespaces/{self._namespace}/configmaps", body=body
+                    )
                 else:
-                    await self._client.request("PUT", self._path, body=body)
+                    stored = await self._client.request("PUT", self._path, body=body)
             except KubeApiError as exc:
                 if exc.status == 409:
                     self.conflicts += 1
@@ -182,8 +199,10 @@ class ConfigMapPublisher(ports.TablePublisher):
                     log.info("table_publish_conflict", generation=fresh.generation)
                     continue
                 raise
-            stored = body.get("binaryData", {}).get(GZIP_KEY) or body.get("data", {}).get(JSON_KEY, "")
-            self.last_size = (len(payload), len(stored))
+            self._written_version = (stored.get("metadata") or {}).get("resourceVersion")
+            kept = body.get("binaryData", {}).get(GZIP_KEY) or body.get("data", {}).get(JSON_KEY, "")
+            self.last_size = (len(payload), len(kept))
             self.writes += 1
+            self.last_generation = fresh.generation
             return ports.PublishResult(table=fresh, written=True)
         raise KubeApiError(409, "Conflict", f"table ConfigMap kept changing over {self._attempts} attempts")

@@ -9,6 +9,7 @@ import aiohttp
 import pytest
 
 from controller.inventory import Change
+from gateway.routing.table import RoutingTable
 from tests.controller.kube_rig import (
     CONFIGMAP,
     NAMESPACE,
@@ -20,7 +21,7 @@ from tests.controller.kube_rig import (
     settings_for,
     started_api,
 )
-from tests.kubeapi import KubeApiServer
+from tests.kubeapi import KubeApiServer, operations
 
 
 @pytest.fixture
@@ -140,3 +141,30 @@ async def test_a_rejection_is_reported_by_one_event(api: KubeApiServer, tmp_path
         ]
         assert events[0]["eventTime"].endswith("Z")
         assert len(events[0]["eventTime"].split(".")[1]) == 7
+
+
+async def test_a_deleted_or_edited_table_configmap_is_repaired_with_a_higher_generation(
+    api: KubeApiServer, tmp_path: pathlib.Path
+) -> None:
+    api.create(alias_body("gpt-5", mode="responses"))
+    async with running_controller(settings_for(api, tmp_path)):
+        first = await eventually(lambda: published(api))
+        rt = api.resource("v1", "configmaps")
+        api.engine.delete(rt, NAMESPACE, CONFIGMAP, None, operations.WriteOptions())
+        repaired = await eventually(lambda: published(api))
+        assert repaired.generation > first.generation
+        assert repaired.sha256 == first.sha256
+        current = api.get("v1", "configmaps", CONFIGMAP, NAMESPACE)
+        assert current is not None
+        api.engine.update(
+            rt, NAMESPACE, CONFIGMAP, {**current, "data": {"table.json": "{}"}}, None, operations.WriteOptions()
+        )
+        fixed = await eventually(lambda: (t := _readable(api)) is not None and t.generation > repaired.generation and t)
+        assert fixed.sha256 == first.sha256
+
+
+def _readable(api: KubeApiServer) -> RoutingTable | None:
+    try:
+        return published(api)
+    except ValueError:
+        return None

@@ -146,6 +146,7 @@ class Rig:
             debounce_seconds=0.01,
             debounce_max_seconds=0.05,
             retry_seconds=0.01,
+            programmed_grace_seconds=0.2,
         )
 
     def status(self, name: str, ns: str = "team-a") -> dict[str, Any]:
