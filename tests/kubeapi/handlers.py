@@ -22,7 +22,7 @@ import orjson
 import yaml
 from aiohttp import web
 
-from tests.kubeapi import discovery, errors, operations, selectors, tables
+from tests.kubeapi import discovery, errors, operations, protobuf, selectors, tables
 from tests.kubeapi.faults import Faults, RequestLog, RequestRecord
 from tests.kubeapi.resources import ResourceType
 from tests.kubeapi.storage import Watcher, WatchEvent
@@ -562,8 +562,13 @@ async def _body(request: web.Request, *, optional: bool = False) -> Any:
             return None
         raise errors.bad_request("the request body is empty")
     content_type = request.headers.get("Content-Type", "application/json").split(";")[0].strip()
+    if content_type == "application/vnd.kubernetes.protobuf":
+        try:
+            return protobuf.decode(raw)
+        except protobuf.ProtobufError as error:
+            raise errors.unsupported_media_type(f"application/json, application/yaml ({error})") from None
     if "protobuf" in content_type or "cbor" in content_type:
-        raise errors.unsupported_media_type("application/json, application/yaml")
+        raise errors.unsupported_media_type("application/json, application/yaml, application/vnd.kubernetes.protobuf")
     try:
         if "yaml" in content_type:
             return yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

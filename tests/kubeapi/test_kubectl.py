@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import pathlib
 import shutil
@@ -179,11 +180,26 @@ async def test_get_configmaps(kubectl: Kubectl, kube_api: KubeApiServer) -> None
     header, row = out.strip().splitlines()
     assert header.split() == ["NAME", "DATA", "AGE"]
     assert row.split()[:2] == ["aliasgate-routes", "1"]
-    # Typed kubectl commands (create configmap/secret) send protobuf bodies, which this server refuses (415,
-    # see README); the generator + apply pipeline sends JSON and works.
-    code, _, err = await kubectl("create", "configmap", "made", "--from-literal=k=v", check=False)
-    assert code != 0
-    assert "415" in err or "unknown format" in err
+    _, out, _ = await kubectl("create", "configmap", "made", "--from-literal=k=v")  # a protobuf body
+    assert out.strip() == "configmap/made created"
+    made = kube_api.get("v1", "configmaps", "made", "default")
+    assert made is not None
+    assert made["data"] == {"k": "v"}
+
+
+async def test_typed_create_commands(kubectl: Kubectl, kube_api: KubeApiServer) -> None:
+    _, out, _ = await kubectl("create", "namespace", "aliasgate-system")
+    assert out.strip() == "namespace/aliasgate-system created"
+    _, out, _ = await kubectl(
+        "create", "secret", "generic", "openai-key", "-n", "aliasgate-system", "--from-literal=apiKey=sk-test"
+    )
+    assert out.strip() == "secret/openai-key created"
+    secret = kube_api.get("v1", "secrets", "openai-key", "aliasgate-system")
+    assert secret is not None
+    assert secret["type"] == "Opaque"
+    assert base64.b64decode(secret["data"]["apiKey"]) == b"sk-test"
+    _, out, _ = await kubectl("delete", "namespace", "aliasgate-system")
+    assert kube_api.get("v1", "secrets", "openai-key", "aliasgate-system") is None
 
 
 async def test_get_watch_receives_an_event(kubectl: Kubectl, kube_api: KubeApiServer) -> None:
