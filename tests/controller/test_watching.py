@@ -112,3 +112,15 @@ async def test_an_outage_keeps_state_and_everything_converges_after(api: KubeApi
         await eventually(lambda: routes(api) == {"a"} and reason(api, "c") is not None, timeout=15)
         assert reason(api, "c") == ("False", "ModeDowngradeRejected")
         assert reason(api, "a") == ("True", "Accepted")
+
+
+async def test_a_silent_watch_is_restarted_after_the_inactivity_timeout(tmp_path: pathlib.Path) -> None:
+    async with started_api(bookmark_interval=60.0) as api:
+        api.create(alias_body("a"))
+        settings = settings_for(api, tmp_path, watch_inactivity_timeout_seconds=0.3)
+        async with running_controller(settings) as controller:
+            await eventually(lambda: routes(api) == {"a"})
+            await eventually(lambda: restarts(controller.metrics.render(), "inactivity") >= 2)
+            api.create(alias_body("b", model="m-b"))
+            await eventually(lambda: routes(api) == {"a", "b"})
+            assert controller.watchers[0].lists == 1  # resumed, not re-listed
