@@ -116,9 +116,9 @@ class Api:
         transport = request.transport
         if isinstance(transport, asyncio.Transport):
             self.transports.add(transport)
-            if self.down:
+            if self.down:  # a keep-alive connection from before an outage: cut it, as a restart would
                 transport.abort()
-                raise ConnectionResetError("test API server is down")
+                return web.Response(status=503)
         user = self._user(request)
         segments = [s for s in request.path.split("/") if s]
         try:
@@ -275,6 +275,8 @@ class Api:
                 )
             return _json(obj)
         options = _write_options(query)
+        if rt.namespaced and target.namespace is None and verb in ("create", "deletecollection"):
+            raise errors.method_not_allowed()  # only list and watch exist across all namespaces
         if verb == "create":
             if target.subresource is not None:
                 raise errors.method_not_allowed()

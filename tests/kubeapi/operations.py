@@ -373,9 +373,7 @@ class Engine:
             self._rule_cache[rt] = self.rules(rt) if self.rules is not None else None
         return self._rule_cache[rt]
 
-    def _admit(
-        self, rt: ResourceType, obj: Json, old: Json | None, options: WriteOptions, *, api_group: str | None = None
-    ) -> list[str]:
+    def _admit(self, rt: ResourceType, obj: Json, old: Json | None, options: WriteOptions) -> list[str]:
         """Prune, default and validate ``obj`` in place; returns warnings, raises 400/422."""
         unknown: list[str] = []
         meta = obj["metadata"]
@@ -403,11 +401,7 @@ class Engine:
             causes += events.validate_events_v1(events.to_events_v1(obj))
         if rt.custom and rt.schema is not None:
             schema.apply_defaults(obj, rt.schema)
-            body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata")}
-            old_body = (
-                None if old is None else {k: v for k, v in old.items() if k not in ("apiVersion", "kind", "metadata")}
-            )
-            causes += schema.validate(body, rt.schema, "", old=old_body, rules=self._rules_for(rt))
+            causes += schema.validate(obj, rt.schema, "", old=old, rules=self._rules_for(rt))
         else:
             causes += admission.prepare(rt, obj, old)
         if rt.plural == "customresourcedefinitions" and rt.group == "apiextensions.k8s.io":

@@ -148,3 +148,9 @@ async def test_python_helpers_return_copies(kube_api: KubeApiServer) -> None:
     fetched = kube_api.get("v1", "configmaps", "c", "default")
     assert fetched is not None
     assert fetched["data"] == {"a": "1"}
+
+
+async def test_create_needs_a_namespace_for_namespaced_kinds(kube_http: aiohttp.ClientSession) -> None:
+    async with kube_http.post("/apis/aliasgate.io/v1alpha1/modelaliases", json=alias("x")) as response:
+        assert response.status == 405
+        assert (await response.json())["reason"] == "MethodNotAllowed"
