@@ -99,11 +99,16 @@ class SSEDecoder:
                 else:
                     self._event = None
                 continue
-            if line[0] == ":":
-                continue
-            if line.startswith("data:"):
+            first = line[0]
+            if first == "d" and line.startswith("data:"):
                 value = line[5:]
                 data.append(value[1:] if value[:1] == " " else value)
+                continue
+            if first == "e" and line.startswith("event:"):
+                value = line[6:]
+                self._event = value[1:] if value[:1] == " " else value
+                continue
+            if first == ":":
                 continue
             colon = line.find(":")
             if colon < 0:

@@ -24,6 +24,7 @@ Policies (see also docs/bridge.md):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,7 @@ __all__ = [
 
 _SEPARATOR = "\n\n"
 _SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority"})
+_FOLD_STOPS = frozenset({"response.completed", "response.incomplete", "response.failed", "error", None})
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
 
 
@@ -62,6 +64,13 @@ def finish_reason_for(response: dict[str, Any], *, has_tool_calls: bool) -> str:
         reason = details.get("reason") if isinstance(details, dict) else None
         return _INCOMPLETE_REASONS.get(reason, "length") if isinstance(reason, str) else "length"
     return "tool_calls" if has_tool_calls else "stop"
+
+
+def created_from(value: object) -> int | None:
+    """`created` from `response.created_at` (int or float epoch seconds); None when unusable."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return int(value)
+    return None
 
 
 def chat_annotation(annotation: dict[str, Any], offset: int) -> dict[str, Any] | None:
@@ -174,7 +183,7 @@ def _completion(response: dict[str, Any], output: list[Any], *, model: str) -> d
     completion: dict[str, Any] = {
         "id": str(response.get("id") or ""),
         "object": "chat.completion",
-        "created": int(created) if isinstance(created, int | float) and not isinstance(created, bool) else 0,
+        "created": created_from(created) or 0,
         "model": model,
         "choices": [
             {
@@ -212,6 +221,12 @@ def fold_chat_completion(events: Iterable[dict[str, Any]], *, model: str) -> Fol
     feed = collector.feed
     for event in events:
         kind = event.get("type")
+        if kind.__class__ is str:
+            if kind not in _FOLD_STOPS:
+                feed(event)
+                continue
+        elif kind is not None:
+            continue  # a garbage `type` is as unknown as any other
         if kind == "response.completed" or kind == "response.incomplete":
             response = event.get("response")
             if not isinstance(response, dict):
@@ -219,9 +234,8 @@ def fold_chat_completion(events: Iterable[dict[str, Any]], *, model: str) -> Fol
             output, recovery = collector.outcome_for(response.get("output"))
             completion = _completion(response, output, model=model)
             return FoldResult(completion=completion, error=None, recovery=recovery, usage=completion.get("usage"))
-        if kind == "response.failed" or kind == "error" or (kind is None and isinstance(event.get("error"), dict)):
+        if kind is not None or isinstance(event.get("error"), dict):
             return FoldResult(completion=None, error=errors.error_from_event(event), recovery=NOT_NEEDED, usage=None)
-        feed(event)
     return FoldResult(completion=None, error=errors.stream_truncated_error(), recovery=NOT_NEEDED, usage=None)
 
 

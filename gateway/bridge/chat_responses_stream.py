@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.bridge import errors, usage
-from gateway.bridge.chat_responses import chat_annotation, finish_reason_for
+from gateway.bridge.chat_responses import chat_annotation, created_from, finish_reason_for
 from gateway.bridge.recovery import NOT_NEEDED, OutputCollector, RecoveryOutcome
 
 __all__ = ["ResponsesToChatStream"]
@@ -218,9 +218,9 @@ class ResponsesToChatStream:
         response_id = response.get("id")
         if isinstance(response_id, str) and response_id:
             self._id = response_id
-        created = response.get("created_at")
-        if isinstance(created, int | float) and not isinstance(created, bool):
-            self._created = int(created)
+        created = created_from(response.get("created_at"))
+        if created is not None:
+            self._created = created
 
     def _terminal(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         response = event.get("response")

@@ -31,6 +31,11 @@ class ResponseFoldResult:
     recovery: RecoveryOutcome
 
 
+def _is_terminal(event: dict[str, Any]) -> bool:
+    kind = event.get("type")
+    return isinstance(kind, str) and kind in _TERMINAL
+
+
 def _is_error(event: dict[str, Any]) -> bool:
     kind = event.get("type")
     return kind in ("response.failed", "error") or (kind is None and isinstance(event.get("error"), dict))
@@ -49,7 +54,7 @@ class ResponseFolder:
     def feed(self, event: dict[str, Any]) -> None:
         if self._result is not None:
             return
-        if event.get("type") in _TERMINAL and isinstance(event.get("response"), dict):
+        if _is_terminal(event) and isinstance(event.get("response"), dict):
             response = dict(event["response"])
             output, recovery = self._collector.outcome_for(response.get("output"))
             response["output"] = output
@@ -79,7 +84,7 @@ class ResponsesStreamRecovery:
 
     def feed(self, event: dict[str, Any]) -> dict[str, Any]:
         """The event to forward (a new dict when rewritten; the argument is never mutated)."""
-        if event.get("type") in _TERMINAL:
+        if _is_terminal(event):
             response = event.get("response")
             if isinstance(response, dict):
                 output, self.recovery = self._collector.outcome_for(response.get("output"))

@@ -116,7 +116,8 @@ class OutputCollector:
 
     def feed(self, event: dict[str, Any]) -> None:
         """Record what `event` tells about the output; events of other types are ignored."""
-        handler = self._dispatch.get(event.get("type"))  # type: ignore[arg-type]
+        kind = event.get("type")
+        handler = self._dispatch.get(kind) if kind.__class__ is str else None
         if handler is not None:
             handler(event)
 
@@ -125,7 +126,7 @@ class OutputCollector:
         index = event.get("output_index")
         if type(index) is int:
             item_id = event.get("item_id")
-            if item_id is not None and item_id not in self._index_by_id and isinstance(item_id, str):
+            if isinstance(item_id, str) and item_id not in self._index_by_id:
                 self._index_by_id[item_id] = index
                 self._item_ids[index] = item_id
             return index
@@ -171,9 +172,19 @@ class OutputCollector:
         return (self.index_of(event), sub if type(sub) is int else 0)
 
     def _text_delta(self, event: dict[str, Any]) -> None:
+        # The hot path of every fold: keep it to a few dict operations.
         delta = event.get("delta")
-        if isinstance(delta, str) and delta:
-            self.text_deltas.setdefault(self._key(event), []).append(delta)
+        if delta.__class__ is not str or not delta:
+            return
+        index = event.get("output_index")
+        sub = event.get("content_index")
+        key = (index if index.__class__ is int else self.index_of(event), sub if sub.__class__ is int else 0)
+        pieces = self.text_deltas.get(key)
+        if pieces is None:
+            self.index_of(event)  # remember the item id of a new part
+            self.text_deltas[key] = [delta]
+        else:
+            pieces.append(delta)
 
     def _text_done(self, event: dict[str, Any]) -> None:
         text = event.get("text")
