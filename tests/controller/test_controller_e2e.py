@@ -10,7 +10,6 @@ import contextlib
 import os
 import pathlib
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -28,6 +27,7 @@ from tests.controller.kube_rig import (
     NAMESPACE,
     RunningGateway,
     eventually,
+    free_port,
     published,
     running_gateway,
     secret_body,
@@ -40,12 +40,6 @@ SAMPLES = REPO / "deploy" / "samples"
 DEMO = "aliasgate-demo"
 KUBECTL = "/usr/bin/kubectl"
 LEASE_SECONDS = 4.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

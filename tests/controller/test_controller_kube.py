@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -14,10 +15,13 @@ from tests.controller.kube_rig import (
     CONFIGMAP,
     NAMESPACE,
     alias_body,
+    condition,
     eventually,
+    free_port,
     published,
     reason,
     running_controller,
+    running_gateway,
     settings_for,
     started_api,
 )
@@ -168,3 +172,45 @@ def _readable(api: KubeApiServer) -> RoutingTable | None:
         return published(api)
     except ValueError:
         return None
+
+
+def endpoint_slice(name: str, port: int, *, ready: bool = True) -> dict[str, Any]:
+    return {
+        "apiVersion": "discovery.k8s.io/v1",
+        "kind": "EndpointSlice",
+        "metadata": {
+            "name": name,
+            "namespace": NAMESPACE,
+            "labels": {"kubernetes.io/service-name": "aliasgate-gateway"},
+        },
+        "addressType": "IPv4",
+        "ports": [{"name": "admin", "port": port, "protocol": "TCP"}],
+        "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": ready}}],
+    }
+
+
+def programmed(api: KubeApiServer, name: str) -> str | None:
+    found = condition(api, name, "Programmed")
+    return None if found is None else found["status"]
+
+
+async def test_programmed_comes_from_the_gateways_found_through_endpoint_slices(
+    api: KubeApiServer, tmp_path: pathlib.Path
+) -> None:
+    api.create(alias_body("gpt-5", mode="responses"))
+    async with (
+        running_gateway(api, tmp_path, name="gw-0") as gw0,
+        running_gateway(api, tmp_path, name="gw-1") as gw1,
+        running_controller(settings_for(api, tmp_path)),
+    ):
+        await eventually(lambda: reason(api, "gpt-5"))
+        assert programmed(api, "gpt-5") == "Unknown"  # no gateway pod known yet
+        api.create(endpoint_slice("gw-0", gw0.admin_port))
+        api.create(endpoint_slice("gw-1", gw1.admin_port))
+        api.create(endpoint_slice("gw-down", free_port(), ready=False))  # not ready: not counted
+        assert await eventually(lambda: programmed(api, "gpt-5") == "True", timeout=10)
+        api.create(alias_body("gpt-5-team"))
+        assert await eventually(lambda: programmed(api, "gpt-5-team") == "True", timeout=10)
+        table = published(api)
+        assert table is not None
+        assert gw0.generation() == gw1.generation() == table.generation
