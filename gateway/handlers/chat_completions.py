@@ -191,6 +191,8 @@ async def _chat_passthrough(
             yield encode_json_frame(failure.error.body())
         yield DONE_FRAME
 
+    if state["done"] and not broken:
+        return common.finished_stream(resp, [*head, DONE_FRAME])
     return common.Primed(resp, head, rest())
 
 
@@ -327,6 +329,9 @@ async def _bridged(
         settle()
         yield DONE_FRAME
 
+    if (translator.done or events.eof) and not broken:
+        settle()
+        return common.finished_stream(resp, [*head, DONE_FRAME])
     return common.Primed(resp, head, rest())
 
 

@@ -142,6 +142,12 @@ def read_failure(exc: BaseException) -> UpstreamFailure:
     )
 
 
+def finished_stream(resp: aiohttp.ClientResponse, frames: list[bytes]) -> web.Response:
+    """The whole stream arrived while priming: answer it in one body (no chunked framing, one write)."""
+    resp.release()
+    return web.Response(body=b"".join(frames), headers=SSE_HEADERS)
+
+
 @dataclass(slots=True)
 class Primed:
     """An upstream stream read up to its first content: frames to send first, then the rest."""

@@ -166,7 +166,7 @@ async def _fold(
 
 async def _prime_stream(
     ctx: RequestContext, resp: aiohttp.ClientResponse, events: common.UpstreamEvents, *, clock_fn: Any
-) -> common.Primed:
+) -> web.StreamResponse | common.Primed:
     recovery = bridge.ResponsesStreamRecovery()
     state = {"started": False, "done": False, "sequence": 0}
 
@@ -246,6 +246,9 @@ async def _prime_stream(
             )
         settle()
 
+    if state["done"] and not broken:
+        settle()
+        return common.finished_stream(resp, head)
     return common.Primed(resp, head, rest())
 
 
