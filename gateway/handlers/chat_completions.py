@@ -33,7 +33,7 @@ _BAD_EVENT = ChatError(502, "The upstream sent a malformed stream event.", "serv
 _NOT_JSON = ChatError(502, "The upstream sent a malformed JSON answer.", "server_error", None, "bad_upstream_body")
 
 
-def _parse(data: str) -> dict[str, Any] | None:
+def _parse(data: str | bytes) -> dict[str, Any] | None:
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError:
@@ -123,7 +123,7 @@ async def _chat_passthrough(
         finally:
             ctx.upstream_seconds += clock() - started
             resp.release()
-        parsed = _parse(data.decode("utf-8", "replace")) if data else None
+        parsed = _parse(data) if data else None
         if parsed is None:
             raise failure_from_chat_error(_NOT_JSON)
         common.record_chat_usage(ctx, parsed.get("usage"))
@@ -243,7 +243,7 @@ async def _bridged(
         finally:
             ctx.upstream_seconds += clock() - started
             resp.release()
-        parsed = _parse(data.decode("utf-8", "replace")) if data else None
+        parsed = _parse(data) if data else None
         if parsed is None:
             raise failure_from_chat_error(_NOT_JSON)
         result = bridge.chat_completion_from_response(parsed, model=model)
