@@ -138,3 +138,35 @@ async def _wait_ready(session: aiohttp.ClientSession, url: str) -> None:
             except aiohttp.ClientConnectionError:
                 pass
             await asyncio.sleep(0.05)
+
+
+async def test_streams_longer_than_the_grace_period_are_cut(aiohttp_server: AiohttpServer, tmp_path: Path) -> None:
+    sim = await aiohttp_server(create_simulator_app(SimulatorConfig(stall_seconds=30.0)))
+    table = build_table(str(sim.make_url("")).rstrip("/"), DEFAULT_ROUTES)
+    port, admin_port = _free_port(), _free_port()
+    settings = GatewaySettings(
+        listen=f"127.0.0.1:{port}", admin_listen=f"127.0.0.1:{admin_port}", shutdown_grace_seconds=0.3
+    )
+    app = create_app(
+        settings,
+        table_source=StaticTableSource(table),
+        credentials=DirectoryCredentialStore(write_secrets(tmp_path / "secrets")),
+        probing=False,
+    )
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, settings, stop=stop))
+    body = {"model": "chatgpt/gpt-5.4", "stream": True, "messages": [{"role": "user", "content": "x #stall"}]}
+    async with aiohttp.ClientSession() as session:
+        for _ in range(200):
+            if app[table_holder_key].loaded:
+                break
+            await asyncio.sleep(0.01)
+        async with session.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=body) as resp:
+            assert resp.status == 200
+            await resp.content.readline()
+            began = time.monotonic()
+            stop.set()
+            with pytest.raises(aiohttp.ClientPayloadError):
+                await resp.read()
+        await asyncio.wait_for(server, 5)
+    assert time.monotonic() - began < 3.0
