@@ -26,7 +26,7 @@ from gateway.bridge.events import decode_events, parse_event_data, parse_events
 from gateway.bridge.folding import ResponseFolder, ResponseFoldResult, ResponsesStreamRecovery
 from gateway.bridge.input_normalisation import normalize_input
 from gateway.bridge.recovery import RecoveryOutcome, RecoverySource
-from gateway.bridge.shaping import CODEX_BASE_INSTRUCTIONS, prepare_responses_request, shape_for_provider
+from gateway.bridge.shaping import CODEX_BASE_INSTRUCTIONS, prepare_responses_request, probe_request, shape_for_provider
 from gateway.bridge.usage import usage_to_chat
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "parse_event_data",
     "parse_events",
     "prepare_responses_request",
+    "probe_request",
     "shape_for_provider",
     "stream_truncated_error",
     "to_responses_request",

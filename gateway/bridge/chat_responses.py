@@ -20,6 +20,10 @@ Policies (see also docs/bridge.md):
   without summary text contributes its `reasoning_text` content instead; absent when there is none.
 * Tool calls use `call_id` as the chat id; `custom_tool_call` becomes a function call whose arguments are its
   `input`.
+* `reasoning_items` (LiteLLM-style extension): reasoning items that carry `encrypted_content` (codex sends it
+  because we ask via `include`), so a client that echoes the assistant message back gets multi-turn reasoning
+  with `store: false`; the request mapping replays them before that assistant turn. Streams do not carry them
+  (no chat delta field exists for it); `ResponsesToChatStream.reasoning_items` exposes them to the gateway.
 """
 
 from __future__ import annotations
@@ -97,6 +101,7 @@ def message_from_output(items: Iterable[object]) -> dict[str, Any]:
     annotations: list[dict[str, Any]] = []
     tool_calls: list[dict[str, Any]] = []
     reasoning: list[str] = []
+    replay: list[dict[str, Any]] = []
     for position, item in enumerate(items):
         if not isinstance(item, dict):
             continue
@@ -146,6 +151,8 @@ def message_from_output(items: Iterable[object]) -> dict[str, Any]:
             )
         elif kind == "reasoning":
             reasoning.extend(_reasoning_texts(item))
+            if isinstance(item.get("encrypted_content"), str):
+                replay.append(item)
     message: dict[str, Any] = {
         "role": "assistant",
         "content": "".join(texts) if has_text else (None if tool_calls or refusals else ""),
@@ -157,7 +164,27 @@ def message_from_output(items: Iterable[object]) -> dict[str, Any]:
         message["annotations"] = annotations
     if reasoning:
         message["reasoning_content"] = _SEPARATOR.join(reasoning)
+    if replay:
+        message["reasoning_items"] = [reasoning_item_for_replay(item) for item in replay]
     return message
+
+
+def reasoning_item_for_replay(item: dict[str, Any]) -> dict[str, Any]:
+    """A reasoning output item as the `reasoning_items` extension carries it (and as it is sent back upstream).
+
+    No `id`: with `store: false` the upstream cannot resolve it ("item not found"); the opaque
+    `encrypted_content` is what restores the reasoning state.
+    """
+    summary = item.get("summary")
+    return {
+        "type": "reasoning",
+        "summary": [
+            {"type": "summary_text", "text": part["text"]}
+            for part in (summary if isinstance(summary, list) else ())
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        ],
+        "encrypted_content": item["encrypted_content"],
+    }
 
 
 def _reasoning_texts(item: dict[str, Any]) -> list[str]:
@@ -457,6 +484,15 @@ def _map_messages(messages: object) -> tuple[list[str], list[dict[str, Any]]]:
         elif role == "user":
             items.append(_message_item("user", _input_parts(content, f"{param}.content")))
         elif role == "assistant":
+            replay = message.get("reasoning_items")
+            if isinstance(replay, list):
+                items.extend(
+                    reasoning_item_for_replay(entry)
+                    for entry in replay
+                    if isinstance(entry, dict)
+                    and entry.get("type") == "reasoning"
+                    and isinstance(entry.get("encrypted_content"), str)
+                )
             parts = _assistant_parts(content, f"{param}.content")
             if parts:
                 items.append(_message_item("assistant", parts))

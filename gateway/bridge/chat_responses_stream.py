@@ -30,7 +30,7 @@ from collections.abc import Callable
 from typing import Any
 
 from gateway.bridge import errors, usage
-from gateway.bridge.chat_responses import chat_annotation, created_from, finish_reason_for
+from gateway.bridge.chat_responses import chat_annotation, created_from, finish_reason_for, reasoning_item_for_replay
 from gateway.bridge.recovery import NOT_NEEDED, OutputCollector, RecoveryOutcome
 
 __all__ = ["ResponsesToChatStream"]
@@ -79,6 +79,7 @@ class ResponsesToChatStream:
         "_reasoning_sent",
         "_recovery",
         "_refusal_sent",
+        "_replay",
         "_role_sent",
         "_started",
         "_summarised",
@@ -109,6 +110,7 @@ class ResponsesToChatStream:
         self._last_reasoning: tuple[int, int, int] | None = None
         self._summarised: set[int] = set()
         self._phases: dict[int, str] = {}
+        self._replay: dict[int, dict[str, Any]] = {}
         self._calls: dict[int, _Call] = {}
         self._next_index = 0
         self._dispatch: dict[str, Handler] = {
@@ -165,6 +167,11 @@ class ResponsesToChatStream:
     @property
     def finish_reason(self) -> str | None:
         return self._finish_reason
+
+    @property
+    def reasoning_items(self) -> list[dict[str, Any]]:
+        """Reasoning items for replay (encrypted content), in output order; chat deltas have no field for them."""
+        return [self._replay[index] for index in sorted(self._replay)]
 
     def feed(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         """Chunks (or one final `{"error": …}` frame) for one parsed upstream event."""
@@ -337,6 +344,8 @@ class ResponsesToChatStream:
             elif isinstance(final, str):
                 self._sync_args(out, call, final)
         elif kind == "reasoning":
+            if isinstance(item.get("encrypted_content"), str):
+                self._replay[index] = reasoning_item_for_replay(item)
             summary = item.get("summary")
             texts = [p.get("text") for p in summary if isinstance(p, dict)] if isinstance(summary, list) else []
             if any(isinstance(text, str) and text for text in texts):

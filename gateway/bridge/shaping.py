@@ -22,7 +22,14 @@ from typing import Any
 from gateway.bridge import errors
 from gateway.bridge.input_normalisation import normalize_input
 
-__all__ = ["CODEX_BASE_INSTRUCTIONS", "PROVIDERS", "prepare_responses_request", "shape_for_provider"]
+__all__ = [
+    "CODEX_BASE_INSTRUCTIONS",
+    "PROBE_MAX_OUTPUT_TOKENS",
+    "PROVIDERS",
+    "prepare_responses_request",
+    "probe_request",
+    "shape_for_provider",
+]
 
 PROVIDERS = frozenset({"chatgpt", "openai", "azure-openai", "openai-compatible"})
 
@@ -134,3 +141,20 @@ def prepare_responses_request(
     prepared, normalised = normalize_input(body)
     prepared = {**prepared, "model": upstream_model}
     return shape_for_provider(prepared, provider=provider, base_instructions=base_instructions), normalised
+
+
+PROBE_MAX_OUTPUT_TOKENS = 64
+"""Enough for a reasoning model to finish a one-word answer; an `incomplete` answer still proves health."""
+
+
+def probe_request(*, upstream_model: str, provider: str, prompt: str = "ping") -> dict[str, Any]:
+    """A well-formed health-probe body (DESIGN §6, spec §5.5): typed list `input`, `store: false`, a token
+    limit where the provider accepts one, and for codex everything its shaping demands (streaming included)."""
+    body: dict[str, Any] = {
+        "model": upstream_model,
+        "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": prompt}]}],
+        "store": False,
+        "stream": False,
+        "max_output_tokens": PROBE_MAX_OUTPUT_TOKENS,
+    }
+    return shape_for_provider(body, provider=provider)

@@ -154,3 +154,46 @@ def test_without_response_created_the_fallback_id_and_created_are_used() -> None
     )
     assert [c["id"] for c in chunks] == ["chatcmpl-x", "chatcmpl-x"]
     assert [c["created"] for c in chunks] == [5, 5]
+
+
+def test_reasoning_items_with_encrypted_content_are_kept_for_replay_in_both_directions() -> None:
+    expected = [{"type": "reasoning", "summary": [], "encrypted_content": "gAAAAABv09-opaque"}]
+    folded = fold_chat_completion(_events("09_codex_empty_output_item_done"), model=harness.MODEL)
+    assert folded.completion is not None
+    message = folded.completion["choices"][0]["message"]
+    assert message["reasoning_items"] == expected
+    stream = ResponsesToChatStream(model=harness.MODEL, include_usage=False)
+    for event in _events("09_codex_empty_output_item_done"):
+        stream.feed(event)
+    assert stream.reasoning_items == expected
+
+
+def test_an_echoed_assistant_message_replays_its_reasoning_before_the_turn() -> None:
+    from gateway.bridge import to_responses_request
+
+    folded = fold_chat_completion(_events("09_codex_empty_output_item_done"), model=harness.MODEL)
+    assert folded.completion is not None
+    assistant = folded.completion["choices"][0]["message"]
+    chat = {
+        "model": "a",
+        "messages": [
+            {"role": "user", "content": "read it"},
+            assistant,
+            {"role": "tool", "tool_call_id": "call_v09_read", "content": "# README"},
+        ],
+    }
+    body = to_responses_request(chat, upstream_model="gpt-5.4", provider="chatgpt")
+    assert [item.get("type") for item in body["input"]] == [
+        "message",
+        "reasoning",
+        "message",
+        "function_call",
+        "function_call_output",
+    ]
+    assert body["input"][1] == {"type": "reasoning", "summary": [], "encrypted_content": "gAAAAABv09-opaque"}
+    assert body["input"][3] == {
+        "type": "function_call",
+        "call_id": "call_v09_read",
+        "name": "read_file",
+        "arguments": '{"path": "README.md"}',
+    }

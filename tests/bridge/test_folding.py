@@ -14,6 +14,7 @@ from gateway.bridge import (
     ResponsesStreamRecovery,
     normalize_input,
     prepare_responses_request,
+    probe_request,
 )
 from tests.bridge import harness
 
@@ -173,3 +174,22 @@ def test_prepare_rejects_an_input_of_the_wrong_type(bad: object) -> None:
         prepare_responses_request({"input": bad}, upstream_model="m", provider="openai")
     assert raised.value.error.status == 400
     assert raised.value.error.param == "input"
+
+
+def test_health_probe_bodies_are_well_formed_per_provider() -> None:
+    typed = [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "ping"}]}]
+    assert probe_request(upstream_model="gpt-5.4", provider="chatgpt") == {
+        "model": "gpt-5.4",
+        "input": typed,
+        "instructions": CODEX_BASE_INSTRUCTIONS,
+        "store": False,
+        "stream": True,
+        "include": ["reasoning.encrypted_content"],
+    }
+    assert probe_request(upstream_model="gpt-5.4", provider="openai") == {
+        "model": "gpt-5.4",
+        "input": typed,
+        "store": False,
+        "stream": False,
+        "max_output_tokens": 64,
+    }
