@@ -107,6 +107,10 @@ def create_app(
 
     def on_swap(table: CompiledTable) -> None:
         health.retain(set(table.aliases))
+        for alias, target in table.targets.items():
+            if target.route.mode == "responses":  # series that alerts watch exist from 0, not from the first event
+                metrics.unrecoverable(alias)
+                metrics.input_normalized(alias)
         want = getattr(credentials, "want", None)
         if callable(want):
             want({b.credentials for b in table.table.backends.values() if b.credentials})

@@ -1,0 +1,47 @@
+"""Metric names are a contract (DESIGN §7): every gateway metric is exposed, with bounded labels."""
+
+from __future__ import annotations
+
+from tests.gateway.conftest import DEFAULT_ROUTES, GatewayFactory, RouteSpec
+
+DESIGN_METRICS = [
+    "aliasgate_requests_total",
+    "aliasgate_request_duration_seconds_bucket",
+    "aliasgate_time_to_first_token_seconds_bucket",
+    "aliasgate_gateway_overhead_seconds_bucket",
+    "aliasgate_upstream_requests_total",
+    "aliasgate_tokens_total",
+    "aliasgate_bridge_recoveries_total",
+    "aliasgate_bridge_unrecoverable_total",
+    "aliasgate_input_normalized_total",
+    "aliasgate_model_healthy",
+    "aliasgate_health_checks_total",
+    "aliasgate_inflight_requests",
+    "aliasgate_routing_table_generation",
+    "aliasgate_routing_table_loads_total",
+]
+PROBED = {"healthCheck": {"enabled": True, "intervalSeconds": 60, "timeoutSeconds": 5}}
+
+
+async def test_every_design_metric_is_exposed(make_gateway: GatewayFactory) -> None:
+    routes = [
+        RouteSpec(r.alias, r.provider, r.prefix, r.model, r.mode, r.credentials, {**r.settings, **PROBED})
+        for r in DEFAULT_ROUTES
+    ]
+    gateway = await make_gateway(routes)
+    chat = {"messages": [{"role": "user", "content": "x #empty"}], "stream": True}
+    await (await gateway.client.post("/v1/chat/completions", json={"model": "chatgpt/gpt-5.4", **chat})).read()
+    await (await gateway.client.post("/v1/responses", json={"model": "chatgpt/gpt-5.4", "input": "hi"})).read()
+    await (await gateway.client.post("/v1/chat/completions", json={"model": "who?", **chat})).read()
+    await gateway.admin.post("/health/probe")
+    text = await (await gateway.admin.get("/metrics")).text()
+    samples = [line for line in text.splitlines() if line and not line.startswith("#")]
+    names = {line.split("{")[0].split(" ")[0] for line in samples}
+    missing = [name for name in DESIGN_METRICS if name not in names]
+    assert missing == []
+    assert gateway.metric("aliasgate_bridge_unrecoverable_total", alias="chatgpt/gpt-5.4") == 0
+    assert gateway.metric("aliasgate_inflight_requests") == 0
+    # label values come from the table only
+    aliases = {part.split('"')[1] for line in samples for part in line.split(",") if 'alias="' in part}
+    assert aliases <= {"chatgpt/gpt-5.4", "team/chat", "team/responses", "_unknown"}
+    assert "who?" not in text
