@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from gateway.app import create_app, serve
+from gateway.client_keys import ApiKeyFileError, ApiKeys
 from gateway.credentials import CredentialStore
 from gateway.credentials_dir import DirectoryCredentialStore
 from gateway.logs import configure_logging
@@ -45,7 +46,13 @@ async def _main(settings: GatewaySettings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    app = create_app(settings, table_source=_table_source(settings), credentials=_credentials(settings))
+    try:
+        api_keys = ApiKeys.from_file(settings.api_keys_file) if settings.api_keys_file else None
+    except (OSError, ApiKeyFileError) as exc:
+        raise SystemExit(f"gateway: cannot use --api-keys-file: {exc}") from None
+    app = create_app(
+        settings, table_source=_table_source(settings), credentials=_credentials(settings), api_keys=api_keys
+    )
     await serve(app, settings, stop=stop)
 
 
