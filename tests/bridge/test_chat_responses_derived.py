@@ -197,3 +197,17 @@ def test_an_echoed_assistant_message_replays_its_reasoning_before_the_turn() -> 
         "name": "read_file",
         "arguments": '{"path": "README.md"}',
     }
+
+
+def test_a_json_response_maps_like_the_folded_stream() -> None:
+    from gateway.bridge import chat_completion_from_response
+
+    events = _events("05_reasoning_then_text")
+    direct = chat_completion_from_response(events[-1]["response"], model=harness.MODEL)
+    folded = fold_chat_completion(events, model=harness.MODEL)
+    assert direct.completion == folded.completion
+    assert direct.usage == folded.usage
+    failed = chat_completion_from_response(_events("08_failed_mid_stream")[-1]["response"], model=harness.MODEL)
+    assert failed.completion is None
+    assert failed.error is not None
+    assert failed.error.status == 500
