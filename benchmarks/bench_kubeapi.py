@@ -133,7 +133,7 @@ async def main(objects: int, watchers: int, concurrency: int, in_process: bool) 
     print(
         f"objects={objects} concurrency={concurrency} watchers={watchers} server={'in-process' if in_process else 'own process'}"
     )
-    print(f"create: {created:.2f} s ({objects / created:.0f} creates/s, watchers attached)")
+    print(f"create: {created:.2f} s ({objects / created:.0f} creates/s with {watchers} watchers attached)")
     print(f"list all: {listed * 1000:.0f} ms for {items} items ({len(body) / 1e6:.1f} MB)")
     print(f"list labelSelector=shard=3: {selected_time * 1000:.0f} ms for {selected} items")
     print(

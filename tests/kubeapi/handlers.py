@@ -414,9 +414,6 @@ class Api:
             await self._pump(response, watcher, render, rt, bookmarks, deadline)
             with contextlib.suppress(ConnectionError):
                 await response.write_eof()
-        except (ConnectionError, asyncio.CancelledError):
-            store.unwatch(rt.key, watcher)
-            raise
         finally:
             store.unwatch(rt.key, watcher)
         return response

@@ -45,19 +45,28 @@ class WatchEvent:
         return cached
 
 
+WATCH_BUFFER = 100_000
+"""Events queued for one watcher before the server gives up on it (a real server also ends the watches of
+clients that do not keep up; they resume from the last resourceVersion they saw)."""
+
+
 class Watcher:
     """One open watch: a filter and a queue; ``None`` in the queue ends the stream."""
 
-    __slots__ = ("closed", "matches", "queue")
+    __slots__ = ("buffer", "closed", "matches", "queue")
 
-    def __init__(self, matches: Matcher) -> None:
+    def __init__(self, matches: Matcher, buffer: int = WATCH_BUFFER) -> None:
         self.matches = matches
         self.queue: asyncio.Queue[tuple[str, WatchEvent] | None] = asyncio.Queue()
         self.closed = False
+        self.buffer = buffer
 
     def offer(self, event: WatchEvent) -> None:
         """Queue the event as this watcher sees it: a selector transition turns MODIFIED into ADDED/DELETED."""
         if self.closed:
+            return
+        if self.queue.qsize() >= self.buffer:
+            self.close()
             return
         if event.type == "MODIFIED" and event.old is not None:
             was, now = self.matches(event.old), self.matches(event.obj)
@@ -107,8 +116,9 @@ class Bucket:
 class Store:
     """The buckets plus the global resourceVersion counter."""
 
-    def __init__(self, *, history_size: int = 1000) -> None:
+    def __init__(self, *, history_size: int = 1000, watch_buffer: int = WATCH_BUFFER) -> None:
         self.history_size = history_size
+        self.watch_buffer = watch_buffer
         self.rv = FIRST_RESOURCE_VERSION
         self._buckets: dict[str, Bucket] = {}
 
@@ -145,7 +155,7 @@ class Store:
     def watch(self, key: str, matches: Matcher, since: int | None) -> Watcher:
         """Register a watcher; replay history after ``since`` (caller checked it against ``floor``)."""
         bucket = self.bucket(key)
-        watcher = Watcher(matches)
+        watcher = Watcher(matches, self.watch_buffer)
         if since is not None:
             for event in bucket.history:
                 if event.rv > since:

@@ -199,3 +199,19 @@ async def test_send_initial_events_ends_with_a_marked_bookmark(kube_http: aiohtt
     assert (added["type"], added["object"]["metadata"]["name"]) == ("ADDED", "one")
     assert bookmark["type"] == "BOOKMARK"
     assert bookmark["object"]["metadata"]["annotations"] == {"k8s.io/initial-events-end": "true"}
+
+
+async def test_a_watcher_that_falls_too_far_behind_is_ended(
+    kube_api: KubeApiServer, kube_http: aiohttp.ClientSession
+) -> None:
+    kube_api.store.watch_buffer = 3
+    async with kube_http.get(
+        CM, params={"watch": "true", "resourceVersion": str(kube_api.resource_version)}
+    ) as response:
+        await asyncio.sleep(0.05)
+        for index in range(6):  # all committed before the stream is drained: the queue overflows
+            kube_api.create(
+                configmap(f"burst{index}") | {"metadata": {"name": f"burst{index}", "namespace": "default"}}
+            )
+        events = await read_until_end(response)
+    assert [e["object"]["metadata"]["name"] for e in events] == ["burst0", "burst1", "burst2"]
