@@ -528,9 +528,9 @@ def _wants_table(request: web.Request) -> bool:
 def _verb(request: web.Request, target: Target) -> str:
     method = request.method
     if method == "GET":
-        if target.watch_prefix or request.query.get("watch") in _TRUE:
+        if target.watch_prefix or (target.name is None and request.query.get("watch") in _TRUE):
             return "watch"
-        return "list" if target.name is None else "get"
+        return "list" if target.name is None else "get"  # ?watch on a named object is a get, as on a real server
     if method == "POST":
         return "create" if target.name is None else "post"
     if method == "PUT":

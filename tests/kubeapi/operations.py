@@ -420,6 +420,14 @@ class Engine:
         wanted_rv = obj["metadata"].get("resourceVersion")
         if wanted_rv and wanted_rv != old_meta["resourceVersion"]:
             raise errors.conflict(rt.group, rt.plural, name)
+        wanted_uid = obj["metadata"].get("uid")
+        if wanted_uid and wanted_uid != old_meta["uid"]:
+            raise errors.conflict(
+                rt.group,
+                rt.plural,
+                name,
+                f"Precondition failed: UID in precondition: {wanted_uid}, UID in object meta: {old_meta['uid']}",
+            )
         # Copies of the old parts: admission prunes and defaults in place, and stored objects are immutable.
         if subresource == "status":
             status = obj.get("status")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import aiohttp
 
 from tests.kubeapi.server import KubeApiServer
-from tests.kubeapi.support import CM, MA, MERGE, alias
+from tests.kubeapi.support import CM, MA, MERGE, alias, post
 
 
 async def test_create_answers_201_with_server_fields(kube_http: aiohttp.ClientSession) -> None:
@@ -154,3 +154,21 @@ async def test_create_needs_a_namespace_for_namespaced_kinds(kube_http: aiohttp.
     async with kube_http.post("/apis/aliasgate.io/v1alpha1/modelaliases", json=alias("x")) as response:
         assert response.status == 405
         assert (await response.json())["reason"] == "MethodNotAllowed"
+
+
+async def test_put_of_a_recreated_object_with_the_old_uid_is_409(kube_http: aiohttp.ClientSession) -> None:
+    first = await post(kube_http, CM, {"metadata": {"name": "u"}})
+    async with kube_http.delete(f"{CM}/u") as response:
+        assert response.status == 200
+    await post(kube_http, CM, {"metadata": {"name": "u"}})
+    del first["metadata"]["resourceVersion"]
+    async with kube_http.put(f"{CM}/u", json=first) as response:
+        assert response.status == 409
+        assert "UID in precondition" in (await response.json())["message"]
+
+
+async def test_watch_flag_on_a_named_object_is_a_get(kube_http: aiohttp.ClientSession) -> None:
+    await post(kube_http, CM, {"metadata": {"name": "n"}})
+    async with kube_http.get(f"{CM}/n", params={"watch": "true"}) as response:
+        assert response.status == 200
+        assert (await response.json())["metadata"]["name"] == "n"
