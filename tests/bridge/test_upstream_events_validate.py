@@ -40,6 +40,16 @@ _ODD: dict[str, set[str | None]] = {
     "53_reasoning_summary_in_item_done_only": _CODEX_TERMINAL,
     "54_item_done_extends_deltas": _CODEX_TERMINAL,
     "56_reasoning_and_text_from_deltas": _CODEX_TERMINAL,
+    "59_codex_parallel_calls_item_done_only": _CODEX_TERMINAL,
+    "60_codex_refusal_from_deltas": _CODEX_TERMINAL,
+    "61_unknown_lookalike_events_ignored": {
+        "response.function_call_arguments.future",
+        "response.function_call_arguments.deltas",
+        "response.refusal.extra",
+        "response.reasoning_summary_text.preview",
+        "response.output_text",
+    },
+    "62_two_messages_text_done_only": _CODEX_TERMINAL,
 }
 
 VECTORS = harness.load_vectors()
