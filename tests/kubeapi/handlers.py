@@ -554,6 +554,25 @@ def _write_options(query: Any) -> operations.WriteOptions:
     )
 
 
+class _YamlLoader(yaml.SafeLoader):
+    """YAML as Kubernetes reads it (sigs.k8s.io/yaml): timestamps stay strings."""
+
+
+_YamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _string_keys(value: Any) -> Any:
+    """JSON has only string keys; YAML may have others (``1: a``), which Kubernetes turns into strings."""
+    if isinstance(value, dict):
+        return {str(k): _string_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_string_keys(v) for v in value]
+    return value
+
+
 async def _body(request: web.Request, *, optional: bool = False) -> Any:
     raw = await request.read()
     if not raw:
@@ -570,7 +589,7 @@ async def _body(request: web.Request, *, optional: bool = False) -> Any:
         raise errors.unsupported_media_type("application/json, application/yaml, application/vnd.kubernetes.protobuf")
     try:
         if "yaml" in content_type:
-            return yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            return _string_keys(yaml.load(raw, Loader=_YamlLoader))
         return orjson.loads(raw)
     except (orjson.JSONDecodeError, yaml.YAMLError) as error:
         raise errors.bad_request(f"error decoding request body: {error}") from None

@@ -156,3 +156,11 @@ async def test_stale_delete_precondition_is_409(kube_http: aiohttp.ClientSession
     body = {"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": {"resourceVersion": "1"}}
     async with kube_http.delete(f"{CM}/pre", json=body) as response:
         assert response.status == 409
+
+
+async def test_yaml_bodies_keep_timestamps_as_strings_and_keys_as_strings(kube_http: aiohttp.ClientSession) -> None:
+    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\ndata:\n  when: 2026-01-01T00:00:00Z\n  1: one\n"
+    async with kube_http.post(CM, data=manifest, headers={"Content-Type": "application/yaml"}) as response:
+        assert response.status == 201
+        data = (await response.json())["data"]
+    assert data == {"when": "2026-01-01T00:00:00Z", "1": "one"}
