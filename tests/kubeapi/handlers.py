@@ -44,6 +44,8 @@ VERSION_INFO: Json = {
 AGGREGATED_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 AGGREGATED_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
 TABLE_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+METADATA_TYPE = "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io"
+METADATA_LIST_TYPE = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
 _TRUE = frozenset({"true", "1", "True", "TRUE"})
 _WATCH_BATCH = 256
 
@@ -273,6 +275,8 @@ class Api:
                     tables.table(rt, [obj], now=self._now(), include_object=query.get("includeObject", "Metadata")),
                     content_type=TABLE_TYPE,
                 )
+            if _wants_metadata(request):
+                return _json(tables.partial_metadata(obj), content_type=METADATA_TYPE)
             return _json(obj)
         options = _write_options(query)
         if rt.namespaced and target.namespace is None and verb in ("create", "deletecollection"):
@@ -360,6 +364,15 @@ class Api:
                 rt, items, now=self._now(), include_object=query.get("includeObject", "Metadata"), metadata=metadata
             )
             return _json(body, content_type=TABLE_TYPE)
+        if _wants_metadata(request):
+            partial = [tables.partial_metadata(o) for o in items]
+            body = {
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": metadata,
+                "items": partial,
+            }
+            return _json(body, content_type=METADATA_LIST_TYPE)
         return _json(self._list_body(rt, items, metadata))
 
     # -- watch -------------------------------------------------------------------------------------
@@ -380,6 +393,7 @@ class Api:
         send_initial = query.get("sendInitialEvents") in _TRUE
         bookmarks = query.get("allowWatchBookmarks") in _TRUE
         as_table = _wants_table(request)
+        as_metadata = _wants_metadata(request)
         initial: list[Json] = []
         if rv_text in ("", "0") or send_initial:
             initial = engine.select(rt, target.namespace, matches)
@@ -400,13 +414,14 @@ class Api:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout else None
         response = web.StreamResponse(
-            status=200, headers={"Content-Type": TABLE_TYPE if as_table else "application/json"}
+            status=200,
+            headers={"Content-Type": TABLE_TYPE if as_table else METADATA_TYPE if as_metadata else "application/json"},
         )
         response.enable_chunked_encoding()
         try:
             await response.prepare(request)
             first = [True]
-            render = self._renderer(rt, as_table, first)
+            render = self._renderer(rt, as_table, as_metadata, first)
             if initial:
                 await response.write(b"".join(render("ADDED", WatchEvent("ADDED", o, None, 0)) for o in initial))
             if send_initial and bookmarks:
@@ -418,9 +433,19 @@ class Api:
             store.unwatch(rt.key, watcher)
         return response
 
-    def _renderer(self, rt: ResourceType, as_table: bool, first: list[bool]) -> Callable[[str, WatchEvent], bytes]:
+    def _renderer(
+        self, rt: ResourceType, as_table: bool, as_metadata: bool, first: list[bool]
+    ) -> Callable[[str, WatchEvent], bytes]:
         engine = self.engine
         identity = not rt.custom and rt.group != "events.k8s.io"
+        if as_metadata:
+
+            def metadata_line(type_: str, event: WatchEvent) -> bytes:
+                return event.line(
+                    type_, "meta.k8s.io/v1#" + rt.api_version, lambda o: tables.partial_metadata(engine.view(rt, o))
+                )
+
+            return metadata_line
         if as_table:
 
             def table_line(type_: str, event: WatchEvent) -> bytes:
@@ -523,6 +548,12 @@ def _wants_table(request: web.Request) -> bool:
         return False
     first = accept.split(",")[0]
     return "as=Table" in first and "g=meta.k8s.io" in first
+
+
+def _wants_metadata(request: web.Request) -> bool:
+    """``Accept: ...;as=PartialObjectMetadata[List];g=meta.k8s.io`` (metadata-only informers)."""
+    first = request.headers.get("Accept", "").split(",")[0]
+    return "as=PartialObjectMetadata" in first and "g=meta.k8s.io" in first
 
 
 def _verb(request: web.Request, target: Target) -> str:

@@ -140,8 +140,20 @@ async def test_get_shows_printer_columns(kubectl: Kubectl, kube_api: KubeApiServ
         "AGE",
     ]
     assert row.split()[:5] == ["team-a", "gpt-5-4", "chatgpt/gpt-5.4", "chatgpt", "gpt-5.4"]
+    kube_api.patch(
+        "aliasgate.io/v1alpha1",
+        "modelaliases",
+        "gpt-5-4",
+        {"status": {"backendKey": "chatgpt|x|gpt-5.4"}},
+        namespace="team-a",
+        subresource="status",
+    )
+    _, out, _ = await kubectl("get", "ma", "-A")
+    assert "BACKEND" not in out
     _, out, _ = await kubectl("get", "ma", "-A", "-o", "wide")
-    assert "PROVIDER" in out
+    header, row = out.strip().splitlines()
+    assert header.split()[-1] == "BACKEND"
+    assert row.split()[-1] == "chatgpt|x|gpt-5.4"
 
 
 async def test_get_json_patch_and_delete(kubectl: Kubectl, kube_api: KubeApiServer) -> None:

@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 
 from tests.kubeapi import tables
-from tests.kubeapi.support import CM, MA, MA_ALL, MERGE, alias, configmap, post
+from tests.kubeapi.support import CM, MA, MA_ALL, MERGE, alias, configmap, post, read_events
 
 TABLE = {
     "Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
@@ -104,7 +104,8 @@ async def test_table_output_uses_the_crd_printer_columns(kube_http: aiohttp.Clie
         table = await response.json()
     assert table["kind"] == "Table"
     names = [c["name"] for c in table["columnDefinitions"]]
-    assert names == ["Name", "Alias", "Provider", "Model", "Mode", "Accepted", "Programmed", "Age"]
+    assert names == ["Name", "Alias", "Provider", "Model", "Mode", "Accepted", "Programmed", "Age", "Backend"]
+    assert table["columnDefinitions"][-1]["priority"] == 1
     (row,) = table["rows"]
     assert row["cells"][:7] == ["t", "chatgpt/gpt-5.4", "chatgpt", "gpt-5.4", "responses", "True", None]
     assert row["cells"][7].endswith("s")
@@ -151,3 +152,26 @@ async def test_delete_collection_by_label(kube_http: aiohttp.ClientSession) -> N
         assert response.status == 200
         assert sorted(i["metadata"]["name"] for i in (await response.json())["items"]) == ["drop1", "drop2"]
     assert await _names(kube_http, CM) == ["keep"]
+
+
+async def test_metadata_only_get_list_and_watch(kube_http: aiohttp.ClientSession) -> None:
+    await post(kube_http, MA, alias("m", labels={"a": "b"}))
+    meta_list = {"Accept": "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io,application/json"}
+    async with kube_http.get(MA, headers=meta_list) as response:
+        body = await response.json()
+    assert body["kind"] == "PartialObjectMetadataList"
+    assert body["items"][0] == {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": body["items"][0]["metadata"],
+    }
+    assert body["items"][0]["metadata"]["labels"] == {"a": "b"}
+    meta_one = {"Accept": "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io,application/json"}
+    async with kube_http.get(f"{MA}/m", headers=meta_one) as response:
+        one = await response.json()
+    assert one["kind"] == "PartialObjectMetadata"
+    assert "spec" not in one
+    async with kube_http.get(MA, params={"watch": "true"}, headers=meta_one) as response:
+        (event,) = await read_events(response, 1)
+    assert event["object"]["kind"] == "PartialObjectMetadata"
+    assert "spec" not in event["object"]
