@@ -181,3 +181,18 @@ async def test_kubeconfig_with_tls_and_token(kube_api_factory: ServerFactory, tm
             listed = await client.CoreV1Api(api_client).list_namespace()
         assert "default" in [ns.metadata.name for ns in listed.items]
         assert api.requests.count(verb="list", resource="namespaces", user="controller-0") == 1
+
+
+async def test_core_events_without_event_time_break_the_events_v1_model(kube_client: client.ApiClient) -> None:
+    """The pitfall a real cluster has: events.k8s.io/v1 shows such events with ``eventTime: null``."""
+    core = client.CoreV1Api(kube_client)
+    event = client.CoreV1Event(
+        metadata=client.V1ObjectMeta(name="old-style"),
+        involved_object=client.V1ObjectReference(kind="ModelAlias", name="x", namespace="team-a"),
+        reason="Accepted",
+        message="accepted",
+        type="Normal",
+    )
+    await core.create_namespaced_event("team-a", event)
+    with pytest.raises(ValueError, match="event_time"):
+        await client.EventsV1Api(kube_client).list_namespaced_event("team-a")
