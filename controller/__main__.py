@@ -180,6 +180,7 @@ class Controller:
         self.admin_port: int | None = None
 
     def _leadership_changed(self, leader: bool) -> None:
+        self.publisher.invalidate()  # the previous leader may have published since we last looked
         self.reconciler.leadership_changed(leader)
 
     def _table_object_changed(self, change: Change) -> None:
@@ -189,7 +190,8 @@ class Controller:
         current = self.published_object.get(self.settings.namespace, self.settings.table_configmap)
         version = None if current is None else (current.get("metadata") or {}).get("resourceVersion")
         if version is None or version != self.publisher.written_version:
-            self.reconciler.notify(Change.SPEC)
+            self.publisher.invalidate()
+            self.reconciler.republish()
 
     def _published(self, generation: int) -> None:
         self.poller.kick(generation)

@@ -134,6 +134,8 @@ class Reconciler:
         self._debouncer = Debouncer(quiet=debounce_seconds, max_wait=debounce_max_seconds)
         self._status_debouncer = Debouncer(quiet=debounce_seconds, max_wait=debounce_max_seconds)
         self._published_at = 0.0
+        self._status_seen: dict[tuple[str, str], tuple[conflicts.Verdict, Any, bool | None]] = {}
+        """Per object, the inputs with which its status was last found right (skips unchanged objects)."""
         self._concurrency = status_concurrency
         self._retry_seconds = retry_seconds
         self._programmed_grace = programmed_grace_seconds
@@ -160,6 +162,10 @@ class Reconciler:
             self._debouncer.trigger()
         elif change is Change.STATUS:
             self._status_debouncer.trigger()
+
+    def republish(self) -> None:
+        """The published object changed under us: check it again (no new resolve needed)."""
+        self._debouncer.trigger()
 
     async def on_served(self, served: Mapping[str, int] | None) -> None:
         """The gateway poller's report: served generations changed, so Programmed may have flipped."""
@@ -278,13 +284,23 @@ class Reconciler:
                 raw = self.aliases.get(verdict.namespace, verdict.name)
                 if raw is None:
                     continue
+                programmed = self._programmed(verdict)
+                key = (verdict.namespace, verdict.name)
+                seen = (verdict, (raw.get("metadata") or {}).get("resourceVersion"), programmed)
+                if self._status_seen.get(key) == seen:
+                    continue  # nothing this status depends on moved since it was last found right
                 previous = raw.get("status")
-                desired = self.desired_status(verdict, previous)
-                if not same_status(previous, desired):
+                desired = conditions.build_status(verdict, previous, self._clock(), programmed)
+                if same_status(previous, desired):
+                    self._status_seen[key] = seen
+                else:
                     jobs.append(self._write_one(semaphore, raw, desired))
             if jobs:
                 await asyncio.gather(*jobs)
                 written += len(jobs)
+        if len(self._status_seen) > len(resolution.verdicts):
+            live = {(v.namespace, v.name) for v in verdicts}
+            self._status_seen = {key: value for key, value in self._status_seen.items() if key in live}
         if written:
             log.info(
                 "statuses_written",
@@ -344,12 +360,14 @@ class Reconciler:
                 return
             await asyncio.sleep(0.02)
 
+    def _programmed(self, verdict: conflicts.Verdict) -> bool | None:
+        if not verdict.accepted:
+            return False
+        return self.tracker.programmed(verdict.namespace, verdict.name, verdict.generation)
+
     def desired_status(self, verdict: conflicts.Verdict, previous: Mapping[str, Any] | None) -> dict[str, Any]:
         """The status this verdict calls for, given what the object carries now."""
-        programmed: bool | None = False
-        if verdict.accepted:
-            programmed = self.tracker.programmed(verdict.namespace, verdict.name, verdict.generation)
-        return conditions.build_status(verdict, previous, self._clock(), programmed)
+        return conditions.build_status(verdict, previous, self._clock(), self._programmed(verdict))
 
     async def _write_one(self, semaphore: asyncio.Semaphore, raw: dict[str, Any], desired: dict[str, Any]) -> None:
         meta = raw.get("metadata") or {}

@@ -130,6 +130,8 @@ class ConfigMapPublisher(ports.TablePublisher):
         self.writes = 0
         self.conflicts = 0
         self._written_version: str | None = None
+        self._known: tuple[str, str, int] | None = None
+        """(resourceVersion, sha256, generation) believed published; None = read before writing."""
         self.last_generation = 0
         """Highest generation seen or written: generations never go back, even if the object is deleted."""
         self.last_size: tuple[int, int] | None = None
@@ -165,13 +167,31 @@ class ConfigMapPublisher(ports.TablePublisher):
             log.warning("published_table_unreadable", configmap=self._name)
             return None
 
+    def invalidate(self) -> None:
+        """Forget what is believed published (someone else wrote, or leadership changed hands)."""
+        self._known = None
+
+    async def _published(self) -> tuple[bool, str | None, str, int]:
+        """(exists, resourceVersion, sha256, generation) of the object: from memory when this process
+        wrote it last and nobody else did since (the ConfigMap watch invalidates), else read."""
+        if self._known is not None:
+            known_version, known_sha, known_generation = self._known
+            return True, known_version, known_sha, known_generation
+        configmap = await self._read()
+        if configmap is None:
+            return False, None, "", 0
+        raw_version = (configmap.get("metadata") or {}).get("resourceVersion")
+        version = None if raw_version is None else str(raw_version)
+        trusted = version is not None and version == self._written_version
+        sha, generation = _published_state(configmap, trusted=trusted)
+        if sha and version is not None:
+            self._known = (version, sha, generation)
+        return True, version, sha, generation
+
     async def publish(self, table: RoutingTable) -> ports.PublishResult:
         for _attempt in range(self._attempts):
-            configmap = await self._read()
-            version = None if configmap is None else (configmap.get("metadata") or {}).get("resourceVersion")
-            trusted = version is not None and version == self._written_version
-            sha, generation = ("", 0) if configmap is None else _published_state(configmap, trusted=trusted)
-            if configmap is not None and sha == table.sha256:
+            exists, version, sha, generation = await self._published()
+            if exists and sha == table.sha256:
                 self.last_generation = max(self.last_generation, generation)
                 return ports.PublishResult(table=table.with_generation(generation), written=False)
             fresh = table.with_generation(max(generation, self.last_generation) + 1)
@@ -185,21 +205,25 @@ class ConfigMapPublisher(ports.TablePublisher):
                 payload=payload,
             )
             try:
-                if configmap is None:
+                if not exists:
                     stored = await self._client.request(
                         "POST", f"/api/v1/namespaces/{self._namespace}/configmaps", body=body
                     )
                 else:
                     stored = await self._client.request("PUT", self._path, body=body)
             except KubeApiError as exc:
-                if exc.status == 409:
+                if exc.status in {409, 404}:  # written or deleted by someone else meanwhile: read again
+                    self._known = None
                     self.conflicts += 1
                     if self._metrics is not None:
                         self._metrics.table_publishes.labels("conflict").inc()
-                    log.info("table_publish_conflict", generation=fresh.generation)
+                    log.info("table_publish_conflict", generation=fresh.generation, status=exc.status)
                     continue
                 raise
             self._written_version = (stored.get("metadata") or {}).get("resourceVersion")
+            self._known = (
+                None if self._written_version is None else (self._written_version, fresh.sha256, fresh.generation)
+            )
             kept = body.get("binaryData", {}).get(GZIP_KEY) or body.get("data", {}).get(JSON_KEY, "")
             self.last_size = (len(payload), len(kept))
             self.writes += 1
