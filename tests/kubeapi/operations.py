@@ -111,8 +111,8 @@ class Engine:
         self.clock = clock
         self.strict_namespaces = strict_namespaces
         self.rules = rules
-        self._applied: dict[tuple[str, str, str, str], Json] = {}
-        """(storage key, namespace, name, field manager) -> the config that manager last applied."""
+        self._applied: dict[tuple[str, str, str], dict[str, Json]] = {}
+        """(storage key, namespace, name) -> field manager -> the configuration it last applied."""
         self._rule_cache: dict[ResourceType, schema.RuleChecker | None] = {}
         for name in ("default", "kube-system", "kube-public", "kube-node-lease"):
             self._seed_namespace(name)
@@ -323,10 +323,7 @@ class Engine:
         meta = old["metadata"]
         final = {**old, "metadata": {**meta, "resourceVersion": str(self.store.next_rv())}}
         self.store.commit(rt.key, "DELETED", final, old)
-        for key in [
-            k for k in self._applied if k[0] == rt.key and k[1] == meta.get("namespace", "") and k[2] == meta["name"]
-        ]:
-            del self._applied[key]
+        self._applied.pop((rt.key, meta.get("namespace", ""), meta["name"]), None)
         if rt.plural == "namespaces" and not rt.group:
             self._empty_namespace(meta["name"])
         if rt.plural == "customresourcedefinitions" and rt.group == "apiextensions.k8s.io":
@@ -504,7 +501,8 @@ class Engine:
         if not body.get("apiVersion") or not body.get("kind"):
             raise errors.bad_request("invalid object type: apiVersion and kind are required for apply")
         applied = clone(body)
-        key = (rt.key, namespace, name, options.field_manager)
+        manager = options.field_manager
+        managers = self._applied.get((rt.key, namespace, name), {})
         if old is None:
             if subresource is not None:
                 raise errors.not_found(rt.group, rt.plural, name)
@@ -512,12 +510,24 @@ class Engine:
                 rt, namespace, {**applied, "metadata": {**applied.get("metadata", {}), "name": name}}, options
             )
             if not options.dry_run:
-                self._applied[key] = applied
+                self._applied[(rt.key, namespace, name)] = {manager: applied}
             return result
         current = clone(self.view(rt, old))
-        previous = self._applied.get(key)
-        if previous is not None:
-            current = patching.remove_owned(current, previous, applied)
+        ours = patching.leaves(applied)
+        others = {m: patching.leaves(config) for m, config in managers.items() if m != manager}
+        conflicts = [
+            (other, path)
+            for other, owned in others.items()
+            for path, value in ours.items()
+            if path in owned and patching.get_path(current, path) != (True, value)
+        ]
+        if conflicts and not options.force:
+            raise _apply_conflict(rt, name, conflicts)
+        # Fields this manager applied before and no longer applies go, unless another manager applies them too.
+        kept = set(ours).union(*(set(owned) for owned in others.values()))
+        for path in patching.leaves(managers.get(manager, {})):
+            if path not in kept:
+                patching.delete_path(current, path)
         merged = patching.merge_patch(current, {k: v for k, v in applied.items() if k != "metadata"})
         merged["metadata"] = patching.merge_patch(current.get("metadata", {}), applied.get("metadata") or {})
         merged["metadata"]["resourceVersion"] = (applied.get("metadata") or {}).get("resourceVersion") or old[
@@ -525,7 +535,9 @@ class Engine:
         ]["resourceVersion"]
         result = self._write(rt, self._incoming(rt, merged), old, subresource, options)
         if not options.dry_run:
-            self._applied[key] = applied
+            for other, path in conflicts:  # forced: the fields change hands
+                patching.delete_path(managers[other], path)
+            self._applied.setdefault((rt.key, namespace, name), {})[manager] = applied
         return result
 
     def _after_write(self, rt: ResourceType, obj: Json, old: Json | None) -> None:
@@ -565,6 +577,24 @@ class Engine:
         rt = self.registry.get("", "v1", "namespaces")
         assert rt is not None
         self.create(rt, "", {"metadata": {"name": name}}, WriteOptions())
+
+
+def _apply_conflict(rt: ResourceType, name: str, conflicts: list[tuple[str, patching.Path]]) -> errors.ApiError:
+    causes = [
+        {"reason": "FieldManagerConflict", "message": f'conflict with "{m}"', "field": patching.show_path(p)}
+        for m, p in conflicts
+    ]
+    listed = "\n".join(f"- {c['message']}: {c['field']}" for c in causes)
+    plural = "conflict" if len(causes) == 1 else "conflicts"
+    error = errors.conflict(rt.group, rt.plural, name)
+    error.message = (
+        f"Apply failed with {len(causes)} {plural}: {listed}"
+        if len(causes) > 1
+        else f"Apply failed with 1 conflict: {causes[0]['message']}: {causes[0]['field']}"
+    )
+    assert error.details is not None
+    error.details["causes"] = causes
+    return error
 
 
 def _sort_key(obj: Json) -> tuple[str, str]:

@@ -222,18 +222,40 @@ def _merge_list(current: list[Any], patch: list[Any], merge_key: str) -> list[An
     return merged
 
 
-def remove_owned(current: Any, previous: Any, applied: Any) -> Any:
-    """Server-side apply: drop fields this manager applied before but no longer applies."""
-    if not isinstance(current, dict) or not isinstance(previous, dict):
-        return current
-    applied_map = applied if isinstance(applied, dict) else {}
-    result = dict(current)
-    for key, prev_value in previous.items():
-        if key in ("apiVersion", "kind"):
-            continue
-        if key not in applied_map:
-            if key != "metadata":
-                result.pop(key, None)
-        elif isinstance(prev_value, dict):
-            result[key] = remove_owned(result.get(key), prev_value, applied_map[key])
-    return result
+Path = tuple[str, ...]
+_IDENTITY: frozenset[Path] = frozenset(
+    {("apiVersion",), ("kind",), ("metadata", "name"), ("metadata", "namespace"), ("metadata", "resourceVersion")}
+)
+
+
+def leaves(value: Any, prefix: Path = ()) -> dict[Path, Any]:
+    """Server-side apply's field set, simplified: every path to a scalar, a list (atomic) or an empty map;
+    identity fields (apiVersion, kind, name, namespace, resourceVersion) are nobody's."""
+    if isinstance(value, dict) and value:
+        out: dict[Path, Any] = {}
+        for key, item in value.items():
+            out.update(leaves(item, (*prefix, str(key))))
+        return out
+    return {} if prefix in _IDENTITY or not prefix else {prefix: value}
+
+
+def get_path(value: Any, path: Path) -> tuple[bool, Any]:
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return False, None
+        value = value[key]
+    return True, value
+
+
+def delete_path(value: Any, path: Path) -> None:
+    """Remove the field at ``path`` (in place) if it is there."""
+    for key in path[:-1]:
+        if not isinstance(value, dict) or key not in value:
+            return
+        value = value[key]
+    if isinstance(value, dict):
+        value.pop(path[-1], None)
+
+
+def show_path(path: Path) -> str:
+    return "." + ".".join(path)

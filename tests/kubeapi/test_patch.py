@@ -164,3 +164,31 @@ async def test_yaml_bodies_keep_timestamps_as_strings_and_keys_as_strings(kube_h
         assert response.status == 201
         data = (await response.json())["data"]
     assert data == {"when": "2026-01-01T00:00:00Z", "1": "one"}
+
+
+async def test_server_side_apply_conflicts_between_managers_unless_forced(kube_http: aiohttp.ClientSession) -> None:
+    first = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owned\ndata:\n  a: '1'\n  b: '2'\n"
+    async with kube_http.patch(f"{CM}/owned", data=first, headers=APPLY, params={"fieldManager": "alice"}) as response:
+        assert response.status == 201
+    agreeing = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owned\ndata:\n  a: '1'\n  c: '3'\n"
+    async with kube_http.patch(f"{CM}/owned", data=agreeing, headers=APPLY, params={"fieldManager": "bob"}) as response:
+        assert response.status == 200  # same value: shared ownership, no conflict
+    taking = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owned\ndata:\n  b: '9'\n"
+    async with kube_http.patch(f"{CM}/owned", data=taking, headers=APPLY, params={"fieldManager": "bob"}) as response:
+        assert response.status == 409
+        status = await response.json()
+    assert status["reason"] == "Conflict"
+    assert status["message"] == 'Apply failed with 1 conflict: conflict with "alice": .data.b'
+    assert status["details"]["causes"] == [
+        {"reason": "FieldManagerConflict", "message": 'conflict with "alice"', "field": ".data.b"}
+    ]
+    forced = {"fieldManager": "bob", "force": "true"}
+    async with kube_http.patch(f"{CM}/owned", data=taking, headers=APPLY, params=forced) as response:
+        assert response.status == 200
+        assert (await response.json())["data"] == {"a": "1", "b": "9"}
+    alice_again = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: owned\ndata:\n  a: '1'\n"
+    async with kube_http.patch(
+        f"{CM}/owned", data=alice_again, headers=APPLY, params={"fieldManager": "alice"}
+    ) as response:
+        assert response.status == 200
+        assert (await response.json())["data"] == {"a": "1", "b": "9"}  # b now belongs to bob; a is shared
