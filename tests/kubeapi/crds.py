@@ -9,8 +9,6 @@ from tests.kubeapi.resources import ResourceType
 
 Json = dict[str, Any]
 
-DEFAULT_COLUMNS: tuple[Json, ...] = ()
-
 
 def check(crd: Json) -> None:
     """422 for the mistakes a real server rejects that would otherwise break serving."""

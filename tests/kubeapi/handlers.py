@@ -317,11 +317,11 @@ class Api:
         query = request.query
         labels = selectors.parse_label_selector(query.get("labelSelector"))
         fields = selectors.parse_field_selector(query.get("fieldSelector"), target.rt.plural)
+        by_name = None
         if target.watch_prefix and target.name is not None:
             by_name = selectors.parse_field_selector(f"metadata.name={target.name}", target.rt.plural)
-            fields = by_name if fields is None else _both(fields, by_name)  # type: ignore[arg-type]
         namespace = target.namespace
-        checks = [c for c in (labels, fields) if c is not None]
+        checks = [c for c in (labels, fields, by_name) if c is not None]
         if namespace is not None:
             checks.insert(0, lambda o: o["metadata"].get("namespace") == namespace)
         if not checks:
@@ -520,10 +520,6 @@ class Api:
 
 def _always(obj: Json) -> bool:
     return True
-
-
-def _both(a: Callable[[Json], bool], b: Callable[[Json], bool]) -> Callable[[Json], bool]:
-    return lambda o: a(o) and b(o)
 
 
 def _not_found_path() -> errors.ApiError:

@@ -545,14 +545,13 @@ class Engine:
             self._install(obj, old)
 
     def _install(self, crd: Json, old: Json | None) -> None:
-        spec = crd["spec"]
+        """Serve the CRD's versions (again, after an update: schemas and columns may have changed)."""
         if old is not None:
             old_spec = old["spec"]
             self.registry.remove_group_resource(old_spec["group"], old_spec["names"]["plural"])
         for rt in crds.resource_types(crd):
             self.registry.add(rt)
         self._rule_cache.clear()
-        del spec
 
     def _uninstall(self, crd: Json) -> None:
         spec = crd["spec"]
