@@ -65,6 +65,12 @@ async def test_apply_a_crd_from_a_file(tmp_path: pathlib.Path) -> None:
         assert out.strip() == "customresourcedefinition.apiextensions.k8s.io/modelaliases.aliasgate.io created"
         _, out, _ = await run("apply", "-f", str(TEST_CRD))
         assert "unchanged" in out
+        changed = tmp_path / "crd.yaml"
+        changed.write_text(TEST_CRD.read_text().replace("- name: Backend", "- name: BackendKey"))
+        _, out, _ = await run("apply", "-f", str(changed))
+        assert out.strip() == "customresourcedefinition.apiextensions.k8s.io/modelaliases.aliasgate.io configured"
+        columns = [c["name"] for c in api.resource("aliasgate.io/v1alpha1", "modelaliases").printer_columns]
+        assert columns[-1] == "BackendKey"
         _, out, _ = await run("get", "crd")
         assert "modelaliases.aliasgate.io" in out
         _, out, _ = await run("api-resources", "--api-group=aliasgate.io")
