@@ -28,6 +28,8 @@ from gateway.validation import validate_chat_request
 
 __all__ = ["post_chat_completions"]
 
+_loads = orjson.loads
+_dumps = orjson.dumps
 _USAGE_PROVIDERS = frozenset({"openai", "azure-openai"})
 _BAD_EVENT = ChatError(502, "The upstream sent a malformed stream event.", "server_error", None, "bad_upstream_event")
 _NOT_JSON = ChatError(502, "The upstream sent a malformed JSON answer.", "server_error", None, "bad_upstream_body")
@@ -269,17 +271,25 @@ async def _bridged(
     translator = bridge.ResponsesToChatStream(model=model, include_usage=include_usage)
 
     def absorb(batch: list[Any]) -> list[bytes]:
+        # The hot loop of bridged streams: orjson and the translator, nothing else per event.
         frames: list[bytes] = []
+        append = frames.append
+        feed = translator.feed
         for event in batch:
             if translator.done:
                 break
-            if event.data == "[DONE]":
+            data = event.data
+            if data == "[DONE]":
                 continue
-            payload = _parse(event.data)
-            if payload is None:
+            try:
+                payload = _loads(data)
+            except orjson.JSONDecodeError:
+                payload = None
+            if type(payload) is not dict:
                 raise _MidStreamError(_BAD_EVENT, frames)
             was_started = translator.started
-            frames.extend(encode_json_frame(chunk) for chunk in translator.feed(payload))
+            for chunk in feed(payload):
+                append(b"data: " + _dumps(chunk) + b"\n\n")
             if not was_started and translator.started:
                 ctx.first_token_at = clock()
         return frames
