@@ -19,7 +19,7 @@ import aiohttp
 import structlog
 from aiohttp import web
 
-from gateway.client_keys import ApiKeys
+from gateway.client_keys import ApiKeyFile, ApiKeys
 from gateway.credentials import CredentialStore
 from gateway.credentials_dir import EmptyCredentialStore
 from gateway.handlers import admin, chat_completions, models, responses
@@ -84,6 +84,9 @@ def create_app(
     credentials = credentials if credentials is not None else EmptyCredentialStore()
     if api_keys is None:
         api_keys = ApiKeys.from_file(settings.api_keys_file) if settings.api_keys_file else ApiKeys((), enabled=False)
+    key_file = ApiKeyFile(
+        api_keys, path=settings.api_keys_file, interval_seconds=settings.api_keys_poll_interval_seconds
+    )
     holder = TableHolder(metrics=metrics)
     health = HealthTracker(metrics=metrics, failure_threshold=settings.passive_failure_threshold)
     upstream_ref: list[UpstreamClient] = []
@@ -133,7 +136,7 @@ def create_app(
     app[credentials_key] = credentials
     app[providers_key] = providers
     app[upstream_key] = upstream
-    app[api_keys_key] = api_keys
+    app[api_keys_key] = key_file
     app[ids_key] = ids if ids is not None else random_ids()
     app[rng_key] = rng if rng is not None else random.Random()
     app[admin_app_key] = admin_app
@@ -160,6 +163,8 @@ def create_app(
     app.cleanup_ctx.append(_upstream_session(upstream, connector))
     app.cleanup_ctx.append(_background("table_source", lambda: table_source.run(holder)))
     app.cleanup_ctx.append(_background("credentials", credentials.run))
+    if settings.api_keys_file is not None:
+        app.cleanup_ctx.append(_background("api_keys", key_file.run))
     if probing:
         app.cleanup_ctx.append(_background("prober", prober.run))
     app.on_shutdown.append(_start_draining)

@@ -12,14 +12,20 @@ A presented key is hashed and compared with every stored hash through ``hmac.com
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 import hashlib
 import hmac
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ApiKeyFileError", "ApiKeys", "KeyGrant", "hash_key", "parse_api_keys"]
+import structlog
+
+__all__ = ["ApiKeyFile", "ApiKeyFileError", "ApiKeys", "KeyGrant", "hash_key", "parse_api_keys"]
+
+_log = structlog.get_logger("gateway.client_keys")
 
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _COMMENT = re.compile(r"(?:^|\s)#.*$")
@@ -94,3 +100,55 @@ class ApiKeys:
             if hmac.compare_digest(grant.digest, digest) and found is None:
                 found = grant
         return found
+
+
+class ApiKeyFile:
+    """The keys in force, re-read when the file changes (rotate keys without a restart).
+
+    A file that no longer parses (or vanished) leaves the previous keys in force and is logged, so a
+    half-written edit never opens or closes the gateway by accident.
+    """
+
+    def __init__(
+        self,
+        keys: ApiKeys,
+        *,
+        path: Path | None = None,
+        interval_seconds: float = 5.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.current = keys
+        self.path = path
+        self.interval_seconds = interval_seconds
+        self._sleep = sleep
+        self._stamp = _stamp(path) if path is not None else None
+
+    def reload(self) -> bool:
+        """Re-read the file if it changed; True when new keys are in force."""
+        if self.path is None:
+            return False
+        stamp = _stamp(self.path)
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        try:
+            keys = ApiKeys.from_file(self.path)
+        except (OSError, ApiKeyFileError) as exc:
+            _log.warning("api_keys_rejected", path=str(self.path), reason=str(exc), kept=len(self.current.grants))
+            return False
+        self.current = keys
+        _log.info("api_keys_loaded", path=str(self.path), keys=len(keys.grants))
+        return True
+
+    async def run(self) -> None:
+        while True:
+            await self._sleep(self.interval_seconds)
+            self.reload()
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size, stat.st_ino)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from gateway.client_keys import ApiKeys
+from gateway.client_keys import ApiKeyFile
 from gateway.context import RequestContext
 from gateway.credentials import CredentialStore
 from gateway.metrics import GatewayMetrics
@@ -54,7 +54,7 @@ credentials_key = web.AppKey("credentials", CredentialStore)
 metrics_key = web.AppKey("metrics", GatewayMetrics)
 providers_key = web.AppKey("providers", Providers)
 upstream_key = web.AppKey("upstream", UpstreamClient)
-api_keys_key = web.AppKey("api_keys", ApiKeys)
+api_keys_key = web.AppKey("api_keys", ApiKeyFile)
 health_key = web.AppKey("health", HealthTracker)
 prober_key = web.AppKey("prober", Prober)
 clock_key: web.AppKey[Callable[[], float]] = web.AppKey("clock")

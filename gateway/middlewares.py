@@ -140,7 +140,7 @@ def _finish(ctx: RequestContext, metrics: GatewayMetrics, now: float, path: str)
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    keys = request.app[api_keys_key]
+    keys = request.app[api_keys_key].current
     if not keys.enabled or not request.path.startswith("/v1/"):
         return await handler(request)
     header = request.headers.get("Authorization", "")

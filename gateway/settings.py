@@ -58,6 +58,8 @@ class GatewaySettings(BaseModel):
     credentials_poll_interval_seconds: float = Field(default=5.0, gt=0)
     api_keys_file: Path | None = None
     """Client API keys (see docs/gateway.md); none = the public port is open."""
+    api_keys_poll_interval_seconds: float = Field(default=5.0, gt=0)
+    """How often the keys file is checked for changes (keys rotate without a restart)."""
     shutdown_grace_seconds: float = Field(default=60.0, ge=0)
     """How long in-flight streams may run after SIGTERM; LLM answers take tens of seconds."""
     max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
@@ -93,6 +95,7 @@ _FLAGS: tuple[tuple[str, str, str], ...] = (
     ("secrets_dir", "DIR", "credentials from DIR/<secret-name>/<key>"),
     ("credentials_poll_interval_seconds", "SECONDS", "credentials folder polling period"),
     ("api_keys_file", "PATH", "client API keys file"),
+    ("api_keys_poll_interval_seconds", "SECONDS", "keys file polling period"),
     ("shutdown_grace_seconds", "SECONDS", "how long in-flight requests may finish after SIGTERM"),
     ("max_body_bytes", "BYTES", "request body limit (413 above it)"),
     ("log_level", "LEVEL", "debug|info|warning|error"),

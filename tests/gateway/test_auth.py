@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
 
@@ -90,3 +91,25 @@ async def test_admin_port_needs_no_client_key(make_gateway: GatewayFactory, tmp_
     gateway = await _gateway(make_gateway, tmp_path)
     resp = await gateway.admin.get("/readyz")
     assert resp.status == 200
+
+
+async def test_keys_rotate_without_a_restart_and_a_broken_file_changes_nothing(
+    make_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    keys_file = tmp_path / "keys.txt"
+    keys_file.write_text("sk-old-key\n")
+    gateway = await make_gateway(settings=GatewaySettings(api_keys_file=keys_file, api_keys_poll_interval_seconds=0.02))
+
+    async def status(key: str) -> int:
+        resp = await gateway.client.get("/v1/models", headers={"Authorization": f"Bearer {key}"})
+        return resp.status
+
+    assert await status("sk-old-key") == 200
+    keys_file.write_text("sk-new-key-longer\n")
+    async with asyncio.timeout(5):
+        while await status("sk-new-key-longer") != 200:
+            await asyncio.sleep(0.02)
+    assert await status("sk-old-key") == 401
+    keys_file.write_text("sha256:broken\n")
+    await asyncio.sleep(0.1)
+    assert await status("sk-new-key-longer") == 200
