@@ -26,7 +26,7 @@ from gateway.credentials import CredentialStore
 from gateway.providers.base import CredentialsUnavailableError, Endpoint, UpstreamCall, join_url
 from gateway.routing.table import Backend
 
-__all__ = ["DEFAULT_BASE_URL", "ChatGPTProvider", "TokenState", "jwt_expiry"]
+__all__ = ["DEFAULT_BASE_URL", "ChatGPTProvider", "TokenState", "jwt_account_id", "jwt_claims", "jwt_expiry"]
 
 DEFAULT_BASE_URL = "https://chatgpt.com/backend-api/codex"
 ORIGINATOR = "codex_cli_rs"
@@ -35,18 +35,30 @@ USER_AGENT = "codex_cli_rs/0.1.0 (aliasgate)"
 _log = structlog.get_logger("gateway.providers.chatgpt")
 
 
-def jwt_expiry(token: str) -> float | None:
-    """The ``exp`` claim of a JWT (unverified: we only need to know when to refresh our own token)."""
+def jwt_claims(token: str) -> dict[str, object]:
+    """The claims of a JWT, unverified: we only read facts about our own token (expiry, account)."""
     parts = token.split(".")
     if len(parts) != 3:
-        return None
+        return {}
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
         claims = orjson.loads(base64.urlsafe_b64decode(payload))
     except (binascii.Error, ValueError):
-        return None
-    exp = claims.get("exp") if isinstance(claims, dict) else None
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def jwt_expiry(token: str) -> float | None:
+    """The ``exp`` claim of a JWT."""
+    exp = jwt_claims(token).get("exp")
     return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
+
+
+def jwt_account_id(token: str) -> str | None:
+    """``chatgpt_account_id`` from the ``https://api.openai.com/auth`` claim (spec §5.1), when the Secret has none."""
+    auth = jwt_claims(token).get("https://api.openai.com/auth")
+    account = auth.get("chatgpt_account_id") if isinstance(auth, dict) else None
+    return account if isinstance(account, str) and account else None
 
 
 def _parse_expiry(value: str | None) -> float | None:
@@ -93,7 +105,7 @@ class ChatGPTProvider:
             raise CredentialsUnavailableError(f"backend {backend.key!r} names no credentials Secret")
         secret = self.credentials.get(backend.credentials)
         access = None if secret is None else secret.get("accessToken")
-        account = None if secret is None else secret.get("accountId")
+        account = None if secret is None else secret.get("accountId") or (access and jwt_account_id(access))
         if secret is None or not access or not account:
             raise CredentialsUnavailableError(
                 f"credentials Secret {backend.credentials!r} lacks accessToken/accountId (or auth.json tokens)"

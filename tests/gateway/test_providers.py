@@ -16,7 +16,7 @@ from pytest_aiohttp import AiohttpServer
 from gateway.credentials_dir import DirectoryCredentialStore, keys_from_auth_json
 from gateway.providers.azure_openai import AzureOpenAIProvider
 from gateway.providers.base import CredentialsUnavailableError
-from gateway.providers.chatgpt import jwt_expiry
+from gateway.providers.chatgpt import jwt_account_id, jwt_expiry
 from gateway.providers.openai_compatible import openai_compatible
 from gateway.routing.table import Backend
 from gateway.settings import GatewaySettings
@@ -176,10 +176,13 @@ def test_the_credentials_folder_is_reread_when_it_changes(tmp_path: Path) -> Non
     assert (store.get("k") or {})["apiKey"] == "two-longer"
 
 
-def test_jwt_expiry_reads_the_exp_claim() -> None:
+def test_jwt_claims_give_expiry_and_account() -> None:
     import base64
 
-    payload = base64.urlsafe_b64encode(orjson.dumps({"exp": 1_900_000_000})).rstrip(b"=").decode()
+    claims = {"exp": 1_900_000_000, "https://api.openai.com/auth": {"chatgpt_account_id": "acct-jwt"}}
+    payload = base64.urlsafe_b64encode(orjson.dumps(claims)).rstrip(b"=").decode()
     assert jwt_expiry(f"h.{payload}.s") == 1_900_000_000.0
+    assert jwt_account_id(f"h.{payload}.s") == "acct-jwt"
+    assert jwt_account_id("h.e30.s") is None
     assert jwt_expiry("not-a-jwt") is None
     assert jwt_expiry("a.%%%.c") is None
