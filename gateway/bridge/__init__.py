@@ -1,7 +1,7 @@
 """The Responses bridge: Chat Completions callers served by OpenAI Responses backends (pure; no I/O).
 
 Unlike other packages, this one re-exports its public names: it is the interface the gateway handlers code
-against (`/work/notes/bridge_contract.md`). Modules: `chat_responses` (request mapping, non-stream fold),
+against (see docs/bridge.md). Modules: `chat_responses` (request mapping, non-stream fold),
 `chat_responses_stream` (stream translator), `shaping` (per-provider request rules), `input_normalisation`,
 `recovery` (rebuild an empty terminal output), `folding` (`/v1/responses` pass-through helpers), `usage`,
 `errors`, `events` (SSE events → dicts).
