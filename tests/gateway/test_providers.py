@@ -186,3 +186,14 @@ def test_jwt_claims_give_expiry_and_account() -> None:
     assert jwt_account_id("h.e30.s") is None
     assert jwt_expiry("not-a-jwt") is None
     assert jwt_expiry("a.%%%.c") is None
+
+
+async def test_azure_backend_end_to_end(make_gateway: GatewayFactory) -> None:
+    gateway = await make_gateway([RouteSpec("az/chat", provider="azure-openai", prefix="/openai", model="dep-1")])
+    async with gateway.sdk() as sdk:
+        completion = await sdk.chat.completions.create(model="az/chat", messages=[{"role": "user", "content": "hey"}])
+    assert completion.choices[0].message.content == "You said: hey"
+    [seen] = gateway.sim.requests
+    assert seen.path == "/openai/deployments/dep-1/chat/completions"
+    assert seen.headers["api-key"] == "***"
+    assert "authorization" not in seen.headers
