@@ -22,7 +22,7 @@ import orjson
 import yaml
 from aiohttp import web
 
-from tests.kubeapi import discovery, errors, operations, protobuf, selectors, tables
+from tests.kubeapi import discovery, errors, operations, protobuf, selectors, tables, webhooks
 from tests.kubeapi.faults import Faults, RequestLog, RequestRecord
 from tests.kubeapi.resources import ResourceType
 from tests.kubeapi.storage import Watcher, WatchEvent
@@ -109,6 +109,7 @@ class Api:
         self.address = address
         self.down = False
         self.transports: weakref.WeakSet[asyncio.Transport] = weakref.WeakSet()
+        self.webhooks = webhooks.Webhooks()
         self._docs: dict[str, bytes] = {}
         self._docs_revision = -1
 
@@ -281,37 +282,98 @@ class Api:
         options = _write_options(query)
         if rt.namespaced and target.namespace is None and verb in ("create", "deletecollection"):
             raise errors.method_not_allowed()  # only list and watch exist across all namespaces
-        if verb == "create":
-            if target.subresource is not None:
-                raise errors.method_not_allowed()
-            result = engine.create(rt, namespace, await _body(request), options)
-        elif verb == "update":
-            assert target.name is not None
-            result = engine.update(rt, namespace, target.name, await _body(request), target.subresource, options)
-        elif verb == "patch":
-            assert target.name is not None
-            content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
-            result = engine.patch(
-                rt, namespace, target.name, content_type, await _body(request), target.subresource, options
-            )
-        elif verb == "delete":
-            assert target.name is not None
-            body = await _body(request, optional=True)
-            if isinstance(body, dict) and body.get("dryRun"):
-                options = dataclasses.replace(options, dry_run=True)
-            result = engine.delete(rt, namespace, target.name, body, options)
-        elif verb == "deletecollection":
+        if verb == "deletecollection":
             matches = self._matcher(request, target)
             deleted = engine.delete_collection(rt, target.namespace, matches, options)
             return _json(
                 self._list_body(rt, [engine.view(rt, o) for o in deleted], {"resourceVersion": str(engine.store.rv)})
             )
-        else:
+        if verb not in ("create", "update", "patch", "delete"):
             raise errors.method_not_allowed()
+        if verb == "create" and target.subresource is not None:
+            raise errors.method_not_allowed()
+        body = await _body(request, optional=verb == "delete")
+        if verb == "delete" and isinstance(body, dict) and body.get("dryRun"):
+            options = dataclasses.replace(options, dry_run=True)
+        content_type = request.headers.get("Content-Type", "").split(";")[0].strip()
+
+        def perform(write_options: operations.WriteOptions, payload: Any) -> operations.WriteResult:
+            name = target.name or ""
+            if verb == "create":
+                return engine.create(rt, namespace, payload, write_options)
+            if verb == "update":
+                return engine.update(rt, namespace, name, payload, target.subresource, write_options)
+            if verb == "patch":
+                return engine.patch(rt, namespace, name, content_type, payload, target.subresource, write_options)
+            return engine.delete(rt, namespace, name, payload, write_options)
+
+        warnings = await self._admission(request, target, verb, options, body, perform)
+        result = perform(options, body)
+        result.warnings = warnings + result.warnings
         return _json(result.obj, result.code, warnings=result.warnings)
 
     def _now(self) -> datetime.datetime:
         return self.engine.clock()
+
+    async def _admission(
+        self,
+        request: web.Request,
+        target: Target,
+        verb: str,
+        options: operations.WriteOptions,
+        body: Any,
+        perform: Callable[[operations.WriteOptions, Any], operations.WriteResult],
+    ) -> list[str]:
+        """Run the validating webhooks that match this write on the object it would store."""
+        engine, rt = self.engine, target.rt
+        webhook_rt = engine.registry.get("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations")
+        assert webhook_rt is not None
+        configurations = engine.select(webhook_rt, None, None)
+        if not configurations:
+            return []
+        namespace = target.namespace or ""
+        old = engine.store.bucket(rt.key).get(namespace, target.name) if target.name else None
+        old_view = engine.view(rt, old) if old is not None else None
+        operation = {"create": "CREATE", "update": "UPDATE", "patch": "UPDATE", "delete": "DELETE"}[verb]
+        if operation == "UPDATE" and old is None:
+            operation = "CREATE"  # server-side apply (or PUT of an Event) creating the object
+        namespace_labels = None
+        if rt.namespaced:
+            namespace_obj = engine.store.bucket("/namespaces").get("", namespace)
+            namespace_labels = dict(((namespace_obj or {}).get("metadata") or {}).get("labels") or {})
+        if operation == "DELETE":
+            new_view = None
+        else:
+            preview = perform(dataclasses.replace(options, dry_run=True), _copy(body))
+            new_view = preview.obj
+        hooks = self.webhooks.matching(
+            configurations, rt, operation, target.subresource, new_view, old_view, namespace_labels
+        )
+        if not hooks:
+            return []
+        subject = new_view or old_view or {}
+        user = self._user(request)
+        review_request: Json = {
+            "kind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
+            "resource": {"group": rt.group, "version": rt.version, "resource": rt.plural},
+            "requestKind": {"group": rt.group, "version": rt.version, "kind": rt.kind},
+            "requestResource": {"group": rt.group, "version": rt.version, "resource": rt.plural},
+            "name": (subject.get("metadata") or {}).get("name", target.name or ""),
+            "operation": operation,
+            "userInfo": {
+                "username": user or "system:anonymous",
+                "groups": ["system:authenticated"] if user else ["system:unauthenticated"],
+            },
+            "object": new_view,
+            "oldObject": old_view if operation != "CREATE" else None,
+            "dryRun": options.dry_run,
+            "options": {"kind": f"{operation.capitalize()}Options", "apiVersion": "meta.k8s.io/v1"},
+        }
+        if rt.namespaced:
+            review_request["namespace"] = namespace
+        if target.subresource:
+            review_request["subResource"] = target.subresource
+        return await self.webhooks.admit(hooks, {"request": review_request})
 
     def _matcher(self, request: web.Request, target: Target) -> Callable[[Json], bool] | None:
         query = request.query
@@ -544,6 +606,11 @@ def _wants_table(request: web.Request) -> bool:
         return False
     first = accept.split(",")[0]
     return "as=Table" in first and "g=meta.k8s.io" in first
+
+
+def _copy(body: Any) -> Any:
+    """A private copy of a request body: the engine prunes and defaults in place."""
+    return orjson.loads(orjson.dumps(body)) if isinstance(body, dict | list) else body
 
 
 def _wants_metadata(request: web.Request) -> bool:

@@ -38,6 +38,7 @@ TOP_LEVEL_FIELDS: dict[str, frozenset[str]] = {
     "pods": frozenset({"spec", "status"}),
     "endpointslices": frozenset({"addressType", "endpoints", "ports"}),
     "customresourcedefinitions": frozenset({"spec", "status"}),
+    "validatingwebhookconfigurations": frozenset({"webhooks"}),
     "events": frozenset(
         {
             "involvedObject",

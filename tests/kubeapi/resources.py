@@ -143,6 +143,16 @@ BUILTINS: tuple[ResourceType, ...] = (
         namespaced=True,
     ),
     _builtin(
+        group="admissionregistration.k8s.io",
+        version="v1",
+        kind="ValidatingWebhookConfiguration",
+        plural="validatingwebhookconfigurations",
+        singular="validatingwebhookconfiguration",
+        namespaced=False,
+        categories=("api-extensions",),
+        has_generation=True,
+    ),
+    _builtin(
         group="apiextensions.k8s.io",
         version="v1",
         kind="CustomResourceDefinition",
@@ -156,7 +166,14 @@ BUILTINS: tuple[ResourceType, ...] = (
     ),
 )
 
-PREFERRED_GROUP_ORDER = ("", "apiextensions.k8s.io", "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io")
+PREFERRED_GROUP_ORDER = (
+    "",
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+)
 
 
 class Registry:

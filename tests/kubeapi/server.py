@@ -40,6 +40,26 @@ def _utcnow() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
+async def self_signed_certificate(host: str = "127.0.0.1") -> tuple[bytes, bytes]:
+    """(certificate PEM, key PEM) for ``host``, made by the ``openssl`` command (no Python crypto package
+    is a dependency); the certificate is its own CA, as a webhook's ``caBundle`` or a kubeconfig expects."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RuntimeError("a self-signed certificate needs the openssl command")
+    with tempfile.TemporaryDirectory() as tmp:
+        key, cert = pathlib.Path(tmp, "key.pem"), pathlib.Path(tmp, "cert.pem")
+        process = await asyncio.create_subprocess_exec(
+            openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=kubeapi-test",
+            "-addext", f"subjectAltName=IP:{host},DNS:localhost",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await process.communicate()
+        if process.returncode != 0:
+            raise RuntimeError(f"openssl failed: {err.decode()}")
+        return cert.read_bytes(), key.read_bytes()
+
+
 class KubeApiServer:
     """A Kubernetes API server for tests, in memory, over real HTTP on loopback.
 
@@ -119,6 +139,7 @@ class KubeApiServer:
                 await self._outage
         self.store.drop_watchers()
         await asyncio.sleep(0)
+        await self.api.webhooks.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -133,23 +154,14 @@ class KubeApiServer:
         await self.stop()
 
     async def _make_certificate(self) -> None:
-        openssl = shutil.which("openssl")
-        if openssl is None:
-            raise RuntimeError("tls=True needs the openssl command")
+        cert, key = await self_signed_certificate(self.host)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         with tempfile.TemporaryDirectory() as tmp:
-            key, cert = pathlib.Path(tmp, "key.pem"), pathlib.Path(tmp, "cert.pem")
-            process = await asyncio.create_subprocess_exec(
-                openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=kubeapi-test",
-                "-addext", f"subjectAltName=IP:{self.host},DNS:localhost",
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-            )  # fmt: skip
-            _, err = await process.communicate()
-            if process.returncode != 0:
-                raise RuntimeError(f"openssl failed: {err.decode()}")
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(cert, key)
-            self.certificate = cert.read_bytes()
+            cert_path, key_path = pathlib.Path(tmp, "cert.pem"), pathlib.Path(tmp, "key.pem")
+            cert_path.write_bytes(cert)
+            key_path.write_bytes(key)
+            context.load_cert_chain(cert_path, key_path)
+        self.certificate = cert
         self._ssl = context
 
     def client_ssl_context(self) -> ssl.SSLContext | None:
@@ -164,6 +176,11 @@ class KubeApiServer:
     @property
     def url(self) -> str:
         return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def service_urls(self) -> dict[tuple[str, str], str]:
+        """Where to call webhooks whose ``clientConfig`` names a Service: (namespace, name) -> base URL."""
+        return self.api.webhooks.service_urls
 
     # -- clients ---------------------------------------------------------------------------------
 

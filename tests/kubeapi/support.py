@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import pathlib
+import shutil
 from typing import Any
 
 import aiohttp
 import orjson
+
+from tests.kubeapi.server import KubeApiServer
 
 Json = dict[str, Any]
 
@@ -17,6 +22,7 @@ MERGE = {"Content-Type": "application/merge-patch+json"}
 JSON_PATCH = {"Content-Type": "application/json-patch+json"}
 STRATEGIC = {"Content-Type": "application/strategic-merge-patch+json"}
 APPLY = {"Content-Type": "application/apply-patch+yaml"}
+KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 
 
 def alias(
@@ -66,3 +72,35 @@ async def read_until_end(response: aiohttp.ClientResponse, *, timeout: float = 5
             if line.strip():
                 events.append(orjson.loads(line))
     return events
+
+
+class Kubectl:
+    """Runs kubectl against one server, with its own HOME (discovery cache) and kubeconfig."""
+
+    def __init__(self, api: KubeApiServer, home: pathlib.Path) -> None:
+        self.home = home
+        self.kubeconfig = api.write_kubeconfig(home / "kubeconfig", user="kubectl")
+
+    def _env(self) -> dict[str, str]:
+        return {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.home),
+            "KUBECONFIG": str(self.kubeconfig),
+        }
+
+    async def __call__(self, *args: str, check: bool = True, timeout: float = 20) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            KUBECTL, *args, env=self._env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        async with asyncio.timeout(timeout):
+            out, err = await process.communicate()
+        code = process.returncode
+        assert code is not None
+        if check:
+            assert code == 0, f"kubectl {' '.join(args)} failed ({code}): {err.decode()}"
+        return code, out.decode(), err.decode()
+
+    async def start(self, *args: str) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            KUBECTL, *args, env=self._env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )

@@ -4,53 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import pathlib
-import shutil
 
 import orjson
 import pytest
 
 from tests.kubeapi.fixtures import DEPLOY_CRD, TEST_CRD
 from tests.kubeapi.server import KubeApiServer
-from tests.kubeapi.support import alias
+from tests.kubeapi.support import Kubectl, alias
 
 SAMPLE = pathlib.Path(__file__).with_name("testdata") / "modelalias_sample.yaml"
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
-
-pytestmark = pytest.mark.skipif(not os.path.exists(KUBECTL), reason="kubectl is not installed")
-
-
-class Kubectl:
-    """Runs kubectl against one server, with its own HOME (discovery cache) and kubeconfig."""
-
-    def __init__(self, api: KubeApiServer, home: pathlib.Path) -> None:
-        self.home = home
-        self.kubeconfig = api.write_kubeconfig(home / "kubeconfig", user="kubectl")
-
-    def _env(self) -> dict[str, str]:
-        return {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.home),
-            "KUBECONFIG": str(self.kubeconfig),
-        }
-
-    async def __call__(self, *args: str, check: bool = True, timeout: float = 20) -> tuple[int, str, str]:
-        process = await asyncio.create_subprocess_exec(
-            KUBECTL, *args, env=self._env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
-        async with asyncio.timeout(timeout):
-            out, err = await process.communicate()
-        code = process.returncode
-        assert code is not None
-        if check:
-            assert code == 0, f"kubectl {' '.join(args)} failed ({code}): {err.decode()}"
-        return code, out.decode(), err.decode()
-
-    async def start(self, *args: str) -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            KUBECTL, *args, env=self._env(), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-        )
 
 
 @pytest.fixture
@@ -79,7 +42,6 @@ async def test_apply_a_crd_from_a_file(tmp_path: pathlib.Path) -> None:
         assert api.resource("aliasgate.io/v1alpha1", "modelaliases").short_names == ("ma",)
 
 
-@pytest.mark.skipif(not DEPLOY_CRD.exists(), reason="the project CRD is written by the deploy engineer")
 async def test_apply_the_project_crd_directory(tmp_path: pathlib.Path) -> None:
     async with KubeApiServer() as api:
         run = Kubectl(api, tmp_path)
