@@ -244,7 +244,6 @@ class Reconciler:
                 self._published_at = asyncio.get_running_loop().time()
                 if self._on_published is not None:
                     self._on_published(result.table.generation)
-            await self._emit_events(resolution)
         elapsed = time.perf_counter() - started
         self._metrics.reconcile_duration.observe(elapsed)
         log.info(
@@ -298,6 +297,7 @@ class Reconciler:
             if jobs:
                 await asyncio.gather(*jobs)
                 written += len(jobs)
+        await self._emit_events(resolution)
         if len(self._status_seen) > len(resolution.verdicts):
             live = {(v.namespace, v.name) for v in verdicts}
             self._status_seen = {key: value for key, value in self._status_seen.items() if key in live}
@@ -386,25 +386,37 @@ class Reconciler:
             log.debug("status_write_skipped", object=f"{meta.get('namespace')}/{meta.get('name')}", outcome=outcome)
 
     async def _emit_events(self, resolution: conflicts.Resolution) -> None:
-        """One Warning Event per rejected (object incarnation, generation, reason); never repeated."""
+        """One Warning Event per rejected (object incarnation, generation, reason); never repeated.
+
+        Runs in the status loop, after the statuses (which already tell the story), with bounded
+        concurrency, so thousands of rejections never hold up a publish."""
         live: set[tuple[str | None, int | None, str]] = set()
+        fresh: list[conflicts.Verdict] = []
         for verdict in resolution.verdicts.values():
             if verdict.accepted:
                 continue
             key = (verdict.uid, verdict.generation, verdict.reason)
             live.add(key)
-            if key in self._emitted:
-                continue
-            self._emitted.add(key)
-            try:
-                await self._events.record(
-                    namespace=verdict.namespace,
-                    name=verdict.name,
-                    uid=verdict.uid,
-                    reason=verdict.reason,
-                    message=verdict.message,
-                    warning=True,
-                )
-            except Exception as exc:  # an Event is best effort; the status already tells the story
-                log.warning("event_failed", object=verdict.ref, error=str(exc))
+            if key not in self._emitted:
+                self._emitted.add(key)
+                fresh.append(verdict)
         self._emitted &= live
+        semaphore = asyncio.Semaphore(self._concurrency)
+
+        async def emit(verdict: conflicts.Verdict) -> None:
+            async with semaphore:
+                if not self._leadership.is_leader():
+                    return
+                try:
+                    await self._events.record(
+                        namespace=verdict.namespace,
+                        name=verdict.name,
+                        uid=verdict.uid,
+                        reason=verdict.reason,
+                        message=verdict.message,
+                        warning=True,
+                    )
+                except Exception as exc:  # best effort: the status already says it
+                    log.warning("event_failed", object=verdict.ref, error=str(exc))
+
+        await asyncio.gather(*(emit(verdict) for verdict in fresh))
