@@ -68,9 +68,14 @@ async def test_outage_refuses_connections_then_recovers_with_state(kube_api: Kub
         with pytest.raises(aiohttp.ClientError):
             async with http.get(f"{CM}/kept"):
                 pass
-        await asyncio.sleep(0.8)
-        async with http.get(f"{CM}/kept") as response:
-            assert response.status == 200
+        async with asyncio.timeout(10):  # back after about 0.5 s; poll so a loaded machine does not flake
+            while True:
+                try:
+                    async with http.get(f"{CM}/kept") as response:
+                        assert response.status == 200
+                        break
+                except aiohttp.ClientError:
+                    await asyncio.sleep(0.05)
     assert kube_api.port == port
 
 
