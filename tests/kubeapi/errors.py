@@ -130,17 +130,3 @@ def unauthorized() -> ApiError:
 
 def internal(message: str = "an error on the server has prevented the request from succeeding") -> ApiError:
     return ApiError(500, "InternalError", message)
-
-
-def too_many_requests(
-    message: str = "the server has received too many requests and has asked us to try again later",
-) -> ApiError:
-    return ApiError(429, "TooManyRequests", message)
-
-
-def service_unavailable(message: str = "the server is currently unable to handle the request") -> ApiError:
-    return ApiError(503, "ServiceUnavailable", message)
-
-
-def request_entity_too_large(message: str) -> ApiError:
-    return ApiError(413, "RequestEntityTooLarge", message)

@@ -22,7 +22,6 @@ _CORE_TO_NEW = {
     "count": "deprecatedCount",
 }
 _NEW_TO_CORE = {v: k for k, v in _CORE_TO_NEW.items()}
-_SHARED = ("metadata", "reason", "type", "eventTime", "series", "action", "related", "reportingInstance")
 
 
 def to_events_v1(core: Json) -> Json:
@@ -78,6 +77,3 @@ def validate_core(obj: Json) -> list[Json]:
     if len(note) > 1024 and obj.get("eventTime"):
         causes.append(errors.field_error("note", "Too long: may not be more than 1024 bytes", "FieldValueTooLong"))
     return causes
-
-
-SHARED_FIELDS = _SHARED

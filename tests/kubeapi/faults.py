@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import time
 from typing import Any
 
 from tests.kubeapi import errors
@@ -170,7 +169,3 @@ class RequestLog:
 
     def writes(self, *, user: str | None = None, resource: str | None = None) -> int:
         return self.count(verb="create,update,patch,delete,deletecollection", user=user, resource=resource)
-
-
-def now() -> float:
-    return time.monotonic()

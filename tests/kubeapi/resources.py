@@ -219,9 +219,6 @@ class Registry:
     def versions(self, group: str) -> list[str]:
         return list(self._group_versions.get(group, ()))
 
-    def preferred_version(self, group: str) -> str:
-        return self._group_versions[group][0]
-
     def in_group_version(self, group: str, version: str) -> list[ResourceType]:
         return sorted(
             (rt for (g, v, _), rt in self._by_gvr.items() if g == group and v == version), key=lambda rt: rt.plural
