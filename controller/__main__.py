@@ -54,13 +54,31 @@ def configure_logging(level: str) -> None:
     )
 
 
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def slim_alias(raw: dict[str, Any]) -> dict[str, Any]:
+    """Drop what the rules never read and what costs most memory at 10k objects: ``managedFields`` and
+    kubectl's last-applied copy of the whole object."""
+    meta = raw.get("metadata")
+    if not isinstance(meta, dict) or (
+        "managedFields" not in meta and LAST_APPLIED not in (meta.get("annotations") or {})
+    ):
+        return raw
+    slim_meta = {key: value for key, value in meta.items() if key != "managedFields"}
+    annotations = meta.get("annotations")
+    if isinstance(annotations, dict) and LAST_APPLIED in annotations:
+        slim_meta["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
+    return {**raw, "metadata": slim_meta}
+
+
 def alias_targets(settings: ControllerSettings) -> list[WatchTarget]:
     """One cluster-wide watch, or one per configured namespace."""
     base = f"/apis/{GROUP}/{VERSION}"
     if not settings.watch_namespaces:
-        return [WatchTarget(path=f"{base}/{PLURAL}", scope=ALL_NAMESPACES, kind="ModelAlias")]
+        return [WatchTarget(path=f"{base}/{PLURAL}", scope=ALL_NAMESPACES, kind="ModelAlias", strip=slim_alias)]
     return [
-        WatchTarget(path=f"{base}/namespaces/{ns}/{PLURAL}", scope=ns, kind="ModelAlias")
+        WatchTarget(path=f"{base}/namespaces/{ns}/{PLURAL}", scope=ns, kind="ModelAlias", strip=slim_alias)
         for ns in settings.watch_namespaces
     ]
 
