@@ -157,7 +157,7 @@ class Processes:
 
 
 @contextmanager
-def started(folder: Path, *, pinning: bool) -> Iterator[Processes]:
+def started(folder: Path, *, pinning: bool, gateway_env: dict[str, str] | None = None) -> Iterator[Processes]:
     sim_port, gw_port, admin_port = free_port(), free_port(), free_port()
     upstream = f"http://127.0.0.1:{sim_port}"
     table, secrets = write_config(folder, upstream)
@@ -186,6 +186,7 @@ def started(folder: Path, *, pinning: bool) -> Iterator[Processes]:
             pinning,
         ),
         cwd=ROOT,
+        env={**os.environ, **(gateway_env or {})},
         stdout=gw_log,
         stderr=subprocess.STDOUT,
     )
@@ -317,11 +318,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "cpus": os.cpu_count(),
             "python": sys.version.split()[0],
             "load_average_at_start": os.getloadavg()[0],
+            "gateway_env": list(args.gateway_env),
         },
         "throughput": {},
         "sequential": {},
     }
-    with tempfile.TemporaryDirectory(prefix="aliasgate-bench-") as tmp, started(Path(tmp), pinning=pinning) as procs:
+    with (
+        tempfile.TemporaryDirectory(prefix="aliasgate-bench-") as tmp,
+        started(Path(tmp), pinning=pinning, gateway_env=dict(item.split("=", 1) for item in args.gateway_env)) as procs,
+    ):
         all_scenarios = scenarios(procs)
         for name, scenario in all_scenarios.items():
             print(f"throughput: {name} ...", file=sys.stderr, flush=True)
@@ -468,6 +473,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--full", action="store_true", help="100,000 requests in the RSS growth run")
     parser.add_argument("--duration", type=float, default=60.0, help="time limit per scenario (seconds)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
+    parser.add_argument(
+        "--gateway-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra environment for the gateway process only (A/B experiments, e.g. PYTHONPATH=...)",
+    )
     parser.add_argument("--output", default="bench_gateway.json", help="where to write the JSON report")
     return parser
 
