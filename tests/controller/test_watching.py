@@ -6,6 +6,7 @@ import asyncio
 import pathlib
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 
 from tests.controller.kube_rig import (
@@ -93,7 +94,13 @@ async def test_server_errors_back_off_and_recover(api: KubeApiServer, tmp_path: 
     rule = api.faults.inject(status=500, times=6, verb="list", resource="modelaliases")
     api.create(alias_body("a"))
     async with running_controller(settings_for(api, tmp_path)) as controller:
-        await eventually(lambda: routes(api) == {"a"}, timeout=10)
+        readyz = f"http://127.0.0.1:{controller.admin_port}/readyz"
+        async with aiohttp.ClientSession() as session:
+            async with session.get(readyz) as resp:
+                assert resp.status == 503  # no full list yet: not ready
+            await eventually(lambda: routes(api) == {"a"}, timeout=10)
+            async with session.get(readyz) as resp:
+                assert resp.status == 200
         assert rule.hits == 6
         assert restarts(controller.metrics.render(), "error") >= 6
 
