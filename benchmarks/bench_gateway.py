@@ -23,6 +23,7 @@ targets, writes JSON.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -33,7 +34,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -306,6 +307,16 @@ def measure(
     return result
 
 
+def best_of(
+    repeat: int, once: Callable[[], dict[str, Any]], *, key: Callable[[dict[str, Any]], float]
+) -> dict[str, Any]:
+    """Run ``once`` ``repeat`` times and keep the best run (interference from other processes only ever
+    makes a run worse); the other runs' keys are kept under ``runs``."""
+    rows = [once() for _ in range(max(1, repeat))]
+    best = max(rows, key=key)
+    return {**best, "runs": [key(row) for row in rows]}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     pinning = not args.no_pin
     report: dict[str, Any] = {
@@ -313,6 +324,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "concurrency": args.concurrency,
             "requests": args.requests,
             "latency_requests": args.latency_requests,
+            "repeat": args.repeat,
             "long_requests": args.long_requests,
             "pinned": pinning and shutil.which("taskset") is not None,
             "cpus": os.cpu_count(),
@@ -330,23 +342,33 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         all_scenarios = scenarios(procs)
         for name, scenario in all_scenarios.items():
             print(f"throughput: {name} ...", file=sys.stderr, flush=True)
-            report["throughput"][name] = measure(
-                procs,
-                scenario,
-                concurrency=args.concurrency,
-                requests=args.requests,
-                duration=args.duration,
-                pinning=pinning,
+            report["throughput"][name] = best_of(
+                args.repeat,
+                functools.partial(
+                    measure,
+                    procs,
+                    scenario,
+                    concurrency=args.concurrency,
+                    requests=args.requests,
+                    duration=args.duration,
+                    pinning=pinning,
+                ),
+                key=lambda row: float(row["rps"]),
             )
         for name in ("upstream_chat", "chat_passthrough", "upstream_codex_stream", "bridged_nonstream"):
             print(f"sequential: {name} ...", file=sys.stderr, flush=True)
-            report["sequential"][name] = measure(
-                procs,
-                all_scenarios[name],
-                concurrency=1,
-                requests=args.latency_requests,
-                duration=args.duration,
-                pinning=pinning,
+            report["sequential"][name] = best_of(
+                args.repeat,
+                functools.partial(
+                    measure,
+                    procs,
+                    all_scenarios[name],
+                    concurrency=1,
+                    requests=args.latency_requests,
+                    duration=args.duration,
+                    pinning=pinning,
+                ),
+                key=lambda row: -float(row["p50_ms"]),
             )
         rss_before, _ = proc_memory_mb(procs.gateway.pid)
         print(f"long run: {args.long_requests} bridged requests ...", file=sys.stderr, flush=True)
@@ -472,6 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--long-requests", type=int, default=10000, help="requests of the RSS growth run")
     parser.add_argument("--full", action="store_true", help="100,000 requests in the RSS growth run")
     parser.add_argument("--duration", type=float, default=60.0, help="time limit per scenario (seconds)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="run each scenario N times and keep the best (for busy machines)"
+    )
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to cores")
     parser.add_argument(
         "--gateway-env",
