@@ -34,10 +34,6 @@ class PublishResult:
 class TablePublisher(Protocol):
     """Owns the published table object; diffing by sha256 and generation numbering happen here."""
 
-    async def current(self) -> RoutingTable | None:
-        """The table published now (read from the API), or None when none exists yet."""
-        ...
-
     async def publish(self, table: RoutingTable) -> PublishResult:
         """Publish ``table``'s content as generation previous+1, unless that content is already published."""
         ...

@@ -28,7 +28,6 @@ __all__ = [
     "Debouncer",
     "Reconciler",
     "credentials_from",
-    "parse_inventory",
     "same_status",
 ]
 
@@ -65,11 +64,6 @@ class Debouncer:
                 await asyncio.wait_for(self._event.wait(), timeout=min(self.quiet, remaining))
             except TimeoutError:
                 return
-
-
-def parse_inventory(raws: list[dict[str, Any]]) -> list[resources.ModelAlias | conflicts.InvalidAlias]:
-    """Each raw object as a ModelAlias, or as an InvalidAlias carrying the field and message of its fault."""
-    return [conflicts.parse_or_invalid(raw) for raw in raws]
 
 
 def credentials_from(secrets: list[dict[str, Any]]) -> dict[str, conflicts.CredentialInfo]:

@@ -154,19 +154,6 @@ class ConfigMapPublisher(ports.TablePublisher):
                 return None
             raise
 
-    async def current(self) -> RoutingTable | None:
-        configmap = await self._read()
-        if configmap is None:
-            return None
-        raw = decode_table(configmap)
-        if raw is None:
-            return None
-        try:
-            return RoutingTable.from_json(raw)
-        except ValueError:
-            log.warning("published_table_unreadable", configmap=self._name)
-            return None
-
     def invalidate(self) -> None:
         """Forget what is believed published (someone else wrote, or leadership changed hands)."""
         self._known = None

@@ -65,9 +65,6 @@ class MemoryPublisher(ports.TablePublisher):
         self.writes = 0
         self.fail_next = 0
 
-    async def current(self) -> RoutingTable | None:
-        return self.table
-
     async def publish(self, table: RoutingTable) -> ports.PublishResult:
         if self.fail_next:
             self.fail_next -= 1
