@@ -115,3 +115,24 @@ async def test_a_dead_leader_is_replaced_within_the_lease_duration_and_tenures_n
     assert a_writes
     assert b_writes
     assert max(a_writes) < min(b_writes)
+
+
+async def test_an_api_outage_longer_than_the_renew_deadline_makes_the_leader_step_down_then_recover(
+    api: KubeApiServer, tmp_path: pathlib.Path
+) -> None:
+    api.create(alias_body("gpt-5", mode="responses"))
+    async with (
+        running_controller(settings_for(api, tmp_path, identity="a", leader_election=True)) as a,
+        running_controller(settings_for(api, tmp_path, identity="b", leader_election=True)) as b,
+    ):
+        await eventually(lambda: reason(api, "gpt-5"))
+        await api.outage(a.settings.renew_deadline_seconds + 2.0)
+        api.create(alias_body("gpt-5-team"))  # written while nobody can see it
+        await eventually(lambda: leader_of(a, b) == [], timeout=a.settings.renew_deadline_seconds + 1.5)
+        await eventually(lambda: "aliasgate_controller_leader 0.0" in a.metrics.render().decode())
+        await eventually(lambda: "aliasgate_controller_leader 0.0" in b.metrics.render().decode())
+        assert await eventually(lambda: reason(api, "gpt-5-team"), timeout=15) == ("True", "Accepted")
+        assert len(leader_of(a, b)) == 1
+        table = published(api)
+        assert table is not None
+        assert set(table.routes) == {"gpt-5", "gpt-5-team"}
