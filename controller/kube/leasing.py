@@ -141,7 +141,11 @@ class LeaseElector(ports.Leadership):
                 log.warning("lease_round_failed", error=str(exc))
             if self.state.last_renew_at is not None and not self.is_leader():
                 self._lose("renew deadline passed")
-            await asyncio.sleep(self._retry)
+            delay = self._retry
+            if self.state.last_renew_at is not None:  # wake up in time to step down at the deadline
+                left = self.state.last_renew_at + self.state.renew_deadline_seconds - self._clock()
+                delay = max(0.01, min(delay, left))
+            await asyncio.sleep(delay)
 
     async def release(self) -> None:
         """Give the Lease back (shutdown) so a follower need not wait for it to expire."""
