@@ -32,6 +32,7 @@ from controller.programmed import GatewayPoller, ProgrammedTracker
 from controller.reconciler import Reconciler
 from controller.resources import GROUP, PLURAL, VERSION
 from controller.settings import ControllerSettings, parse_settings
+from controller.webhook_server import WebhookServer
 
 __all__ = ["Controller", "configure_logging", "main"]
 
@@ -196,6 +197,16 @@ class Controller:
         self._tasks: list[asyncio.Task[None]] = []
         self._runner: web.AppRunner | None = None
         self.admin_port: int | None = None
+        self.webhook: WebhookServer | None = None
+        if settings.webhook_listen:
+            if not (settings.webhook_cert_file and settings.webhook_key_file):
+                raise ValueError("the admission webhook needs webhook_cert_file and webhook_key_file (HTTPS only)")
+            self.webhook = WebhookServer(
+                listen=settings.webhook_listen,
+                cert_file=settings.webhook_cert_file,
+                key_file=settings.webhook_key_file,
+                inventory=self.aliases,
+            )
 
     def _leadership_changed(self, leader: bool) -> None:
         self.publisher.invalidate()  # the previous leader may have published since we last looked
@@ -226,11 +237,18 @@ class Controller:
         await site.start()
         for address in self._runner.addresses:
             self.admin_port = int(address[1])
+        if self.webhook is not None:
+            await self.webhook.start()  # on every replica: followers watch too, so they can judge
         runs = [w.run() for w in self.watchers] + [self.reconciler.run(), self.poller.run()]
         if self.elector is not None:
             runs.append(self.elector.run())
         self._tasks = [asyncio.create_task(run) for run in runs]
-        log.info("controller_started", identity=self.settings.identity, admin_port=self.admin_port)
+        log.info(
+            "controller_started",
+            identity=self.settings.identity,
+            admin_port=self.admin_port,
+            webhook_port=None if self.webhook is None else self.webhook.port,
+        )
 
     async def stop(self, *, release: bool = True) -> None:
         """Stop every loop, hand the Lease back, close the admin server.
@@ -245,6 +263,8 @@ class Controller:
         self._tasks = []
         if self.elector is not None and release:
             await self.elector.release()
+        if self.webhook is not None:
+            await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

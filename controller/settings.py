@@ -80,6 +80,13 @@ class ControllerSettings(BaseModel):
     """Static gateway admin base URLs; when set they replace EndpointSlice discovery (tests, no-API setups)."""
     programmed_poll_seconds: float = 2.0
     """Idle period between two reads of the gateways' /status; after a publish they are read every 0.1 s."""
+    webhook_listen: str = ""
+    """host:port of the HTTPS validating admission webhook (e.g. ``0.0.0.0:9443``); empty = off, and the
+    reconciler alone judges objects (it is the source of truth either way)."""
+    webhook_cert_file: str | None = None
+    """PEM certificate (chain) of the webhook listener; reloaded when the file changes (cert rotation)."""
+    webhook_key_file: str | None = None
+    """PEM private key matching ``webhook_cert_file``."""
     kubeconfig: str | None = None
     """Path of a kubeconfig; None = ``KUBECONFIG``/``~/.kube/config``, or the in-cluster service account."""
     log_level: str = "info"
@@ -106,6 +113,9 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     add("watch-namespaces", "", "comma-separated namespaces to watch; empty = all")
     add("gateway-service", "aliasgate-gateway", "gateway Service whose EndpointSlices list the gateway pods")
     add("gateway-status-urls", "", "comma-separated gateway admin URLs (replaces EndpointSlice discovery)")
+    add("webhook-listen", "", "host:port of the HTTPS admission webhook (e.g. 0.0.0.0:9443); empty = off")
+    add("webhook-cert-file", None, "PEM certificate of the webhook listener (reloaded when it changes)")
+    add("webhook-key-file", None, "PEM private key of the webhook listener")
     add("kubeconfig", None, "kubeconfig path (default: KUBECONFIG, ~/.kube/config, or in-cluster)")
     add("identity", None, "leader-election identity (default: hostname-pid)")
     add("log-level", "info", "debug, info, warning or error")
@@ -142,6 +152,9 @@ def parse_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str]
         "leader_election": args.leader_election,
         "gateway_service": args.gateway_service,
         "gateway_status_urls": _split(args.gateway_status_urls),
+        "webhook_listen": args.webhook_listen or "",
+        "webhook_cert_file": args.webhook_cert_file or None,
+        "webhook_key_file": args.webhook_key_file or None,
         "kubeconfig": args.kubeconfig,
         "log_level": args.log_level,
         "lease_duration_seconds": float(args.lease_duration_seconds),
@@ -152,4 +165,6 @@ def parse_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str]
     }
     if args.identity:
         values["identity"] = args.identity
+    if values["webhook_listen"] and not (values["webhook_cert_file"] and values["webhook_key_file"]):
+        build_parser(env).error("--webhook-listen needs --webhook-cert-file and --webhook-key-file (HTTPS only)")
     return ControllerSettings.model_validate(values)

@@ -3,6 +3,8 @@
 The decision itself is :func:`controller.admission.review`; this module only parses the review,
 reads the inventory snapshot the controller keeps, and shapes the answer. Malformed reviews get a
 400, never a crash; the ValidatingWebhookConfiguration decides whether the API server fails open.
+Before the inventory has completed its first list the webhook cannot judge conflicts, so it allows
+with a warning: the reconciler stays the source of truth.
 """
 
 from __future__ import annotations
@@ -17,15 +19,24 @@ from controller.admission import review
 from controller.conflicts import InvalidAlias
 from controller.resources import ModelAlias
 
-__all__ = ["WEBHOOK_PATH", "InventorySnapshot", "webhook_routes"]
+__all__ = ["NOT_READY_WARNING", "WEBHOOK_PATH", "InventorySnapshot", "webhook_routes"]
 
 WEBHOOK_PATH = "/validate-modelalias"
 
 InventorySnapshot = Callable[[], Iterable[ModelAlias | InvalidAlias]]
 
+NOT_READY_WARNING = (
+    "aliasgate: the controller has not listed ModelAliases yet, so conflicts were not checked at admission; "
+    "see the object's Accepted condition"
+)
 
-def webhook_routes(snapshot: InventorySnapshot) -> list[web.RouteDef]:
-    """Routes to add to the controller's HTTPS app; ``snapshot`` returns the current inventory."""
+
+def webhook_routes(snapshot: InventorySnapshot, *, ready: Callable[[], bool] | None = None) -> list[web.RouteDef]:
+    """Routes to add to the controller's HTTPS app; ``snapshot`` returns the current inventory.
+
+    ``ready`` says whether that inventory is complete (first list done); until then every write is
+    allowed with :data:`NOT_READY_WARNING`, since judging against a partial inventory would be wrong.
+    """
 
     async def post_validate(request: web.Request) -> web.Response:
         try:
@@ -35,6 +46,9 @@ def webhook_routes(snapshot: InventorySnapshot) -> list[web.RouteDef]:
             operation = str(req["operation"])
         except (orjson.JSONDecodeError, KeyError, TypeError):
             return web.json_response({"error": "expected an admission.k8s.io/v1 AdmissionReview"}, status=400)
+        if ready is not None and not ready():
+            answer = {"uid": uid, "allowed": True, "warnings": [NOT_READY_WARNING]}
+            return _review_response(answer)
         obj = req.get("object") if operation != "DELETE" else None
         decision = review(
             obj if isinstance(obj, dict) else None,
@@ -52,7 +66,11 @@ def webhook_routes(snapshot: InventorySnapshot) -> list[web.RouteDef]:
             }
         if decision.warnings:
             response["warnings"] = list(decision.warnings)
-        body = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}
-        return web.json_response(body, dumps=lambda value: orjson.dumps(value).decode())
+        return _review_response(response)
 
     return [web.post(WEBHOOK_PATH, post_validate, name="validate_modelalias")]
+
+
+def _review_response(response: dict[str, Any]) -> web.Response:
+    body = {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}
+    return web.json_response(body, dumps=lambda value: orjson.dumps(value).decode())
