@@ -11,19 +11,16 @@ import time
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import aiohttp
 import orjson
 from aiohttp import web
 
 from gateway import bridge
-from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
-from gateway.errors import InvalidRequestError
 from gateway.handlers import common
-from gateway.keys import clock_key, context_key, health_key, metrics_key, rng_key, upstream_key
+from gateway.keys import clock_key
 from gateway.routing.loading import RouteTarget
 from gateway.sse import DONE_FRAME, encode_json_frame
-from gateway.upstream import UpstreamFailure, error_from_chat_error, failure_from_chat_error, with_failover
+from gateway.upstream import UpstreamFailure, error_from_chat_error, failure_from_chat_error
 from gateway.validation import validate_chat_request
 
 __all__ = ["post_chat_completions"]
@@ -31,52 +28,22 @@ __all__ = ["post_chat_completions"]
 _loads = orjson.loads
 _dumps = orjson.dumps
 _USAGE_PROVIDERS = frozenset({"openai", "azure-openai"})
-_BAD_EVENT = ChatError(502, "The upstream sent a malformed stream event.", "server_error", None, "bad_upstream_event")
-_NOT_JSON = ChatError(502, "The upstream sent a malformed JSON answer.", "server_error", None, "bad_upstream_body")
-
-
-def _parse(data: str | bytes) -> dict[str, Any] | None:
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-def _is_sse(resp: aiohttp.ClientResponse) -> bool:
-    return resp.content_type == "text/event-stream"
+_BAD_EVENT = common.BAD_EVENT
+_parse = common.parse_object
 
 
 async def post_chat_completions(request: web.Request) -> web.StreamResponse:
-    ctx = request[context_key]
-    ctx.endpoint = "chat"
-    body = await common.read_body(request)
-    alias = validate_chat_request(body)
-    ctx.stream = body.get("stream") is True
-    table, target = common.resolve(request, alias)
-    ctx.mode = target.route.mode
-    app = request.app
-    health = app[health_key]
+    prepared = await common.prepare(request, "chat", validate_chat_request)
+    ctx, body = prepared.ctx, prepared.body
 
     async def attempt(current: RouteTarget) -> web.StreamResponse | common.Primed:
-        ctx.served_alias = current.alias
-        ctx.backend = current.backend.key
         ctx.mode = current.route.mode
         merged = common.apply_route_settings(body, current)
         if current.route.mode == "chat":
             return await _chat_passthrough(request, ctx, current, merged)
         return await _bridged(request, ctx, current, merged)
 
-    try:
-        outcome = await with_failover(table, target, attempt, metrics=app[metrics_key], rng=app[rng_key])
-    except UpstreamFailure as failure:
-        if failure.retryable:
-            health.record_traffic(ctx.served_alias or alias, ok=False, error=failure.error.message)
-        raise failure.error from None
-    health.record_traffic(ctx.served_alias or alias, ok=True)
-    if isinstance(outcome, web.StreamResponse):
-        return outcome
-    return await common.pump(request, ctx, outcome)
+    return await common.serve(request, prepared, attempt)
 
 
 # ---------------------------------------------------------------- chat pass-through
@@ -102,7 +69,6 @@ def _has_content(chunk: dict[str, Any]) -> bool:
 async def _chat_passthrough(
     request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any]
 ) -> web.StreamResponse | common.Primed:
-    upstream = request.app[upstream_key]
     clock = request.app[clock_key]
     out = dict(body)
     out["model"] = target.backend.model
@@ -112,30 +78,16 @@ async def _chat_passthrough(
     hide_usage = ctx.stream and not options.get("include_usage") and target.backend.provider in _USAGE_PROVIDERS
     if hide_usage:
         out["stream_options"] = {**options, "include_usage": True}
-    started = clock()
-    resp = await upstream.post(target, "chat", orjson.dumps(out), request_id=ctx.request_id)
-    if resp.status >= 300:
-        ctx.upstream_seconds += clock() - started
-        raise await upstream.error_of(resp)
-    if not ctx.stream or not _is_sse(resp):
-        try:
-            data = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise common.read_failure(exc) from None
-        finally:
-            ctx.upstream_seconds += clock() - started
-            resp.release()
-        parsed = _parse(data) if data else None
-        if parsed is None:
-            raise failure_from_chat_error(_NOT_JSON)
+    resp, started = await common.send(request, target, "chat", out)
+    if not ctx.stream or not common.is_sse(resp):
+        data, parsed = await common.read_json(request, resp, started)
         common.record_chat_usage(ctx, parsed.get("usage"))
         ctx.first_token_at = clock()
         if ctx.stream:  # the upstream ignored `stream`: give the caller the stream it asked for
             frames = b"".join(encode_json_frame(chunk) for chunk in completion_to_chunks(parsed))
             return web.Response(body=frames + DONE_FRAME, headers=common.SSE_HEADERS)
         return web.Response(body=data, content_type="application/json")
-    ctx.upstream_seconds += clock() - started
-    events = common.UpstreamEvents(resp, request)
+    events = common.events_of(request, resp, started)
     head: list[bytes] = []
     state = {"started": False, "done": False}
 
@@ -147,9 +99,9 @@ async def _chat_passthrough(
                 continue
             chunk = _parse(event.data)
             if chunk is None:
-                raise _MidStreamError(_BAD_EVENT, frames)
+                raise common.StreamBroken(_BAD_EVENT, frames)
             if chunk.get("error"):
-                raise _MidStreamError(bridge.error_from_event(chunk), frames)
+                raise common.StreamBroken(bridge.error_from_event(chunk), frames)
             if not state["started"] and _has_content(chunk):
                 state["started"] = True
                 ctx.first_token_at = clock()
@@ -160,13 +112,13 @@ async def _chat_passthrough(
             frames.append(b"data: " + event.data.encode() + b"\n\n")
         return frames
 
-    broken: list[_MidStreamError] = []
+    broken: list[common.StreamBroken] = []
     try:
         while not state["started"] and not state["done"] and not events.eof:
             head.extend(absorb(await events.next_batch()))
         if not state["done"] and events.eof and not state["started"]:
             raise failure_from_chat_error(bridge.stream_truncated_error())
-    except _MidStreamError as exc:
+    except common.StreamBroken as exc:
         if not state["started"]:
             resp.close()
             raise failure_from_chat_error(exc.error) from None
@@ -185,7 +137,7 @@ async def _chat_passthrough(
                     yield b"".join(frames)
             if not state["done"]:
                 yield encode_json_frame(bridge.stream_truncated_error().body())
-        except _MidStreamError as exc:
+        except common.StreamBroken as exc:
             ctx.error_code = exc.error.code or exc.error.type
             yield b"".join([*exc.frames, encode_json_frame(exc.error.body())])
         except UpstreamFailure as failure:
@@ -196,15 +148,6 @@ async def _chat_passthrough(
     if state["done"] and not broken:
         return common.finished_stream(resp, [*head, DONE_FRAME])
     return common.Primed(resp, head, rest())
-
-
-class _MidStreamError(Exception):
-    """The upstream stream went bad; ``frames`` are what the same batch produced before that."""
-
-    def __init__(self, error: ChatError, frames: list[bytes]) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.frames = frames
 
 
 # ---------------------------------------------------------------- Responses bridge
@@ -221,50 +164,22 @@ def _record_fold(ctx: RequestContext, recovery: Any) -> None:
 async def _bridged(
     request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any]
 ) -> web.StreamResponse | common.Primed:
-    upstream = request.app[upstream_key]
     clock = request.app[clock_key]
     backend = target.backend
     try:
         upstream_body = bridge.to_responses_request(body, upstream_model=backend.model, provider=backend.provider)
     except bridge.BridgeRequestError as exc:
-        error = exc.error
-        raise UpstreamFailure(
-            InvalidRequestError(error.message, param=error.param, code=error.code), retryable=False
-        ) from None
-    started = clock()
-    resp = await upstream.post(target, "responses", orjson.dumps(upstream_body), request_id=ctx.request_id)
-    if resp.status >= 300:
-        ctx.upstream_seconds += clock() - started
-        raise await upstream.error_of(resp)
+        raise common.bridge_request_failure(exc) from None
+    resp, started = await common.send(request, target, "responses", upstream_body)
     model = backend.model
-    if not _is_sse(resp):
-        try:
-            data = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise common.read_failure(exc) from None
-        finally:
-            ctx.upstream_seconds += clock() - started
-            resp.release()
-        parsed = _parse(data) if data else None
-        if parsed is None:
-            raise failure_from_chat_error(_NOT_JSON)
+    if not common.is_sse(resp):
+        _, parsed = await common.read_json(request, resp, started)
         result = bridge.chat_completion_from_response(parsed, model=model)
         return _folded_reply(ctx, result, clock())
-    ctx.upstream_seconds += clock() - started
-    events = common.UpstreamEvents(resp, request)
+    events = common.events_of(request, resp, started)
     if not ctx.stream:
         collected: list[dict[str, Any]] = []
-        try:
-            while not events.eof:
-                for event in await events.next_batch():
-                    if event.data == "[DONE]":
-                        continue
-                    payload = _parse(event.data)
-                    if payload is None:
-                        raise failure_from_chat_error(_BAD_EVENT)
-                    collected.append(payload)
-        finally:
-            resp.release()
+        await common.read_all_events(resp, events, collected.append)
         result = bridge.fold_chat_completion(collected, model=model)
         return _folded_reply(ctx, result, clock())
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -286,7 +201,7 @@ async def _bridged(
             except orjson.JSONDecodeError:
                 payload = None
             if type(payload) is not dict:
-                raise _MidStreamError(_BAD_EVENT, frames)
+                raise common.StreamBroken(_BAD_EVENT, frames)
             was_started = translator.started
             for chunk in feed(payload):
                 append(b"data: " + _dumps(chunk) + b"\n\n")
@@ -295,7 +210,7 @@ async def _bridged(
         return frames
 
     head: list[bytes] = []
-    broken: list[_MidStreamError] = []
+    broken: list[common.StreamBroken] = []
     try:
         while not translator.started and not translator.done and not events.eof:
             head.extend(absorb(await events.next_batch()))
@@ -303,7 +218,7 @@ async def _bridged(
             head.extend(encode_json_frame(chunk) for chunk in translator.finish())
         if translator.error is not None and not translator.started:
             raise failure_from_chat_error(translator.error)
-    except _MidStreamError as exc:
+    except common.StreamBroken as exc:
         if not translator.started:
             resp.close()
             raise failure_from_chat_error(exc.error) from None
@@ -330,7 +245,7 @@ async def _bridged(
                 tail = translator.finish()
                 if tail:
                     yield b"".join(encode_json_frame(chunk) for chunk in tail)
-        except _MidStreamError as exc:
+        except common.StreamBroken as exc:
             ctx.error_code = exc.error.code or exc.error.type
             yield b"".join([*exc.frames, encode_json_frame(exc.error.body())])
         except UpstreamFailure as failure:
@@ -352,7 +267,7 @@ def _folded_reply(ctx: RequestContext, result: Any, now: float) -> web.StreamRes
         raise failure_from_chat_error(result.error)
     completion = result.completion
     if completion is None:  # pragma: no cover - the bridge always sets one of the two
-        raise UpstreamFailure(error_from_chat_error(_NOT_JSON), retryable=True)
+        raise UpstreamFailure(error_from_chat_error(common.NOT_JSON), retryable=True)
     common.record_chat_usage(ctx, result.usage)
     ctx.first_token_at = now
     if not ctx.stream:

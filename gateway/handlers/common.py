@@ -1,39 +1,202 @@
-"""Helpers shared by the model endpoints: body reading, alias resolution, settings, SSE and usage."""
+"""Helpers shared by the model endpoints: request preparation, failover, upstream calls, SSE and usage."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import aiohttp
+import orjson
 from aiohttp import web
 
+from gateway import bridge
+from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
 from gateway.errors import (
     BodyTooLargeError,
+    InvalidRequestError,
     NotReadyError,
     PermissionDeniedError,
     UnknownAliasError,
     UpstreamTimeoutError,
     UpstreamUnavailableError,
 )
-from gateway.keys import clock_key, context_key, settings_key, table_holder_key
+from gateway.keys import (
+    clock_key,
+    context_key,
+    health_key,
+    metrics_key,
+    rng_key,
+    settings_key,
+    table_holder_key,
+    upstream_key,
+)
+from gateway.providers.base import Endpoint
 from gateway.routing.loading import CompiledTable, RouteTarget
 from gateway.sse import SSEDecoder, SSEEvent
-from gateway.upstream import UpstreamFailure
+from gateway.upstream import UpstreamFailure, failure_from_chat_error, with_failover
 from gateway.validation import parse_json_object
 
 __all__ = [
+    "BAD_EVENT",
+    "NOT_JSON",
+    "Primed",
+    "Request",
+    "StreamBroken",
     "UpstreamEvents",
     "apply_route_settings",
-    "read_body",
+    "bridge_request_failure",
+    "events_of",
+    "is_sse",
+    "parse_object",
+    "prepare",
+    "read_all_events",
+    "read_json",
     "record_chat_usage",
-    "resolve",
+    "send",
+    "serve",
     "start_sse",
 ]
 
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+BAD_EVENT = ChatError(502, "The upstream sent a malformed stream event.", "server_error", None, "bad_upstream_event")
+NOT_JSON = ChatError(502, "The upstream sent a malformed JSON answer.", "server_error", None, "bad_upstream_body")
+
+Outcome: TypeAlias = "web.StreamResponse | Primed"
+
+
+def parse_object(data: str | bytes) -> dict[str, Any] | None:
+    """A JSON object, or None for anything else (bad JSON, another type, nothing)."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+@dataclass(slots=True)
+class Request:
+    """A validated model request: its body, the requested alias and where the table sends it."""
+
+    ctx: RequestContext
+    body: dict[str, Any]
+    alias: str
+    table: CompiledTable
+    target: RouteTarget
+
+
+async def prepare(request: web.Request, endpoint: str, validate: Callable[[dict[str, Any]], str]) -> Request:
+    """Read and validate the body, then resolve its alias (with the caller's grant) into a route."""
+    ctx = request[context_key]
+    ctx.endpoint = endpoint
+    body = await read_body(request)
+    alias = validate(body)
+    ctx.stream = body.get("stream") is True
+    table, target = resolve(request, alias)
+    ctx.mode = target.route.mode
+    return Request(ctx, body, alias, table, target)
+
+
+async def serve(
+    request: web.Request, prepared: Request, attempt: Callable[[RouteTarget], Awaitable[Outcome]]
+) -> web.StreamResponse:
+    """Run ``attempt`` over the route and its fallbacks, record health, then answer (pumping a stream)."""
+    app = request.app
+    ctx = prepared.ctx
+    health = app[health_key]
+
+    async def attempt_on(current: RouteTarget) -> Outcome:
+        ctx.served_alias = current.alias
+        ctx.backend = current.backend.key
+        return await attempt(current)
+
+    try:
+        outcome = await with_failover(
+            prepared.table, prepared.target, attempt_on, metrics=app[metrics_key], rng=app[rng_key]
+        )
+    except UpstreamFailure as failure:
+        if failure.retryable:
+            health.record_traffic(ctx.served_alias or prepared.alias, ok=False, error=failure.error.message)
+        raise failure.error from None
+    health.record_traffic(ctx.served_alias or prepared.alias, ok=True)
+    if isinstance(outcome, web.StreamResponse):
+        return outcome
+    return await pump(request, ctx, outcome)
+
+
+def bridge_request_failure(exc: bridge.BridgeRequestError) -> UpstreamFailure:
+    """A request the bridge cannot translate: the client's fault, so no retry or fallback helps."""
+    error = exc.error
+    return UpstreamFailure(InvalidRequestError(error.message, param=error.param, code=error.code), retryable=False)
+
+
+async def send(
+    request: web.Request, target: RouteTarget, endpoint: Endpoint, payload: dict[str, Any]
+) -> tuple[aiohttp.ClientResponse, float]:
+    """POST to the target; a non-2xx answer becomes an UpstreamFailure. Returns the response and its start time."""
+    ctx: RequestContext = request[context_key]
+    upstream = request.app[upstream_key]
+    clock = request.app[clock_key]
+    started = clock()
+    resp = await upstream.post(target, endpoint, orjson.dumps(payload), request_id=ctx.request_id)
+    if resp.status >= 300:
+        ctx.upstream_seconds += clock() - started
+        raise await upstream.error_of(resp)
+    return resp, started
+
+
+def is_sse(resp: aiohttp.ClientResponse) -> bool:
+    return resp.content_type == "text/event-stream"
+
+
+def events_of(request: web.Request, resp: aiohttp.ClientResponse, started: float) -> UpstreamEvents:
+    """The answer's SSE events; the wait for its headers counts as upstream time."""
+    request[context_key].upstream_seconds += request.app[clock_key]() - started
+    return UpstreamEvents(resp, request)
+
+
+async def read_json(request: web.Request, resp: aiohttp.ClientResponse, started: float) -> tuple[bytes, dict[str, Any]]:
+    """The whole JSON answer (raw and parsed), counting the wait as upstream time; the connection is released."""
+    ctx: RequestContext = request[context_key]
+    clock = request.app[clock_key]
+    try:
+        data = await resp.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise read_failure(exc) from None
+    finally:
+        ctx.upstream_seconds += clock() - started
+        resp.release()
+    parsed = parse_object(data)
+    if parsed is None:
+        raise failure_from_chat_error(NOT_JSON)
+    return data, parsed
+
+
+async def read_all_events(
+    resp: aiohttp.ClientResponse, events: UpstreamEvents, feed: Callable[[dict[str, Any]], object]
+) -> None:
+    """Feed every event payload of a stream to ``feed`` (for folding it into one answer)."""
+    try:
+        while not events.eof:
+            for event in await events.next_batch():
+                if event.data == "[DONE]":
+                    continue
+                payload = parse_object(event.data)
+                if payload is None:
+                    raise failure_from_chat_error(BAD_EVENT)
+                feed(payload)
+    finally:
+        resp.release()
+
+
+class StreamBroken(Exception):
+    """The upstream stream went bad; ``frames`` are what the same batch produced before that."""
+
+    def __init__(self, error: ChatError, frames: list[bytes]) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.frames = frames
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:

@@ -21,10 +21,10 @@ from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
 from gateway.errors import InvalidRequestError
 from gateway.handlers import common
-from gateway.keys import clock_key, context_key, health_key, metrics_key, rng_key, upstream_key
+from gateway.keys import clock_key
 from gateway.routing.loading import RouteTarget
 from gateway.sse import encode_event
-from gateway.upstream import UpstreamFailure, failure_from_chat_error, with_failover
+from gateway.upstream import UpstreamFailure, failure_from_chat_error
 from gateway.validation import validate_responses_request
 
 __all__ = ["post_responses"]
@@ -32,16 +32,8 @@ __all__ = ["post_responses"]
 _PRELUDE = frozenset({"response.created", "response.in_progress", "response.queued"})
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
 _FAILED = frozenset({"response.failed", "error"})
-_BAD_EVENT = ChatError(502, "The upstream sent a malformed stream event.", "server_error", None, "bad_upstream_event")
-_NOT_JSON = ChatError(502, "The upstream sent a malformed JSON answer.", "server_error", None, "bad_upstream_body")
-
-
-def _parse(data: str | bytes) -> dict[str, Any] | None:
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return None
-    return value if isinstance(value, dict) else None
+_BAD_EVENT = common.BAD_EVENT
+_parse = common.parse_object
 
 
 def _record_usage(ctx: RequestContext, response: object) -> None:
@@ -56,25 +48,16 @@ def _error_event(error: ChatError, sequence: int) -> bytes:
 
 
 async def post_responses(request: web.Request) -> web.StreamResponse:
-    ctx = request[context_key]
-    ctx.endpoint = "responses"
-    body = await common.read_body(request)
-    alias = validate_responses_request(body)
-    ctx.stream = body.get("stream") is True
-    table, target = common.resolve(request, alias)
-    ctx.mode = target.route.mode
-    if target.route.mode != "responses":
+    prepared = await common.prepare(request, "responses", validate_responses_request)
+    ctx, body, alias = prepared.ctx, prepared.body, prepared.alias
+    if prepared.target.route.mode != "responses":
         raise InvalidRequestError(
             f"The model '{alias}' is served in chat mode; use /v1/chat/completions.",
             param="model",
             code="unsupported_endpoint",
         )
-    app = request.app
-    health = app[health_key]
 
     async def attempt(current: RouteTarget) -> web.StreamResponse | common.Primed:
-        ctx.served_alias = current.alias
-        ctx.backend = current.backend.key
         if current.route.mode != "responses":
             raise UpstreamFailure(
                 InvalidRequestError(f"Fallback '{current.alias}' cannot serve the Responses API.", param="model"),
@@ -82,22 +65,12 @@ async def post_responses(request: web.Request) -> web.StreamResponse:
             )
         return await _forward(request, ctx, current, common.apply_route_settings(body, current))
 
-    try:
-        outcome = await with_failover(table, target, attempt, metrics=app[metrics_key], rng=app[rng_key])
-    except UpstreamFailure as failure:
-        if failure.retryable:
-            health.record_traffic(ctx.served_alias or alias, ok=False, error=failure.error.message)
-        raise failure.error from None
-    health.record_traffic(ctx.served_alias or alias, ok=True)
-    if isinstance(outcome, web.StreamResponse):
-        return outcome
-    return await common.pump(request, ctx, outcome)
+    return await common.serve(request, prepared, attempt)
 
 
 async def _forward(
     request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any]
 ) -> web.StreamResponse | common.Primed:
-    upstream = request.app[upstream_key]
     clock = request.app[clock_key]
     backend = target.backend
     try:
@@ -105,32 +78,15 @@ async def _forward(
             body, upstream_model=backend.model, provider=backend.provider
         )
     except bridge.BridgeRequestError as exc:
-        error = exc.error
-        raise UpstreamFailure(
-            InvalidRequestError(error.message, param=error.param, code=error.code), retryable=False
-        ) from None
+        raise common.bridge_request_failure(exc) from None
     ctx.input_normalized = normalized
-    started = clock()
-    resp = await upstream.post(target, "responses", orjson.dumps(upstream_body), request_id=ctx.request_id)
-    if resp.status >= 300:
-        ctx.upstream_seconds += clock() - started
-        raise await upstream.error_of(resp)
-    if resp.content_type != "text/event-stream":
-        try:
-            data = await resp.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise common.read_failure(exc) from None
-        finally:
-            ctx.upstream_seconds += clock() - started
-            resp.release()
-        parsed = _parse(data)
-        if parsed is None:
-            raise failure_from_chat_error(_NOT_JSON)
+    resp, started = await common.send(request, target, "responses", upstream_body)
+    if not common.is_sse(resp):
+        data, parsed = await common.read_json(request, resp, started)
         _record_usage(ctx, parsed)
         ctx.first_token_at = clock()
         return web.Response(body=data, content_type="application/json")
-    ctx.upstream_seconds += clock() - started
-    events = common.UpstreamEvents(resp, request)
+    events = common.events_of(request, resp, started)
     if not ctx.stream:
         return await _fold(ctx, resp, events, clock())
     return await _prime_stream(ctx, resp, events, clock_fn=clock)
@@ -140,17 +96,7 @@ async def _fold(
     ctx: RequestContext, resp: aiohttp.ClientResponse, events: common.UpstreamEvents, now: float
 ) -> web.StreamResponse:
     folder = bridge.ResponseFolder(model=None)
-    try:
-        while not events.eof:
-            for event in await events.next_batch():
-                if event.data == "[DONE]":
-                    continue
-                payload = _parse(event.data)
-                if payload is None:
-                    raise failure_from_chat_error(_BAD_EVENT)
-                folder.feed(payload)
-    finally:
-        resp.release()
+    await common.read_all_events(resp, events, folder.feed)
     result = folder.result()
     if result.recovery.source:
         ctx.recovery_source = result.recovery.source
@@ -179,13 +125,13 @@ async def _prime_stream(
                 continue
             payload = _parse(event.data)
             if payload is None:
-                raise _StreamError(_BAD_EVENT, frames)
+                raise common.StreamBroken(_BAD_EVENT, frames)
             kind = payload.get("type")
             sequence = payload.get("sequence_number")
             if isinstance(sequence, int):
                 state["sequence"] = sequence
             if kind in _FAILED and not state["started"]:
-                raise _StreamError(bridge.error_from_event(payload), frames)
+                raise common.StreamBroken(bridge.error_from_event(payload), frames)
             forwarded = recovery.feed(payload)
             data = event.data if forwarded is payload else orjson.dumps(forwarded).decode()
             frames.append(encode_event(data, event=kind if isinstance(kind, str) else event.event))
@@ -200,13 +146,13 @@ async def _prime_stream(
         return frames
 
     head: list[bytes] = []
-    broken: list[_StreamError] = []
+    broken: list[common.StreamBroken] = []
     try:
         while not state["started"] and not state["done"] and not events.eof:
             head.extend(absorb(await events.next_batch()))
         if events.eof and not state["done"] and not state["started"]:
             raise failure_from_chat_error(bridge.stream_truncated_error())
-    except _StreamError as exc:
+    except common.StreamBroken as exc:
         if not state["started"]:
             resp.close()
             raise failure_from_chat_error(exc.error) from None
@@ -233,7 +179,7 @@ async def _prime_stream(
                 error = bridge.stream_truncated_error()
                 ctx.error_code = "stream_truncated"
                 yield _error_event(error, int(state["sequence"]) + 1)
-        except _StreamError as exc:
+        except common.StreamBroken as exc:
             ctx.error_code = exc.error.code or "bad_upstream_event"
             yield b"".join([*exc.frames, _error_event(exc.error, int(state["sequence"]) + 1)])
         except UpstreamFailure as failure:
@@ -250,12 +196,3 @@ async def _prime_stream(
         settle()
         return common.finished_stream(resp, head)
     return common.Primed(resp, head, rest())
-
-
-class _StreamError(Exception):
-    """The upstream stream went bad; ``frames`` are what the same batch produced before that."""
-
-    def __init__(self, error: ChatError, frames: list[bytes]) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.frames = frames
