@@ -8,18 +8,20 @@ HTTP error. After that, failures become an in-stream ``data: {"error": …}`` fr
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from aiohttp import web
 
 from gateway import bridge
+from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
-from gateway.handlers import common
+from gateway.errors import GatewayError
+from gateway.handlers import common, relay
 from gateway.keys import clock_key
 from gateway.routing.loading import RouteTarget
-from gateway.sse import DONE_FRAME, encode_json_frame
+from gateway.sse import DONE_FRAME, SSEEvent, encode_json_frame
 from gateway.upstream import UpstreamFailure, error_from_chat_error, failure_from_chat_error
 from gateway.validation import validate_chat_request
 
@@ -30,6 +32,7 @@ _dumps = orjson.dumps
 _USAGE_PROVIDERS = frozenset({"openai", "azure-openai"})
 _BAD_EVENT = common.BAD_EVENT
 _parse = common.parse_object
+Clock = Callable[[], float]
 
 
 async def post_chat_completions(request: web.Request) -> web.StreamResponse:
@@ -88,76 +91,78 @@ async def _chat_passthrough(
             return web.Response(body=frames + DONE_FRAME, headers=common.SSE_HEADERS)
         return web.Response(body=data, content_type="application/json")
     events = common.events_of(request, resp, started)
-    head: list[bytes] = []
-    state = {"started": False, "done": False}
+    return await relay.prime(ctx, resp, events, _PassthroughRelay(ctx, clock, hide_usage=hide_usage))
 
-    def absorb(batch: list[Any]) -> list[bytes]:
+
+class _ChatFrames:
+    """In-stream errors as chat callers see them: a ``data: {"error": …}`` frame, then ``[DONE]``."""
+
+    __slots__ = ()
+    closing = DONE_FRAME
+
+    def error_frame(self, error: ChatError | GatewayError) -> bytes:
+        return encode_json_frame(error.body())
+
+    def error_code(self, error: ChatError) -> str | None:
+        return error.code or error.type
+
+
+class _PassthroughRelay(_ChatFrames):
+    """Chat chunks passed on as they came, minus a usage-only chunk the caller did not ask for."""
+
+    __slots__ = ("_clock", "_ctx", "_hide_usage", "done", "started")
+
+    def __init__(self, ctx: RequestContext, clock: Clock, *, hide_usage: bool) -> None:
+        self._ctx = ctx
+        self._clock = clock
+        self._hide_usage = hide_usage
+        self.started = False
+        self.done = False
+
+    def absorb(self, batch: list[SSEEvent]) -> list[bytes]:
+        ctx = self._ctx
         frames: list[bytes] = []
         for event in batch:
             if event.data == "[DONE]":
-                state["done"] = True
+                self.done = True
                 continue
             chunk = _parse(event.data)
             if chunk is None:
                 raise common.StreamBroken(_BAD_EVENT, frames)
             if chunk.get("error"):
                 raise common.StreamBroken(bridge.error_from_event(chunk), frames)
-            if not state["started"] and _has_content(chunk):
-                state["started"] = True
-                ctx.first_token_at = clock()
+            if not self.started and _has_content(chunk):
+                self.started = True
+                ctx.first_token_at = self._clock()
             if chunk.get("usage"):
                 common.record_chat_usage(ctx, chunk["usage"])
-                if hide_usage and not chunk.get("choices"):
+                if self._hide_usage and not chunk.get("choices"):
                     continue
             frames.append(b"data: " + event.data.encode() + b"\n\n")
         return frames
 
-    broken: list[common.StreamBroken] = []
-    try:
-        while not state["started"] and not state["done"] and not events.eof:
-            head.extend(absorb(await events.next_batch()))
-        if not state["done"] and events.eof and not state["started"]:
+    def after_priming(self, eof: bool) -> list[bytes]:
+        if not self.done and eof and not self.started:
             raise failure_from_chat_error(bridge.stream_truncated_error())
-    except common.StreamBroken as exc:
-        if not state["started"]:
-            resp.close()
-            raise failure_from_chat_error(exc.error) from None
-        broken.append(exc)
-    except UpstreamFailure:
-        resp.close()
-        raise
+        return []
 
-    async def rest() -> AsyncGenerator[bytes, None]:
-        try:
-            if broken:
-                raise broken[0]
-            while not state["done"] and not events.eof:
-                frames = absorb(await events.next_batch())
-                if frames:
-                    yield b"".join(frames)
-            if not state["done"]:
-                yield encode_json_frame(bridge.stream_truncated_error().body())
-        except common.StreamBroken as exc:
-            ctx.error_code = exc.error.code or exc.error.type
-            yield b"".join([*exc.frames, encode_json_frame(exc.error.body())])
-        except UpstreamFailure as failure:
-            ctx.error_code = failure.error.code
-            yield encode_json_frame(failure.error.body())
-        yield DONE_FRAME
+    def finished(self, eof: bool) -> bool:
+        return self.done
 
-    if state["done"] and not broken:
-        return common.finished_stream(resp, [*head, DONE_FRAME])
-    return common.Primed(resp, head, rest())
+    def tail(self) -> bytes:
+        return encode_json_frame(bridge.stream_truncated_error().body())
+
+    def settle(self) -> None:
+        pass
 
 
 # ---------------------------------------------------------------- Responses bridge
 
 
-def _record_fold(ctx: RequestContext, recovery: Any) -> None:
-    source = getattr(recovery, "source", None)
-    if source:
-        ctx.recovery_source = source
-    if getattr(recovery, "unrecoverable", False):
+def _record_fold(ctx: RequestContext, recovery: bridge.RecoveryOutcome) -> None:
+    if recovery.source:
+        ctx.recovery_source = recovery.source
+    if recovery.unrecoverable:
         ctx.unrecoverable = True
 
 
@@ -185,8 +190,30 @@ async def _bridged(
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     translator = bridge.ResponsesToChatStream(model=model, include_usage=include_usage)
 
-    def absorb(batch: list[Any]) -> list[bytes]:
+    return await relay.prime(ctx, resp, events, _BridgedRelay(ctx, clock, translator))
+
+
+class _BridgedRelay(_ChatFrames):
+    """Responses events translated into chat chunks by the bridge's stream translator."""
+
+    __slots__ = ("_clock", "_ctx", "_translator")
+
+    def __init__(self, ctx: RequestContext, clock: Clock, translator: bridge.ResponsesToChatStream) -> None:
+        self._ctx = ctx
+        self._clock = clock
+        self._translator = translator
+
+    @property
+    def started(self) -> bool:
+        return self._translator.started
+
+    @property
+    def done(self) -> bool:
+        return self._translator.done
+
+    def absorb(self, batch: list[SSEEvent]) -> list[bytes]:
         # The hot loop of bridged streams: orjson and the translator, nothing else per event.
+        translator = self._translator
         frames: list[bytes] = []
         append = frames.append
         feed = translator.feed
@@ -206,58 +233,29 @@ async def _bridged(
             for chunk in feed(payload):
                 append(b"data: " + _dumps(chunk) + b"\n\n")
             if not was_started and translator.started:
-                ctx.first_token_at = clock()
+                self._ctx.first_token_at = self._clock()
         return frames
 
-    head: list[bytes] = []
-    broken: list[common.StreamBroken] = []
-    try:
-        while not translator.started and not translator.done and not events.eof:
-            head.extend(absorb(await events.next_batch()))
-        if events.eof and not translator.done:
-            head.extend(encode_json_frame(chunk) for chunk in translator.finish())
+    def after_priming(self, eof: bool) -> list[bytes]:
+        translator = self._translator
+        frames = [encode_json_frame(chunk) for chunk in translator.finish()] if eof and not translator.done else []
         if translator.error is not None and not translator.started:
             raise failure_from_chat_error(translator.error)
-    except common.StreamBroken as exc:
-        if not translator.started:
-            resp.close()
-            raise failure_from_chat_error(exc.error) from None
-        broken.append(exc)
-    except UpstreamFailure:
-        resp.close()
-        raise
+        return frames
 
-    def settle() -> None:
+    def finished(self, eof: bool) -> bool:
+        return self._translator.done or eof
+
+    def tail(self) -> bytes:
+        return b"".join(encode_json_frame(chunk) for chunk in self._translator.finish())
+
+    def settle(self) -> None:
+        translator = self._translator
+        ctx = self._ctx
         common.record_chat_usage(ctx, translator.usage)
         _record_fold(ctx, translator.recovery)
         if translator.error is not None:
             ctx.error_code = translator.error.code or translator.error.type
-
-    async def rest() -> AsyncGenerator[bytes, None]:
-        try:
-            if broken:
-                raise broken[0]
-            while not translator.done and not events.eof:
-                frames = absorb(await events.next_batch())
-                if frames:
-                    yield b"".join(frames)
-            if not translator.done:
-                tail = translator.finish()
-                if tail:
-                    yield b"".join(encode_json_frame(chunk) for chunk in tail)
-        except common.StreamBroken as exc:
-            ctx.error_code = exc.error.code or exc.error.type
-            yield b"".join([*exc.frames, encode_json_frame(exc.error.body())])
-        except UpstreamFailure as failure:
-            ctx.error_code = failure.error.code
-            yield encode_json_frame(failure.error.body())
-        settle()
-        yield DONE_FRAME
-
-    if (translator.done or events.eof) and not broken:
-        settle()
-        return common.finished_stream(resp, [*head, DONE_FRAME])
-    return common.Primed(resp, head, rest())
 
 
 def _folded_reply(ctx: RequestContext, result: Any, now: float) -> web.StreamResponse:

@@ -9,7 +9,7 @@ one Response (``ResponseFolder``); a streaming caller gets the events through
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -19,11 +19,11 @@ from aiohttp import web
 from gateway import bridge
 from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
-from gateway.errors import InvalidRequestError
-from gateway.handlers import common
+from gateway.errors import GatewayError, InvalidRequestError
+from gateway.handlers import common, relay
 from gateway.keys import clock_key
 from gateway.routing.loading import RouteTarget
-from gateway.sse import encode_event
+from gateway.sse import SSEEvent, encode_event
 from gateway.upstream import UpstreamFailure, failure_from_chat_error
 from gateway.validation import validate_responses_request
 
@@ -39,12 +39,6 @@ _parse = common.parse_object
 def _record_usage(ctx: RequestContext, response: object) -> None:
     if isinstance(response, dict):
         common.record_chat_usage(ctx, bridge.usage_to_chat(response.get("usage")))
-
-
-def _error_event(error: ChatError, sequence: int) -> bytes:
-    payload: dict[str, Any] = {"type": "error", "code": error.code, "message": error.message, "param": error.param}
-    payload["sequence_number"] = sequence
-    return encode_event(orjson.dumps(payload).decode(), event="error")
 
 
 async def post_responses(request: web.Request) -> web.StreamResponse:
@@ -89,7 +83,7 @@ async def _forward(
     events = common.events_of(request, resp, started)
     if not ctx.stream:
         return await _fold(ctx, resp, events, clock())
-    return await _prime_stream(ctx, resp, events, clock_fn=clock)
+    return await relay.prime(ctx, resp, events, _ResponsesRelay(ctx, clock))
 
 
 async def _fold(
@@ -98,9 +92,7 @@ async def _fold(
     folder = bridge.ResponseFolder(model=None)
     await common.read_all_events(resp, events, folder.feed)
     result = folder.result()
-    if result.recovery.source:
-        ctx.recovery_source = result.recovery.source
-    ctx.unrecoverable = bool(result.recovery.unrecoverable)
+    _record_recovery(ctx, result.recovery)
     if result.error is not None:
         raise failure_from_chat_error(result.error)
     if result.response is None:
@@ -110,16 +102,31 @@ async def _fold(
     return web.Response(body=orjson.dumps(result.response), content_type="application/json")
 
 
-async def _prime_stream(
-    ctx: RequestContext, resp: aiohttp.ClientResponse, events: common.UpstreamEvents, *, clock_fn: Any
-) -> web.StreamResponse | common.Primed:
-    recovery = bridge.ResponsesStreamRecovery()
-    state = {"started": False, "done": False, "sequence": 0}
+def _record_recovery(ctx: RequestContext, outcome: bridge.RecoveryOutcome) -> None:
+    if outcome.source:
+        ctx.recovery_source = outcome.source
+    ctx.unrecoverable = bool(outcome.unrecoverable)
 
-    def absorb(batch: list[Any]) -> list[bytes]:
+
+class _ResponsesRelay:
+    """Responses events passed on, with an empty ``response.completed.output`` rebuilt by the recovery."""
+
+    __slots__ = ("_clock", "_ctx", "_recovery", "done", "sequence", "started")
+    closing = b""
+
+    def __init__(self, ctx: RequestContext, clock: Callable[[], float]) -> None:
+        self._ctx = ctx
+        self._clock = clock
+        self._recovery = bridge.ResponsesStreamRecovery()
+        self.started = False
+        self.done = False
+        self.sequence = 0
+
+    def absorb(self, batch: list[SSEEvent]) -> list[bytes]:
+        ctx = self._ctx
         frames: list[bytes] = []
         for event in batch:
-            if state["done"]:
+            if self.done:
                 break
             if event.data == "[DONE]":
                 continue
@@ -129,70 +136,47 @@ async def _prime_stream(
             kind = payload.get("type")
             sequence = payload.get("sequence_number")
             if isinstance(sequence, int):
-                state["sequence"] = sequence
-            if kind in _FAILED and not state["started"]:
+                self.sequence = sequence
+            if kind in _FAILED and not self.started:
                 raise common.StreamBroken(bridge.error_from_event(payload), frames)
-            forwarded = recovery.feed(payload)
+            forwarded = self._recovery.feed(payload)
             data = event.data if forwarded is payload else orjson.dumps(forwarded).decode()
             frames.append(encode_event(data, event=kind if isinstance(kind, str) else event.event))
-            if not state["started"] and kind not in _PRELUDE:
-                state["started"] = True
-                ctx.first_token_at = clock_fn()
+            if not self.started and kind not in _PRELUDE:
+                self.started = True
+                ctx.first_token_at = self._clock()
             if kind in _TERMINAL:
-                state["done"] = True
+                self.done = True
                 if kind in _FAILED:
                     ctx.error_code = bridge.error_from_event(payload).code or "response_failed"
                 _record_usage(ctx, forwarded.get("response"))
         return frames
 
-    head: list[bytes] = []
-    broken: list[common.StreamBroken] = []
-    try:
-        while not state["started"] and not state["done"] and not events.eof:
-            head.extend(absorb(await events.next_batch()))
-        if events.eof and not state["done"] and not state["started"]:
+    def after_priming(self, eof: bool) -> list[bytes]:
+        if eof and not self.done and not self.started:
             raise failure_from_chat_error(bridge.stream_truncated_error())
-    except common.StreamBroken as exc:
-        if not state["started"]:
-            resp.close()
-            raise failure_from_chat_error(exc.error) from None
-        broken.append(exc)
-    except UpstreamFailure:
-        resp.close()
-        raise
+        return []
 
-    def settle() -> None:
-        outcome = recovery.recovery
-        if outcome.source:
-            ctx.recovery_source = outcome.source
-        ctx.unrecoverable = bool(outcome.unrecoverable)
+    def finished(self, eof: bool) -> bool:
+        return self.done
 
-    async def rest() -> AsyncGenerator[bytes, None]:
-        try:
-            if broken:
-                raise broken[0]
-            while not state["done"] and not events.eof:
-                frames = absorb(await events.next_batch())
-                if frames:
-                    yield b"".join(frames)
-            if not state["done"]:
-                error = bridge.stream_truncated_error()
-                ctx.error_code = "stream_truncated"
-                yield _error_event(error, int(state["sequence"]) + 1)
-        except common.StreamBroken as exc:
-            ctx.error_code = exc.error.code or "bad_upstream_event"
-            yield b"".join([*exc.frames, _error_event(exc.error, int(state["sequence"]) + 1)])
-        except UpstreamFailure as failure:
-            ctx.error_code = failure.error.code
-            yield _error_event(
-                ChatError(
-                    failure.error.http_status, failure.error.message, failure.error.type, None, failure.error.code
-                ),
-                int(state["sequence"]) + 1,
-            )
-        settle()
+    def tail(self) -> bytes:
+        self._ctx.error_code = "stream_truncated"
+        return self.error_frame(bridge.stream_truncated_error())
 
-    if state["done"] and not broken:
-        settle()
-        return common.finished_stream(resp, head)
-    return common.Primed(resp, head, rest())
+    def error_frame(self, error: ChatError | GatewayError) -> bytes:
+        """An ``error`` event numbered after the last one seen (the failures here never name a param)."""
+        payload = {
+            "type": "error",
+            "code": error.code,
+            "message": error.message,
+            "param": error.param,
+            "sequence_number": self.sequence + 1,
+        }
+        return encode_event(orjson.dumps(payload).decode(), event="error")
+
+    def error_code(self, error: ChatError) -> str | None:
+        return error.code or "bad_upstream_event"
+
+    def settle(self) -> None:
+        _record_recovery(self._ctx, self._recovery.recovery)

@@ -1,0 +1,110 @@
+"""Priming and relaying an upstream SSE stream, the same for every streaming path.
+
+A stream is read until its first content (or its end) before the client's response starts, so an
+early failure can still be retried, fall back, or become a plain HTTP error; after that, failures
+become an in-stream error frame. What the frames look like is the endpoint's business: each path
+supplies a :class:`Relay` (chat pass-through, chat over the Responses bridge, Responses pass-through).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from typing import Protocol
+
+import aiohttp
+from aiohttp import web
+
+from gateway.bridge.errors import ChatError
+from gateway.context import RequestContext
+from gateway.errors import GatewayError
+from gateway.handlers.common import Primed, StreamBroken, UpstreamEvents, finished_stream
+from gateway.sse import SSEEvent
+from gateway.upstream import UpstreamFailure, failure_from_chat_error
+
+__all__ = ["Relay", "prime"]
+
+
+class Relay(Protocol):
+    """One endpoint's translation of upstream events into client frames."""
+
+    @property
+    def started(self) -> bool:
+        """Content has reached the frames (from here on, nothing is retried)."""
+
+    @property
+    def done(self) -> bool:
+        """The upstream's terminal event was seen."""
+
+    @property
+    def closing(self) -> bytes:
+        """Sent after everything else (``[DONE]`` for chat, nothing for Responses)."""
+
+    def absorb(self, batch: list[SSEEvent]) -> list[bytes]:
+        """Client frames for a batch of upstream events; raises StreamBroken on a bad event."""
+
+    def after_priming(self, eof: bool) -> list[bytes]:
+        """More head frames once priming stops; raises UpstreamFailure if the stream failed unstarted."""
+
+    def finished(self, eof: bool) -> bool:
+        """Whether priming read the whole answer (it is then sent in one body)."""
+
+    def tail(self) -> bytes:
+        """Frames for an upstream that ended, after content, without its terminal event."""
+
+    def error_frame(self, error: ChatError | GatewayError) -> bytes:
+        """The in-stream frame for a failure after the response started."""
+
+    def error_code(self, error: ChatError) -> str | None:
+        """The ``error_code`` logged for a bad event after the response started."""
+
+    def settle(self) -> None:
+        """Record what the whole stream said (usage, recovery) once it is over."""
+
+
+async def prime(
+    ctx: RequestContext, resp: aiohttp.ClientResponse, events: UpstreamEvents, relay: Relay
+) -> web.StreamResponse | Primed:
+    """Read up to the first content; the whole answer if it was that short, else the head and the rest."""
+    head: list[bytes] = []
+    broken: StreamBroken | None = None
+    try:
+        while not relay.started and not relay.done and not events.eof:
+            head.extend(relay.absorb(await events.next_batch()))
+        head.extend(relay.after_priming(events.eof))
+    except StreamBroken as exc:
+        if not relay.started:
+            resp.close()
+            raise failure_from_chat_error(exc.error) from None
+        broken = exc
+    except UpstreamFailure:
+        resp.close()
+        raise
+    if broken is None and relay.finished(events.eof):
+        relay.settle()
+        return finished_stream(resp, [*head, relay.closing])
+    return Primed(resp, head, _rest(ctx, events, relay, broken))
+
+
+async def _rest(
+    ctx: RequestContext, events: UpstreamEvents, relay: Relay, broken: StreamBroken | None
+) -> AsyncGenerator[bytes, None]:
+    try:
+        if broken is not None:
+            raise broken
+        while not relay.done and not events.eof:
+            frames = relay.absorb(await events.next_batch())
+            if frames:
+                yield b"".join(frames)
+        if not relay.done:
+            tail = relay.tail()
+            if tail:
+                yield tail
+    except StreamBroken as exc:
+        ctx.error_code = relay.error_code(exc.error)
+        yield b"".join([*exc.frames, relay.error_frame(exc.error)])
+    except UpstreamFailure as failure:
+        ctx.error_code = failure.error.code
+        yield relay.error_frame(failure.error)
+    relay.settle()
+    if relay.closing:
+        yield relay.closing
