@@ -19,6 +19,7 @@ from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
 from gateway.errors import GatewayError
 from gateway.handlers import common, relay
+from gateway.handlers.common import BAD_EVENT, parse_object
 from gateway.keys import clock_key
 from gateway.routing.loading import RouteTarget
 from gateway.sse import DONE_FRAME, SSEEvent, encode_json_frame
@@ -30,8 +31,6 @@ __all__ = ["post_chat_completions"]
 _loads = orjson.loads
 _dumps = orjson.dumps
 _USAGE_PROVIDERS = frozenset({"openai", "azure-openai"})
-_BAD_EVENT = common.BAD_EVENT
-_parse = common.parse_object
 Clock = Callable[[], float]
 
 
@@ -107,17 +106,16 @@ class _ChatFrames:
         return error.code or error.type
 
 
-class _PassthroughRelay(_ChatFrames):
+class _PassthroughRelay(_ChatFrames, relay.MarkedRelay):
     """Chat chunks passed on as they came, minus a usage-only chunk the caller did not ask for."""
 
-    __slots__ = ("_clock", "_ctx", "_hide_usage", "done", "started")
+    __slots__ = ("_clock", "_ctx", "_hide_usage")
 
     def __init__(self, ctx: RequestContext, clock: Clock, *, hide_usage: bool) -> None:
+        super().__init__()
         self._ctx = ctx
         self._clock = clock
         self._hide_usage = hide_usage
-        self.started = False
-        self.done = False
 
     def absorb(self, batch: list[SSEEvent]) -> list[bytes]:
         ctx = self._ctx
@@ -126,9 +124,9 @@ class _PassthroughRelay(_ChatFrames):
             if event.data == "[DONE]":
                 self.done = True
                 continue
-            chunk = _parse(event.data)
+            chunk = parse_object(event.data)
             if chunk is None:
-                raise common.StreamBroken(_BAD_EVENT, frames)
+                raise common.StreamBroken(BAD_EVENT, frames)
             if chunk.get("error"):
                 raise common.StreamBroken(bridge.error_from_event(chunk), frames)
             if not self.started and _has_content(chunk):
@@ -140,14 +138,6 @@ class _PassthroughRelay(_ChatFrames):
                     continue
             frames.append(b"data: " + event.data.encode() + b"\n\n")
         return frames
-
-    def after_priming(self, eof: bool) -> list[bytes]:
-        if not self.done and eof and not self.started:
-            raise failure_from_chat_error(bridge.stream_truncated_error())
-        return []
-
-    def finished(self, eof: bool) -> bool:
-        return self.done
 
     def tail(self) -> bytes:
         return encode_json_frame(bridge.stream_truncated_error().body())
@@ -228,7 +218,7 @@ class _BridgedRelay(_ChatFrames):
             except orjson.JSONDecodeError:
                 payload = None
             if type(payload) is not dict:
-                raise common.StreamBroken(_BAD_EVENT, frames)
+                raise common.StreamBroken(BAD_EVENT, frames)
             was_started = translator.started
             for chunk in feed(payload):
                 append(b"data: " + _dumps(chunk) + b"\n\n")

@@ -14,6 +14,7 @@ from typing import Protocol
 import aiohttp
 from aiohttp import web
 
+from gateway import bridge
 from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
 from gateway.errors import GatewayError
@@ -21,7 +22,7 @@ from gateway.handlers.common import Primed, StreamBroken, UpstreamEvents, finish
 from gateway.sse import SSEEvent
 from gateway.upstream import UpstreamFailure, failure_from_chat_error
 
-__all__ = ["Relay", "prime"]
+__all__ = ["MarkedRelay", "Relay", "prime"]
 
 
 class Relay(Protocol):
@@ -59,6 +60,24 @@ class Relay(Protocol):
 
     def settle(self) -> None:
         """Record what the whole stream said (usage, recovery) once it is over."""
+
+
+class MarkedRelay:
+    """A relay that marks ``started``/``done`` itself; an end before any content is a truncated stream."""
+
+    __slots__ = ("done", "started")
+
+    def __init__(self) -> None:
+        self.started = False
+        self.done = False
+
+    def after_priming(self, eof: bool) -> list[bytes]:
+        if eof and not self.done and not self.started:
+            raise failure_from_chat_error(bridge.stream_truncated_error())
+        return []
+
+    def finished(self, eof: bool) -> bool:
+        return self.done
 
 
 async def prime(

@@ -21,6 +21,7 @@ from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
 from gateway.errors import GatewayError, InvalidRequestError
 from gateway.handlers import common, relay
+from gateway.handlers.common import BAD_EVENT, parse_object
 from gateway.keys import clock_key
 from gateway.routing.loading import RouteTarget
 from gateway.sse import SSEEvent, encode_event
@@ -32,8 +33,6 @@ __all__ = ["post_responses"]
 _PRELUDE = frozenset({"response.created", "response.in_progress", "response.queued"})
 _TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
 _FAILED = frozenset({"response.failed", "error"})
-_BAD_EVENT = common.BAD_EVENT
-_parse = common.parse_object
 
 
 def _record_usage(ctx: RequestContext, response: object) -> None:
@@ -108,18 +107,17 @@ def _record_recovery(ctx: RequestContext, outcome: bridge.RecoveryOutcome) -> No
     ctx.unrecoverable = bool(outcome.unrecoverable)
 
 
-class _ResponsesRelay:
+class _ResponsesRelay(relay.MarkedRelay):
     """Responses events passed on, with an empty ``response.completed.output`` rebuilt by the recovery."""
 
-    __slots__ = ("_clock", "_ctx", "_recovery", "done", "sequence", "started")
+    __slots__ = ("_clock", "_ctx", "_recovery", "sequence")
     closing = b""
 
     def __init__(self, ctx: RequestContext, clock: Callable[[], float]) -> None:
+        super().__init__()
         self._ctx = ctx
         self._clock = clock
         self._recovery = bridge.ResponsesStreamRecovery()
-        self.started = False
-        self.done = False
         self.sequence = 0
 
     def absorb(self, batch: list[SSEEvent]) -> list[bytes]:
@@ -130,9 +128,9 @@ class _ResponsesRelay:
                 break
             if event.data == "[DONE]":
                 continue
-            payload = _parse(event.data)
+            payload = parse_object(event.data)
             if payload is None:
-                raise common.StreamBroken(_BAD_EVENT, frames)
+                raise common.StreamBroken(BAD_EVENT, frames)
             kind = payload.get("type")
             sequence = payload.get("sequence_number")
             if isinstance(sequence, int):
@@ -151,14 +149,6 @@ class _ResponsesRelay:
                     ctx.error_code = bridge.error_from_event(payload).code or "response_failed"
                 _record_usage(ctx, forwarded.get("response"))
         return frames
-
-    def after_priming(self, eof: bool) -> list[bytes]:
-        if eof and not self.done and not self.started:
-            raise failure_from_chat_error(bridge.stream_truncated_error())
-        return []
-
-    def finished(self, eof: bool) -> bool:
-        return self.done
 
     def tail(self) -> bytes:
         self._ctx.error_code = "stream_truncated"
