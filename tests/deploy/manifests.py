@@ -24,7 +24,7 @@ SAMPLES_DIR = DEPLOY_DIR / "samples"
 
 RELEASE = "aliasgate"
 NAMESPACE = "aliasgate-system"
-VALUE_SETS = ("default", "minimal", "ha", "everything-on")
+VALUE_SETS = ("default", "minimal", "ha", "everything-on", "webhook")
 SOURCES = ("kustomize", *VALUE_SETS)
 """Every rendered install the tests check: the kustomization and each chart value set."""
 

@@ -130,3 +130,16 @@ aliasgate-controller
 {{- define "aliasgate.gateway.secretsDir" -}}
 /etc/aliasgate/credentials
 {{- end }}
+
+{{/* The admission webhook: its Service, TLS Secret and the cert-manager Certificate's name. */}}
+{{- define "aliasgate.webhook.serviceName" -}}
+{{- printf "%s-webhook" (include "aliasgate.controller.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "aliasgate.webhook.secretName" -}}
+{{- printf "%s-webhook-tls" (include "aliasgate.controller.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "aliasgate.webhook.certDir" -}}
+/etc/aliasgate/webhook-tls
+{{- end }}
