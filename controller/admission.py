@@ -9,11 +9,11 @@ reconciler stays the source of truth when the webhook is off or fails open.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from controller.conflicts import InvalidAlias, resolve
+from controller.conflicts import InvalidAlias, Verdict, resolve
 from controller.resources import InvalidObjectError, ModelAlias, parse_object
 
 __all__ = ["DENIED_REASONS", "AdmissionDecision", "review"]
@@ -39,17 +39,22 @@ def review(
     inventory: Iterable[ModelAlias | InvalidAlias],
     namespace: str | None = None,
     name: str | None = None,
+    current_verdicts: Mapping[str, Verdict] | None = None,
 ) -> AdmissionDecision:
     """Judge a CREATE, UPDATE or DELETE of one ModelAlias given everything else that exists.
 
     ``raw`` is the incoming object (None for DELETE, where ``namespace``/``name`` identify the victim).
+    ``current_verdicts`` are the verdicts of ``inventory`` as it is, when the caller has them cached
+    (one engine run fewer per review: at 10k objects a run costs a few hundred milliseconds).
     """
     current = {_key(obj): obj for obj in inventory}
     if operation == "DELETE":
         if namespace is None or name is None:
             return AdmissionDecision(True, "Allowed", "nothing to review")
         proposed = {key: obj for key, obj in current.items() if key != (namespace, name)}
-        return AdmissionDecision(True, "Allowed", "delete allowed", _newly_rejected(current, proposed, skip=None))
+        before = _verdicts(current, current_verdicts)
+        warnings = _newly_rejected(before, resolve(proposed.values()).verdicts, skip=None)
+        return AdmissionDecision(True, "Allowed", "delete allowed", warnings)
 
     try:
         candidate = parse_object(raw)
@@ -66,11 +71,11 @@ def review(
         candidate = candidate.model_copy(update={"metadata": meta})
     proposed = dict(current)
     proposed[key] = candidate
-    after = resolve(proposed.values())
-    verdict = after.verdicts[f"{key[0]}/{key[1]}"]
+    after = resolve(proposed.values()).verdicts
+    verdict = after[f"{key[0]}/{key[1]}"]
     if not verdict.accepted and verdict.reason in DENIED_REASONS:
         return AdmissionDecision(False, verdict.reason, verdict.message)
-    warnings = _newly_rejected(current, proposed, skip=key)
+    warnings = _newly_rejected(_verdicts(current, current_verdicts), after, skip=key)
     if not verdict.accepted:
         warnings = (f"{key[0]}/{key[1]} will not be served: {verdict.reason}: {verdict.message}", *warnings)
     return AdmissionDecision(True, "Allowed", "no conflicts", warnings)
@@ -82,15 +87,16 @@ def _key(obj: ModelAlias | InvalidAlias) -> tuple[str, str]:
     return (obj.namespace, obj.name)
 
 
+def _verdicts(
+    objects: dict[tuple[str, str], ModelAlias | InvalidAlias], cached: Mapping[str, Verdict] | None
+) -> Mapping[str, Verdict]:
+    return cached if cached is not None else resolve(objects.values()).verdicts
+
+
 def _newly_rejected(
-    before: dict[tuple[str, str], ModelAlias | InvalidAlias],
-    after: dict[tuple[str, str], ModelAlias | InvalidAlias],
-    *,
-    skip: tuple[str, str] | None,
+    old: Mapping[str, Verdict], new: Mapping[str, Verdict], *, skip: tuple[str, str] | None
 ) -> tuple[str, ...]:
     """Warnings for objects accepted before the write and rejected after it."""
-    old = resolve(before.values()).verdicts
-    new = resolve(after.values()).verdicts
     warnings = []
     for ref, verdict in sorted(new.items()):
         if skip is not None and ref == f"{skip[0]}/{skip[1]}":

@@ -9,21 +9,24 @@ with a warning: the reconciler stays the source of truth.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import asyncio
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from controller.admission import review
-from controller.conflicts import InvalidAlias
+from controller.admission import AdmissionDecision, review
+from controller.conflicts import InvalidAlias, Verdict
 from controller.resources import ModelAlias
 
-__all__ = ["NOT_READY_WARNING", "WEBHOOK_PATH", "InventorySnapshot", "webhook_routes"]
+__all__ = ["NOT_READY_WARNING", "WEBHOOK_PATH", "Baseline", "InventorySnapshot", "webhook_routes"]
 
 WEBHOOK_PATH = "/validate-modelalias"
 
 InventorySnapshot = Callable[[], Iterable[ModelAlias | InvalidAlias]]
+Baseline = Callable[[Sequence[ModelAlias | InvalidAlias]], Mapping[str, Verdict]]
+"""Verdicts of a snapshot as it is (cached by the caller), so a review runs the engine once, not twice."""
 
 NOT_READY_WARNING = (
     "aliasgate: the controller has not listed ModelAliases yet, so conflicts were not checked at admission; "
@@ -31,12 +34,28 @@ NOT_READY_WARNING = (
 )
 
 
-def webhook_routes(snapshot: InventorySnapshot, *, ready: Callable[[], bool] | None = None) -> list[web.RouteDef]:
+def webhook_routes(
+    snapshot: InventorySnapshot, *, ready: Callable[[], bool] | None = None, baseline: Baseline | None = None
+) -> list[web.RouteDef]:
     """Routes to add to the controller's HTTPS app; ``snapshot`` returns the current inventory.
 
     ``ready`` says whether that inventory is complete (first list done); until then every write is
     allowed with :data:`NOT_READY_WARNING`, since judging against a partial inventory would be wrong.
+    The snapshot is taken on the event loop; the engine then runs in a worker thread, so a review at
+    10k objects does not stall the controller's watches and Lease renewals.
     """
+
+    def judge(
+        obj: dict[str, Any] | None, operation: str, req: dict[str, Any], objects: Sequence[ModelAlias | InvalidAlias]
+    ) -> AdmissionDecision:
+        return review(
+            obj,
+            operation=operation,
+            inventory=objects,
+            namespace=req.get("namespace"),
+            name=req.get("name"),
+            current_verdicts=None if baseline is None else baseline(objects),
+        )
 
     async def post_validate(request: web.Request) -> web.Response:
         try:
@@ -50,13 +69,9 @@ def webhook_routes(snapshot: InventorySnapshot, *, ready: Callable[[], bool] | N
             answer = {"uid": uid, "allowed": True, "warnings": [NOT_READY_WARNING]}
             return _review_response(answer)
         obj = req.get("object") if operation != "DELETE" else None
-        decision = review(
-            obj if isinstance(obj, dict) else None,
-            operation=operation,
-            inventory=snapshot(),
-            namespace=req.get("namespace"),
-            name=req.get("name"),
-        )
+        found = snapshot()  # on the loop: the inventory only changes there
+        objects = found if isinstance(found, Sequence) else list(found)
+        decision = await asyncio.to_thread(judge, obj if isinstance(obj, dict) else None, operation, req, objects)
         response: dict[str, Any] = {"uid": uid, "allowed": decision.allowed}
         if not decision.allowed:
             response["status"] = {

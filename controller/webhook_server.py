@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import structlog
 from aiohttp import web
 
-from controller.conflicts import InvalidAlias, parse_or_invalid
+from controller.conflicts import InvalidAlias, Verdict, parse_or_invalid, resolve
 from controller.inventory import Inventory, object_key
 from controller.resources import ModelAlias
 from controller.webhook import webhook_routes
@@ -31,7 +33,9 @@ class ParsedInventory:
     """The alias inventory as the rules read it, re-parsing only objects whose essence changed.
 
     A review at 10k objects must not parse 10k objects each time; the cache follows the inventory's
-    ``version`` (bumped on every spec change), so an unchanged inventory costs one comparison.
+    ``version`` (bumped on every spec change), so an unchanged inventory costs one comparison. The
+    verdicts of the inventory as it is are cached the same way (:meth:`baseline`), so a review runs the
+    engine once (on the inventory with the write applied) instead of twice.
     """
 
     def __init__(self, inventory: Inventory) -> None:
@@ -39,6 +43,9 @@ class ParsedInventory:
         self._version = -1
         self._parsed: dict[tuple[str, str], tuple[Any, ModelAlias | InvalidAlias]] = {}
         self._objects: list[ModelAlias | InvalidAlias] = []
+        self._lock = threading.Lock()  # baseline() runs in worker threads
+        self._baseline: tuple[Sequence[ModelAlias | InvalidAlias], Mapping[str, Verdict]] | None = None
+        self.baseline_runs = 0
 
     def ready(self) -> bool:
         """True once every watch scope delivered its first full list."""
@@ -57,6 +64,21 @@ class ParsedInventory:
         self._objects = [entry[1] for entry in cache.values()]
         self._version = self.inventory.version
         return self._objects
+
+    def baseline(self, objects: Sequence[ModelAlias | InvalidAlias]) -> Mapping[str, Verdict]:
+        """Verdicts of ``objects`` (a list this snapshot returned), computed once per inventory version.
+
+        Keyed by the list's identity: a new inventory version gives a new list. Credentials are not
+        judged, as in :func:`controller.admission.review`.
+        """
+        with self._lock:
+            cached = self._baseline
+            if cached is not None and cached[0] is objects:
+                return cached[1]
+            verdicts = resolve(objects).verdicts
+            self._baseline = (objects, verdicts)
+            self.baseline_runs += 1
+            return verdicts
 
 
 class ReloadingCertificate:
@@ -115,7 +137,8 @@ class WebhookServer:
 
     async def start(self) -> None:
         app = web.Application(client_max_size=3 * 1024 * 1024)  # the API server caps objects at ~1.5 MiB
-        app.add_routes(webhook_routes(self.snapshot, ready=self.snapshot.ready))
+        routes = webhook_routes(self.snapshot, ready=self.snapshot.ready, baseline=self.snapshot.baseline)
+        app.add_routes(routes)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         host, port = _split_listen(self.listen)

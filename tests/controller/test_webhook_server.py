@@ -81,3 +81,25 @@ def test_webhook_without_a_certificate_is_refused_at_startup(capsys: pytest.Capt
     with pytest.raises(SystemExit):
         parse_settings(["--webhook-listen", "0.0.0.0:9443"], environ={})
     assert "--webhook-cert-file" in capsys.readouterr().err
+
+
+async def test_a_review_runs_the_engine_on_the_current_inventory_once_per_version(
+    aiohttp_client: AiohttpClient,
+) -> None:
+    inventory = Inventory()
+    inventory.replace_scope("", [_alias("chatty", mode="chat", model="gpt-4.1")])
+    snapshot = ParsedInventory(inventory)
+    app = web.Application()
+    app.add_routes(webhook_routes(snapshot, ready=snapshot.ready, baseline=snapshot.baseline))
+    client = await aiohttp_client(app)
+    for name in ("upgrader", "upgrader-2"):
+        body = await (
+            await client.post(WEBHOOK_PATH, json=_review(_alias(name, mode="responses", model="gpt-4.1")))
+        ).json()
+        assert body["response"]["allowed"] is True
+        assert body["response"]["warnings"][0].startswith("team-a/chatty would be rejected: ModeDowngradeRejected")
+    assert snapshot.baseline_runs == 1
+    inventory.upsert(_alias("other", model="gpt-5"))
+    body = await (await client.post(WEBHOOK_PATH, json=_review(_alias("x", mode="responses", model="gpt-4.1")))).json()
+    assert len(body["response"]["warnings"]) == 1
+    assert snapshot.baseline_runs == 2
