@@ -131,7 +131,6 @@ class UpstreamError(GatewayError):
 
 
 class UpstreamUnavailableError(UpstreamError):
-    status = 502
     error_code = "upstream_unavailable"
 
 

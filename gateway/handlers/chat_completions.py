@@ -23,7 +23,7 @@ from gateway.handlers.common import BAD_EVENT, parse_object
 from gateway.keys import clock_key
 from gateway.routing.loading import RouteTarget
 from gateway.sse import DONE_FRAME, SSEEvent, encode_json_frame
-from gateway.upstream import UpstreamFailure, error_from_chat_error, failure_from_chat_error
+from gateway.upstream import failure_from_chat_error
 from gateway.validation import validate_chat_request
 
 __all__ = ["post_chat_completions"]
@@ -85,10 +85,7 @@ async def _chat_passthrough(
         data, parsed = await common.read_json(request, resp, started)
         common.record_chat_usage(ctx, parsed.get("usage"))
         ctx.first_token_at = clock()
-        if ctx.stream:  # the upstream ignored `stream`: give the caller the stream it asked for
-            frames = b"".join(encode_json_frame(chunk) for chunk in completion_to_chunks(parsed))
-            return web.Response(body=frames + DONE_FRAME, headers=common.SSE_HEADERS)
-        return web.Response(body=data, content_type="application/json")
+        return _completion_reply(ctx, parsed, data)
     events = common.events_of(request, resp, started)
     return await relay.prime(ctx, resp, events, _PassthroughRelay(ctx, clock, hide_usage=hide_usage))
 
@@ -179,7 +176,6 @@ async def _bridged(
         return _folded_reply(ctx, result, clock())
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
     translator = bridge.ResponsesToChatStream(model=model, include_usage=include_usage)
-
     return await relay.prime(ctx, resp, events, _BridgedRelay(ctx, clock, translator))
 
 
@@ -248,22 +244,25 @@ class _BridgedRelay(_ChatFrames):
             ctx.error_code = translator.error.code or translator.error.type
 
 
-def _folded_reply(ctx: RequestContext, result: Any, now: float) -> web.StreamResponse:
+def _folded_reply(ctx: RequestContext, result: bridge.FoldResult, now: float) -> web.StreamResponse:
     """A folded (non-stream or JSON) bridge result → the chat answer (as JSON, or as SSE chunks)."""
     _record_fold(ctx, result.recovery)
     if result.error is not None:
         raise failure_from_chat_error(result.error)
     completion = result.completion
     if completion is None:  # pragma: no cover - the bridge always sets one of the two
-        raise UpstreamFailure(error_from_chat_error(common.NOT_JSON), retryable=True)
+        raise failure_from_chat_error(common.NOT_JSON)
     common.record_chat_usage(ctx, result.usage)
     ctx.first_token_at = now
+    return _completion_reply(ctx, completion, None)
+
+
+def _completion_reply(ctx: RequestContext, completion: dict[str, Any], raw: bytes | None) -> web.Response:
+    """A whole chat.completion as the caller asked for it: JSON (``raw`` as received, when given) or SSE chunks."""
     if not ctx.stream:
-        return web.Response(body=orjson.dumps(completion), content_type="application/json")
-    return web.Response(
-        body=b"".join(encode_json_frame(chunk) for chunk in completion_to_chunks(completion)) + DONE_FRAME,
-        headers=common.SSE_HEADERS,
-    )
+        return web.Response(body=orjson.dumps(completion) if raw is None else raw, content_type="application/json")
+    frames = b"".join(encode_json_frame(chunk) for chunk in completion_to_chunks(completion))
+    return web.Response(body=frames + DONE_FRAME, headers=common.SSE_HEADERS)
 
 
 def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:

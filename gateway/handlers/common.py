@@ -41,6 +41,7 @@ from gateway.validation import parse_json_object
 __all__ = [
     "BAD_EVENT",
     "NOT_JSON",
+    "SSE_HEADERS",
     "Primed",
     "Request",
     "StreamBroken",
@@ -48,15 +49,19 @@ __all__ = [
     "apply_route_settings",
     "bridge_request_failure",
     "events_of",
+    "finished_stream",
     "is_sse",
     "parse_object",
     "prepare",
+    "pump",
     "read_all_events",
+    "read_body",
+    "read_failure",
     "read_json",
     "record_chat_usage",
+    "resolve",
     "send",
     "serve",
-    "start_sse",
 ]
 
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -237,12 +242,6 @@ def apply_route_settings(body: dict[str, Any], target: RouteTarget) -> dict[str,
     return merged
 
 
-async def start_sse(request: web.Request) -> web.StreamResponse:
-    response = web.StreamResponse(status=200, headers=SSE_HEADERS)
-    await response.prepare(request)
-    return response
-
-
 class UpstreamEvents:
     """SSE events from an upstream response, counting the time spent waiting on it."""
 
@@ -322,7 +321,8 @@ class Primed:
 
 async def pump(request: web.Request, ctx: RequestContext, primed: Primed) -> web.StreamResponse:
     """Commit the SSE response and copy the rest; a vanished client closes the upstream (stop paying)."""
-    response = await start_sse(request)
+    response = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    await response.prepare(request)
     try:
         try:
             if primed.head:
