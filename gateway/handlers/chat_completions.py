@@ -38,14 +38,15 @@ async def post_chat_completions(request: web.Request) -> web.StreamResponse:
     prepared = await common.prepare(request, "chat", validate_chat_request)
     ctx, body = prepared.ctx, prepared.body
 
-    async def attempt(current: RouteTarget) -> web.StreamResponse | common.Primed:
+    async def attempt(current: RouteTarget) -> common.Outcome:
+        common.serving(ctx, current)
         ctx.mode = current.route.mode
         merged = common.apply_route_settings(body, current)
         if current.route.mode == "chat":
             return await _chat_passthrough(request, ctx, current, merged)
         return await _bridged(request, ctx, current, merged)
 
-    return await common.serve(request, prepared, attempt)
+    return await common.respond(request, ctx, await common.failover(request, prepared, attempt))
 
 
 # ---------------------------------------------------------------- chat pass-through
@@ -70,7 +71,7 @@ def _has_content(chunk: dict[str, Any]) -> bool:
 
 async def _chat_passthrough(
     request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any]
-) -> web.StreamResponse | common.Primed:
+) -> common.Outcome:
     clock = request.app[clock_key]
     out = dict(body)
     out["model"] = target.backend.model
@@ -155,7 +156,7 @@ def _record_fold(ctx: RequestContext, recovery: bridge.RecoveryOutcome) -> None:
 
 async def _bridged(
     request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any]
-) -> web.StreamResponse | common.Primed:
+) -> common.Outcome:
     clock = request.app[clock_key]
     backend = target.backend
     try:

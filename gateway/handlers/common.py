@@ -49,19 +49,20 @@ __all__ = [
     "apply_route_settings",
     "bridge_request_failure",
     "events_of",
+    "failover",
     "finished_stream",
     "is_sse",
     "parse_object",
     "prepare",
-    "pump",
     "read_all_events",
     "read_body",
     "read_failure",
     "read_json",
     "record_chat_usage",
     "resolve",
+    "respond",
     "send",
-    "serve",
+    "serving",
 ]
 
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -103,31 +104,29 @@ async def prepare(request: web.Request, endpoint: str, validate: Callable[[dict[
     return Request(ctx, body, alias, table, target)
 
 
-async def serve(
+def serving(ctx: RequestContext, current: RouteTarget) -> None:
+    """Note which alias and backend this attempt uses (an attempt's first step, before anything can fail)."""
+    ctx.served_alias = current.alias
+    ctx.backend = current.backend.key
+
+
+async def failover(
     request: web.Request, prepared: Request, attempt: Callable[[RouteTarget], Awaitable[Outcome]]
-) -> web.StreamResponse:
-    """Run ``attempt`` over the route and its fallbacks, record health, then answer (pumping a stream)."""
+) -> Outcome:
+    """Run ``attempt`` over the route and its fallbacks and record the alias's health; the last failure is raised."""
     app = request.app
     ctx = prepared.ctx
     health = app[health_key]
-
-    async def attempt_on(current: RouteTarget) -> Outcome:
-        ctx.served_alias = current.alias
-        ctx.backend = current.backend.key
-        return await attempt(current)
-
     try:
         outcome = await with_failover(
-            prepared.table, prepared.target, attempt_on, metrics=app[metrics_key], rng=app[rng_key]
+            prepared.table, prepared.target, attempt, metrics=app[metrics_key], rng=app[rng_key]
         )
     except UpstreamFailure as failure:
         if failure.retryable:
             health.record_traffic(ctx.served_alias or prepared.alias, ok=False, error=failure.error.message)
         raise failure.error from None
     health.record_traffic(ctx.served_alias or prepared.alias, ok=True)
-    if isinstance(outcome, web.StreamResponse):
-        return outcome
-    return await pump(request, ctx, outcome)
+    return outcome
 
 
 def bridge_request_failure(exc: bridge.BridgeRequestError) -> UpstreamFailure:
@@ -319,22 +318,27 @@ class Primed:
     rest: AsyncGenerator[bytes, None]
 
 
-async def pump(request: web.Request, ctx: RequestContext, primed: Primed) -> web.StreamResponse:
-    """Commit the SSE response and copy the rest; a vanished client closes the upstream (stop paying)."""
+async def respond(request: web.Request, ctx: RequestContext, outcome: Outcome) -> web.StreamResponse:
+    """Answer with ``outcome``: a whole response as it is; a primed stream is committed as SSE and copied on.
+
+    A vanished client closes the upstream (stop paying).
+    """
+    if isinstance(outcome, web.StreamResponse):
+        return outcome
     response = web.StreamResponse(status=200, headers=SSE_HEADERS)
     await response.prepare(request)
     try:
         try:
-            if primed.head:
-                await response.write(b"".join(primed.head))
-            async for frames in primed.rest:
+            if outcome.head:
+                await response.write(b"".join(outcome.head))
+            async for frames in outcome.rest:
                 await response.write(frames)
         except ConnectionResetError:
             ctx.disconnected = True
-            primed.resp.close()
+            outcome.resp.close()
             raise
         await response.write_eof()
     finally:
-        await primed.rest.aclose()
-        primed.resp.release()
+        await outcome.rest.aclose()
+        outcome.resp.release()
     return response

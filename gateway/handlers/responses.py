@@ -50,7 +50,8 @@ async def post_responses(request: web.Request) -> web.StreamResponse:
             code="unsupported_endpoint",
         )
 
-    async def attempt(current: RouteTarget) -> web.StreamResponse | common.Primed:
+    async def attempt(current: RouteTarget) -> common.Outcome:
+        common.serving(ctx, current)
         if current.route.mode != "responses":
             raise UpstreamFailure(
                 InvalidRequestError(f"Fallback '{current.alias}' cannot serve the Responses API.", param="model"),
@@ -58,12 +59,12 @@ async def post_responses(request: web.Request) -> web.StreamResponse:
             )
         return await _forward(request, ctx, current, common.apply_route_settings(body, current))
 
-    return await common.serve(request, prepared, attempt)
+    return await common.respond(request, ctx, await common.failover(request, prepared, attempt))
 
 
 async def _forward(
     request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any]
-) -> web.StreamResponse | common.Primed:
+) -> common.Outcome:
     clock = request.app[clock_key]
     backend = target.backend
     try:
