@@ -23,7 +23,7 @@ import structlog
 
 from gateway.metrics import GatewayMetrics
 from gateway.routing.source import TableSink
-from gateway.routing.table import Backend, Route, RoutingTable, TableInvariantError
+from gateway.routing.table import Backend, Route, RoutingTable, TableInvariantError, document_content_hash
 
 __all__ = ["CompiledTable", "FileTableSource", "LoadResult", "RouteTarget", "TableHolder", "compile_table"]
 
@@ -63,17 +63,26 @@ class CompiledTable:
 
 def compile_table(table: RoutingTable) -> CompiledTable:
     """Precompute the per-alias lookup of a checked table."""
+    timeouts: dict[tuple[float, float, float], aiohttp.ClientTimeout] = {}
+    """One (immutable) ClientTimeout per distinct triple: a large table has few distinct timeouts."""
+
+    def client_timeout(route: Route) -> aiohttp.ClientTimeout:
+        settings = route.settings.timeouts
+        triple = (settings.read_seconds, settings.connect_seconds, settings.idle_seconds)
+        found = timeouts.get(triple)
+        if found is None:
+            found = timeouts[triple] = aiohttp.ClientTimeout(
+                total=settings.read_seconds, sock_connect=settings.connect_seconds, sock_read=settings.idle_seconds
+            )
+        return found
+
     targets = {
         alias: RouteTarget(
             alias=alias,
             route=route,
             backend=table.backends[route.backend],
             fallbacks=tuple(route.settings.fallbacks),
-            client_timeout=aiohttp.ClientTimeout(
-                total=route.settings.timeouts.read_seconds,
-                sock_connect=route.settings.timeouts.connect_seconds,
-                sock_read=route.settings.timeouts.idle_seconds,
-            ),
+            client_timeout=client_timeout(route),
         )
         for alias, route in table.routes.items()
     }
@@ -104,11 +113,17 @@ class TableHolder:
             table = RoutingTable.from_json(data)
         except (pydantic.ValidationError, ValueError) as exc:
             return self._reject(f"invalid routing table document: {_summarise(exc)}", origin=origin)
-        return self.load_table(table, origin=origin)
+        # The hash is checked against the very bytes just validated (cheap); only a document that is
+        # not in canonical form falls back to recomputing it from the model in check().
+        verified = bool(table.sha256) and document_content_hash(data) == table.sha256
+        return self._load(table, origin=origin, hash_verified=verified)
 
     def load_table(self, table: RoutingTable, *, origin: str) -> bool:
+        return self._load(table, origin=origin, hash_verified=False)
+
+    def _load(self, table: RoutingTable, *, origin: str, hash_verified: bool) -> bool:
         try:
-            table.check()
+            table.check(hash_verified=hash_verified)
         except TableInvariantError as exc:
             return self._reject("routing table breaks invariants: " + "; ".join(exc.problems[:5]), origin=origin)
         current = self._current

@@ -119,3 +119,32 @@ async def _until(condition: object, timeout: float = 2.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():  # type: ignore[operator]
             await asyncio.sleep(0.005)
+
+
+def test_a_document_with_defaults_written_out_is_still_verified_and_accepted() -> None:
+    holder, metrics = _holder()
+    table = build_table(BASE, [RouteSpec("a"), RouteSpec("b", model="m2")], generation=3)
+    spelled_out = orjson.dumps(table.model_dump(mode="json", by_alias=True))  # not the canonical bytes
+    assert holder.load_bytes(spelled_out, origin="test") is True
+    assert holder.current is not None
+    assert holder.current.table == table
+    tampered = orjson.loads(spelled_out)
+    tampered["routes"]["a"]["settings"]["timeouts"]["readSeconds"] = 5.0
+    tampered["generation"] = 4
+    assert holder.load_bytes(orjson.dumps(tampered), origin="test") is False
+    assert holder.last_error is not None
+    assert "sha256" in holder.last_error
+    assert holder.current.table == table
+    assert _loads(metrics, "rejected") == 1
+
+
+def test_routes_with_equal_timeouts_share_one_client_timeout() -> None:
+    holder, _ = _holder()
+    table = build_table(BASE, [RouteSpec("a"), RouteSpec("b", model="m2")], generation=1)
+    assert holder.load_bytes(table.to_json(), origin="test") is True
+    assert holder.current is not None
+    a, b = holder.current.get("a"), holder.current.get("b")
+    assert a is not None
+    assert b is not None
+    assert a.client_timeout is b.client_timeout
+    assert a.client_timeout.total == a.route.settings.timeouts.read_seconds

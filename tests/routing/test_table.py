@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
+import orjson
 import pydantic
 import pytest
 
@@ -182,3 +184,54 @@ def test_defaults_are_what_the_contract_documents() -> None:
     assert settings.retries.attempts == 2
     assert settings.health_check.enabled is True
     assert settings.fallbacks == ()
+
+
+def test_wire_form_omits_defaults_but_keeps_the_top_level() -> None:
+    table = sound_table()
+    document = orjson.loads(table.to_json())
+    assert "settings" not in document["routes"]["codex"]  # all defaults: nothing written
+    assert document["routes"]["gpt-5"]["settings"] == {"fallbacks": ["codex"], "requestDefaults": {"temperature": 0.2}}
+    assert document["routes"]["codex"]["source"] == {"namespace": "team-b", "name": "codex"}  # no uid/generation
+    assert "apiVersion" not in document["backends"][KEY]  # None is the default
+    empty = orjson.loads(rt.RoutingTable.build(backends={}, routes={}).to_json())
+    assert set(empty) == {"apiVersion", "kind", "generation", "sha256", "backends", "routes", "rejected"}
+    assert (empty["generation"], empty["backends"], empty["routes"], empty["rejected"]) == (0, {}, {}, [])
+    parsed = rt.RoutingTable.from_json(table.to_json())
+    assert parsed.routes["codex"].settings == rt.RouteSettings()  # parsing restores the defaults
+    assert parsed.routes["gpt-5"].settings.timeouts.read_seconds == 600.0
+
+
+def test_explicit_defaults_do_not_change_the_hash_or_the_bytes() -> None:
+    table = sound_table()
+    spelled_out = table.model_dump(mode="json", by_alias=True)  # every default written out
+    again = rt.RoutingTable.model_validate(spelled_out)
+    assert again == table
+    assert again.content_hash() == table.sha256
+    assert again.to_json() == table.to_json()
+
+
+def test_document_hash_matches_the_model_hash_only_for_the_canonical_form() -> None:
+    table = sound_table()
+    assert rt.document_content_hash(table.to_json()) == table.sha256
+    assert rt.document_content_hash(table.with_generation(9).to_json()) == table.sha256
+    spelled_out = orjson.dumps(table.model_dump(mode="json", by_alias=True))
+    assert rt.document_content_hash(spelled_out) != table.sha256
+    assert rt.document_content_hash(b"[1, 2]") is None
+
+
+def test_a_hash_in_the_older_spelled_out_form_is_still_accepted() -> None:
+    table = sound_table()
+    content = table.model_dump(mode="json", by_alias=True, exclude={"generation", "sha256"})
+    legacy = hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    assert legacy != table.sha256
+    older = table.model_copy(update={"sha256": legacy})
+    assert older.problems() == []
+    assert older.check(hash_verified=True) is older
+
+
+def test_equality_is_by_fields() -> None:
+    assert rt.TimeoutSettings() == rt.TimeoutSettings(read_seconds=600)
+    assert rt.TimeoutSettings() != rt.TimeoutSettings(read_seconds=1)
+    assert hash(rt.TimeoutSettings()) == hash(rt.TimeoutSettings(read_seconds=600))
+    assert rt.TimeoutSettings() != rt.RetrySettings()
+    assert rt.TimeoutSettings() != "x"
