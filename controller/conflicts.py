@@ -378,8 +378,11 @@ def _route_settings(spec: ModelAliasSpec, fallbacks: tuple[str, ...]) -> RouteSe
         interval = spec_health.interval_seconds or _DEFAULT_HEALTH.interval_seconds
         timeout = spec_health.timeout_seconds or min(_DEFAULT_HEALTH.timeout_seconds, interval)
         enabled = _DEFAULT_HEALTH.enabled if spec_health.enabled is None else spec_health.enabled
-        health = HealthCheckSettings(enabled=enabled, interval_seconds=interval, timeout_seconds=timeout)
-    return RouteSettings(
+        health = HealthCheckSettings.model_construct(
+            enabled=enabled, interval_seconds=interval, timeout_seconds=timeout
+        )
+    # model_construct: every value comes from a validated spec, so validating again is pure cost.
+    return RouteSettings.model_construct(
         timeouts=timeouts,
         retries=retries,
         fallbacks=fallbacks,
@@ -534,7 +537,7 @@ class _Output:
 
 def _source(obj: ModelAlias) -> SourceRef:
     meta = obj.metadata
-    return SourceRef(namespace=meta.namespace, name=meta.name, uid=meta.uid, generation=meta.generation)
+    return SourceRef.model_construct(namespace=meta.namespace, name=meta.name, uid=meta.uid, generation=meta.generation)
 
 
 def _check_each(
@@ -733,7 +736,7 @@ def _assemble(
                 credentials=spec_backend.credentials,
                 api_version=spec_backend.api_version,
             )
-        routes[entry.alias] = Route(
+        routes[entry.alias] = Route.model_construct(  # built from validated parts
             alias=entry.alias,
             backend=entry.key,
             mode=mode,
