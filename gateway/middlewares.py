@@ -20,6 +20,7 @@ from aiohttp.typedefs import Handler
 from gateway.context import RequestContext
 from gateway.errors import (
     AuthenticationError,
+    BodyTooLargeError,
     GatewayError,
     MethodNotAllowedError,
     NotFoundError,
@@ -51,7 +52,7 @@ def _http_error(exc: web.HTTPException) -> web.Response:
     if exc.status == 405:
         return error_response(MethodNotAllowedError("Method not allowed for this path."))
     if exc.status == 413:
-        return error_response(GatewayError("Request body too large.", status=413, error_type="invalid_request_error"))
+        return error_response(BodyTooLargeError("Request body too large."))
     body = error_body(message=exc.reason, error_type="invalid_request_error", param=None, code=None)
     return web.Response(status=exc.status, body=orjson.dumps(body), content_type="application/json")
 

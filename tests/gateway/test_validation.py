@@ -72,6 +72,8 @@ async def test_bodies_over_the_limit_get_413(make_gateway: GatewayFactory) -> No
 
     resp = await gateway.client.post("/v1/responses", data=chunks())
     assert resp.status == 413
+    error = (await resp.json())["error"]
+    assert (error["type"], error["code"]) == ("invalid_request_error", "request_too_large")
     assert gateway.sim.requests == []
 
 
