@@ -164,7 +164,7 @@ async def _bridged(
     except bridge.BridgeRequestError as exc:
         raise common.bridge_request_failure(exc) from None
     resp, started = await common.send(request, target, "responses", upstream_body)
-    model = backend.model
+    model = str(body["model"])  # the alias the client asked for (bridge spec §2.7), as OpenAI echoes it
     if not common.is_sse(resp):
         _, parsed = await common.read_json(request, resp, started)
         result = bridge.chat_completion_from_response(parsed, model=model)

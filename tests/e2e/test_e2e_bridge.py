@@ -62,6 +62,7 @@ def test_sync_chat_is_bridged_to_responses_with_a_list_input(stack: Stack) -> No
             max_tokens=100,
         )
     assert completion.choices[0].message.content == "You said: hello gateway"
+    assert completion.model == ALIAS  # the model the client asked for, not the upstream model id
     assert completion.choices[0].finish_reason == "stop"
     assert completion.usage is not None
     assert (completion.usage.prompt_tokens, completion.usage.completion_tokens) == (2, 8)
@@ -123,6 +124,7 @@ async def test_async_stream_with_usage_chunk(stack: Stack) -> None:
         chunks: list[ChatCompletionChunk] = [chunk async for chunk in stream]
     content = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
     assert "".join(content) == "You said: count the deltas"
+    assert {c.model for c in chunks} == {ALIAS}
     assert len(content) == 8
     assert chunks[-1].usage is not None
     assert (chunks[-1].usage.prompt_tokens, chunks[-1].usage.completion_tokens) == (3, 8)
