@@ -134,7 +134,9 @@ class _PassthroughRelay(_ChatFrames, relay.MarkedRelay):
                 common.record_chat_usage(ctx, chunk["usage"])
                 if self._hide_usage and not chunk.get("choices"):
                     continue
-            frames.append(b"data: " + event.data.encode() + b"\n\n")
+            # One `data:` line per frame: a chunk the upstream split over several lines is re-encoded.
+            data = event.data
+            frames.append(encode_json_frame(chunk) if "\n" in data else b"data: " + data.encode() + b"\n\n")
         return frames
 
     def tail(self) -> bytes:

@@ -256,3 +256,36 @@ async def test_upstream_answering_json_to_a_stream_request_still_streams(
             finish.append(chunk.choices[0].finish_reason)
     assert "".join(pieces) == "whole"
     assert finish[-1] == "stop"
+
+
+async def test_a_chunk_split_over_several_data_lines_reaches_the_client_as_one_frame(
+    make_gateway: GatewayFactory, aiohttp_server: AiohttpServer
+) -> None:
+    upstream_app = web.Application()
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        chunk = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": "two lines"}, "finish_reason": None}],
+        }
+        pretty = orjson.dumps(chunk, option=orjson.OPT_INDENT_2).decode()
+        await response.write("".join(f"data: {line}\n" for line in pretty.splitlines()).encode() + b"\n")
+        finish = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        await response.write(b"data: " + orjson.dumps(finish) + b"\n\ndata: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+    upstream_app.router.add_post("/v1/chat/completions", chat)
+    upstream = await aiohttp_server(upstream_app)
+    table = build_table("", [RouteSpec("plain", base_url=str(upstream.make_url("/v1")).rstrip("/"))])
+    gateway = await make_gateway(table=table)
+    async with gateway.sdk() as sdk:
+        stream = await sdk.chat.completions.create(model="plain", stream=True, **CHAT)  # type: ignore[call-overload]
+        pieces = [chunk.choices[0].delta.content or "" async for chunk in stream]
+    assert "".join(pieces) == "two lines"
