@@ -18,9 +18,10 @@ from typing import Any
 
 import structlog
 
-from controller import conditions, conflicts, ports, resources
-from controller.inventory import Change, Inventory, object_key
+from controller import conditions, conflicts, ports
+from controller.inventory import Change, Inventory
 from controller.metrics import ControllerMetrics
+from controller.parsing import ParsedAliases
 from controller.programmed import ProgrammedTracker
 
 __all__ = [
@@ -136,7 +137,8 @@ class Reconciler:
         self._pending = Change.NONE
         self._resolution: conflicts.Resolution | None = None
         self._resolved_versions: tuple[int, int] | None = None
-        self._parsed: dict[tuple[str, str], tuple[Any, resources.ModelAlias | conflicts.InvalidAlias]] = {}
+        self._parsed = ParsedAliases(aliases)
+        self._routes = conflicts.RouteMemo()
         self._emitted: set[tuple[str | None, int | None, str]] = set()
         self._was_leader = False
         self.published: ports.PublishResult | None = None
@@ -305,24 +307,10 @@ class Reconciler:
 
     # -- steps ---------------------------------------------------------------------------------------
 
-    def _parse(self) -> list[resources.ModelAlias | conflicts.InvalidAlias]:
-        """Parse the inventory, reusing the parse of every object whose essence did not change."""
-        cache: dict[tuple[str, str], tuple[Any, resources.ModelAlias | conflicts.InvalidAlias]] = {}
-        parsed = []
-        for raw in self.aliases.snapshot():
-            key = object_key(raw)
-            essence = self.aliases.essence(raw)
-            known = self._parsed.get(key)
-            entry = known if known is not None and known[0] == essence else (essence, conflicts.parse_or_invalid(raw))
-            cache[key] = entry
-            parsed.append(entry[1])
-        self._parsed = cache
-        return parsed
-
     def _resolve(self) -> conflicts.Resolution:
-        objects = self._parse()
+        objects = self._parsed.objects()
         credentials = None if self.secrets is None else credentials_from(self.secrets.snapshot())
-        return conflicts.resolve(objects, credentials=credentials, generation=0)
+        return conflicts.resolve(objects, credentials=credentials, generation=0, memo=self._routes)
 
     def _count_aliases(self, resolution: conflicts.Resolution) -> None:
         counts: Counter[tuple[str, str]] = Counter()

@@ -14,13 +14,13 @@ import ssl
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 import structlog
 from aiohttp import web
 
-from controller.conflicts import InvalidAlias, Verdict, parse_or_invalid, resolve
-from controller.inventory import Inventory, object_key
+from controller.conflicts import InvalidAlias, Verdict, resolve
+from controller.inventory import Inventory
+from controller.parsing import ParsedAliases
 from controller.resources import ModelAlias
 from controller.webhook import webhook_routes
 
@@ -40,9 +40,7 @@ class ParsedInventory:
 
     def __init__(self, inventory: Inventory) -> None:
         self.inventory = inventory
-        self._version = -1
-        self._parsed: dict[tuple[str, str], tuple[Any, ModelAlias | InvalidAlias]] = {}
-        self._objects: list[ModelAlias | InvalidAlias] = []
+        self._parsed = ParsedAliases(inventory)
         self._lock = threading.Lock()  # baseline() runs in worker threads
         self._baseline: tuple[Sequence[ModelAlias | InvalidAlias], Mapping[str, Verdict]] | None = None
         self.baseline_runs = 0
@@ -52,18 +50,7 @@ class ParsedInventory:
         return self.inventory.complete
 
     def __call__(self) -> list[ModelAlias | InvalidAlias]:
-        if self.inventory.version == self._version:
-            return self._objects
-        cache: dict[tuple[str, str], tuple[Any, ModelAlias | InvalidAlias]] = {}
-        for raw in self.inventory.snapshot():
-            essence = self.inventory.essence(raw)
-            key = object_key(raw)
-            known = self._parsed.get(key)
-            cache[key] = known if known is not None and known[0] == essence else (essence, parse_or_invalid(raw))
-        self._parsed = cache
-        self._objects = [entry[1] for entry in cache.values()]
-        self._version = self.inventory.version
-        return self._objects
+        return self._parsed.objects()
 
     def baseline(self, objects: Sequence[ModelAlias | InvalidAlias]) -> Mapping[str, Verdict]:
         """Verdicts of ``objects`` (a list this snapshot returned), computed once per inventory version.
