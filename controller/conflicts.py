@@ -68,6 +68,7 @@ from gateway.routing.table import (
     Backend,
     HealthCheckSettings,
     RejectedAlias,
+    RenderMemo,
     RetrySettings,
     Route,
     RouteSettings,
@@ -93,6 +94,7 @@ __all__ = [
     "CredentialInfo",
     "InvalidAlias",
     "Resolution",
+    "RouteMemo",
     "Verdict",
     "parse_or_invalid",
     "resolve",
@@ -186,6 +188,26 @@ class Resolution:
     table: RoutingTable
     verdicts: dict[str, Verdict]
     credentials_checked: bool
+
+
+class RouteMemo:
+    """Routes and verdicts of accepted aliases from earlier resolutions, reused while nothing they
+    depend on changed. An optimisation only: :func:`resolve` returns an equal result with or without it.
+
+    A route depends on its object (alias, backend, source, settings), its resolved mode and its
+    references; an entry is reused only for the *same* parsed instance (``ParsedAliases`` hands back the
+    same instance while an object is unchanged) with an equal mode and equal references. At 10,000
+    aliases this turns one change's 20,000 model constructions into one. Each resolution keeps only
+    what it produced, so the memo never outgrows the set. Not thread-safe: one memo per caller.
+    """
+
+    def __init__(self) -> None:
+        self.entries: dict[int, tuple[ModelAlias, ApiMode, _Refs, Route, Verdict]] = {}
+        """By ``id`` of the parsed object (held here, so the id stays its own while remembered)."""
+        self.reused = 0
+        """Routes reused by the last resolution (tests and benchmarks read it)."""
+        self.render = RenderMemo()
+        """Wire bytes of the previous table's elements, so publishing renders only what changed."""
 
 
 def parse_or_invalid(raw: Any) -> ModelAlias | InvalidAlias:
@@ -435,13 +457,15 @@ def resolve(
     *,
     credentials: Mapping[str, CredentialInfo] | None = None,
     generation: int = 0,
+    memo: RouteMemo | None = None,
 ) -> Resolution:
     """Apply every rule of DESIGN §3 (in the order of the module docstring).
 
-    ``credentials=None`` means they could not be checked; ``generation`` is the table's generation.
+    ``credentials=None`` means they could not be checked; ``generation`` is the table's generation;
+    ``memo`` (optional) carries unchanged routes over from the caller's previous resolution.
     """
     with _cycle_collector_paused():
-        return _resolve(objects, credentials=credentials, generation=generation)
+        return _resolve(objects, credentials=credentials, generation=generation, memo=memo)
 
 
 def _resolve(
@@ -449,13 +473,14 @@ def _resolve(
     *,
     credentials: Mapping[str, CredentialInfo] | None,
     generation: int,
+    memo: RouteMemo | None,
 ) -> Resolution:
     out = _Output(credentials)
     entries = _check_each(_deduplicate(objects), credentials, out)  # phase 1
     live = _agree_on_backends(entries)  # phase 2
     winners, responses_backends = _solve_modes_and_names(live)  # phase 3
     _explain_rejections(live, winners)
-    return _assemble(entries, live, winners, responses_backends, out, generation)  # phases 4 and 5
+    return _assemble(entries, live, winners, responses_backends, out, generation, memo)  # phases 4 and 5
 
 
 class _Output:
@@ -705,6 +730,35 @@ def _explain_rejections(live: list[_Entry], winners: dict[str, _Entry]) -> None:
             )
 
 
+def _accepted(entry: _Entry, mode: ApiMode, refs: _Refs) -> tuple[Route, Verdict]:
+    """The route and the verdict of an accepted alias."""
+    obj = entry.obj
+    route = Route.model_construct(  # built from validated parts
+        alias=entry.alias,
+        backend=entry.key,
+        mode=mode,
+        source=_source(obj),
+        settings=_route_settings(obj.spec, refs.fallbacks),
+    )
+    inherited = " (inherited from the backend)" if entry.declared is None else ""
+    verdict = Verdict(
+        namespace=obj.metadata.namespace,
+        name=obj.metadata.name,
+        uid=obj.metadata.uid,
+        generation=obj.metadata.generation,
+        alias=entry.alias,
+        accepted=True,
+        reason=REASON_ACCEPTED,
+        message=f"serves alias {entry.alias!r} on backend {entry.key} in {mode} mode{inherited}",
+        backend_key=entry.key,
+        resolved_mode=mode,
+        refs_resolved=refs.resolved,
+        refs_reason=refs.reason,
+        refs_message=refs.message,
+    )
+    return route, verdict
+
+
 def _assemble(
     entries: list[_Entry],
     live: list[_Entry],
@@ -712,11 +766,15 @@ def _assemble(
     responses_backends: set[str],
     out: _Output,
     generation: int,
+    memo: RouteMemo | None,
 ) -> Resolution:
     """Phases 4 and 5: resolved modes, routes with their settings, references, every verdict, the table."""
     out.accepted_aliases = frozenset(winners)
     backends: dict[str, Backend] = {}
     routes: dict[str, Route] = {}
+    remembered = memo.entries if memo is not None else {}
+    kept: dict[int, tuple[ModelAlias, ApiMode, _Refs, Route, Verdict]] = {}
+    reused = 0
     for entry in live:
         obj = entry.obj
         refs = out.references(obj, None)
@@ -736,29 +794,18 @@ def _assemble(
                 credentials=spec_backend.credentials,
                 api_version=spec_backend.api_version,
             )
-        routes[entry.alias] = Route.model_construct(  # built from validated parts
-            alias=entry.alias,
-            backend=entry.key,
-            mode=mode,
-            source=_source(obj),
-            settings=_route_settings(obj.spec, refs.fallbacks),
-        )
-        inherited = " (inherited from the backend)" if entry.declared is None else ""
-        out.verdicts[entry.ref] = Verdict(
-            namespace=obj.metadata.namespace,
-            name=obj.metadata.name,
-            uid=obj.metadata.uid,
-            generation=obj.metadata.generation,
-            alias=entry.alias,
-            accepted=True,
-            reason=REASON_ACCEPTED,
-            message=f"serves alias {entry.alias!r} on backend {entry.key} in {mode} mode{inherited}",
-            backend_key=entry.key,
-            resolved_mode=mode,
-            refs_resolved=refs.resolved,
-            refs_reason=refs.reason,
-            refs_message=refs.message,
-        )
+        known = remembered.get(id(obj))
+        if known is not None and known[0] is obj and known[1] == mode and known[2] == refs:
+            route, verdict = known[3], known[4]
+            reused += 1
+        else:
+            route, verdict = _accepted(entry, mode, refs)
+        kept[id(obj)] = (obj, mode, refs, route, verdict)
+        routes[entry.alias] = route
+        out.verdicts[entry.ref] = verdict
+    if memo is not None:
+        memo.reused = reused
+        memo.entries = kept
     for entry in entries:
         if entry.rejection is not None and entry.ref not in out.verdicts:  # phase 2's rejections
             out.reject(entry.obj, entry.alias, entry.key, entry.rejection, out.references(entry.obj, None))
@@ -770,7 +817,13 @@ def _assemble(
         else:
             credential_rejection = None
         out.reject(obj, alias, key, rejection, out.references(obj, credential_rejection))
-    table = RoutingTable.build(backends=backends, routes=routes, rejected=tuple(out.rejected), generation=generation)
+    table = RoutingTable.build(
+        backends=backends,
+        routes=routes,
+        rejected=tuple(out.rejected),
+        generation=generation,
+        memo=memo.render if memo is not None else None,
+    )
     return Resolution(
         table=table, verdicts=dict(sorted(out.verdicts.items())), credentials_checked=out.credentials is not None
     )

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import Any, Final, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 __all__ = [
     "API_VERSION",
@@ -32,6 +32,7 @@ __all__ = [
     "HealthCheckSettings",
     "Provider",
     "RejectedAlias",
+    "RenderMemo",
     "RetrySettings",
     "Route",
     "RouteSettings",
@@ -124,6 +125,47 @@ def document_content_hash(data: bytes | str) -> str | None:
 def backend_key(provider: str, base_url: str, model: str) -> str:
     """Render a backend's identity; ``base_url`` must already be normalised."""
     return f"{provider}|{base_url}|{model}"
+
+
+def _element_bytes(item: _Model) -> bytes:
+    """One table element (backend, route, rejected entry) in wire form."""
+    return _canonical(item.model_dump(mode="json", by_alias=True, exclude_defaults=True))
+
+
+class RenderMemo:
+    """Wire bytes of table elements from the previous render, reused for the very same instances.
+
+    An optimisation only: the bytes are identical without it. Elements are frozen, so an instance
+    always renders the same. The controller builds each table from the previous table's unchanged
+    Route objects (``controller.conflicts.RouteMemo``), so at 10,000 aliases one change renders one
+    route instead of all of them. Each render keeps only what it used. One memo per caller (not
+    thread-safe).
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[int, tuple[_Model, bytes]] = {}
+        self._used: dict[int, tuple[_Model, bytes]] = {}
+        self.rendered = 0
+        """Elements rendered afresh so far (tests and benchmarks read it)."""
+
+    def element(self, item: _Model) -> bytes:
+        ident = id(item)
+        known = self._known.get(ident)
+        if known is None or known[0] is not item:
+            known = (item, _element_bytes(item))
+            self.rendered += 1
+        self._used[ident] = known
+        return known[1]
+
+    def finish(self) -> None:
+        """End one render: what it used is what the next one may reuse."""
+        self._known, self._used = self._used, {}
+
+
+def _mapping_bytes(items: dict[str, Any], memo: RenderMemo) -> bytes:
+    """A JSON object of elements in sorted key order, as ``orjson`` with sorted keys would write it."""
+    parts = [orjson.dumps(key) + b":" + memo.element(items[key]) for key in sorted(items)]
+    return b"{" + b",".join(parts) + b"}"
 
 
 class Backend(_Model):
@@ -223,6 +265,10 @@ class RoutingTable(_Model):
     routes: dict[str, Route] = Field(default_factory=dict)
     rejected: tuple[RejectedAlias, ...] = ()
 
+    _members: tuple[object, object, object, bytes, bytes, bytes] | None = PrivateAttr(default=None)
+    """Rendered ``backends``, ``routes`` and ``rejected`` with the very objects they were rendered from:
+    a copy with another generation (what the publisher writes) reuses them, any other copy does not."""
+
     @classmethod
     def build(
         cls,
@@ -231,34 +277,51 @@ class RoutingTable(_Model):
         routes: dict[str, Route],
         rejected: tuple[RejectedAlias, ...] = (),
         generation: int = 0,
+        memo: RenderMemo | None = None,
     ) -> RoutingTable:
-        """Assemble a table in canonical (sorted) order with its content hash filled in."""
+        """Assemble a table in canonical (sorted) order with its content hash filled in.
+
+        ``memo``: the caller's :class:`RenderMemo`, so elements it rendered before are not rendered again."""
         table = cls(
             generation=generation,
             backends=dict(sorted(backends.items())),
             routes=dict(sorted(routes.items())),
             rejected=tuple(sorted(rejected, key=lambda r: (r.source.namespace, r.source.name, r.alias))),
         )
+        table._member_bytes(memo)
         return table.model_copy(update={"sha256": table.content_hash()})
 
-    def _document(self, *, content_only: bool) -> dict[str, Any]:
-        """The wire form as plain data: defaults omitted below the top level (see the module docstring)."""
-        exclude = {"generation", "sha256"} if content_only else None
-        document = self.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude=exclude)
-        document["apiVersion"] = self.api_version
-        document["kind"] = self.kind
-        document.setdefault("backends", {})
-        document.setdefault("routes", {})
-        document.setdefault("rejected", [])
-        if not content_only:
-            document["generation"] = self.generation
-            document["sha256"] = self.sha256
-        return document
+    def _member_bytes(self, memo: RenderMemo | None = None) -> tuple[bytes, bytes, bytes]:
+        """Wire bytes of ``backends``, ``routes`` and ``rejected``, rendered once per table content."""
+        cached = self._members
+        if (
+            cached is not None
+            and cached[0] is self.backends
+            and cached[1] is self.routes
+            and cached[2] is self.rejected
+        ):
+            return cached[3], cached[4], cached[5]
+        render = memo if memo is not None else RenderMemo()
+        with _collector_paused():
+            backends = _mapping_bytes(self.backends, render)
+            routes = _mapping_bytes(self.routes, render)
+            rejected = b"[" + b",".join([render.element(item) for item in self.rejected]) + b"]"
+        render.finish()
+        self._members = (self.backends, self.routes, self.rejected, backends, routes, rejected)
+        return backends, routes, rejected
 
     def _wire(self, *, content_only: bool) -> bytes:
-        # The dumped document dies inside this call, before the collector resumes (see _collector_paused).
-        with _collector_paused():
-            return _canonical(self._document(content_only=content_only))
+        """The canonical document, assembled from its members in sorted key order (what ``orjson`` with
+        sorted keys writes for the whole document, byte for byte, without building the document)."""
+        backends, routes, rejected = self._member_bytes()
+        parts = [b'{"apiVersion":', orjson.dumps(self.api_version), b',"backends":', backends]
+        if not content_only:
+            parts += [b',"generation":', orjson.dumps(self.generation)]
+        parts += [b',"kind":', orjson.dumps(self.kind), b',"rejected":', rejected, b',"routes":', routes]
+        if not content_only:
+            parts += [b',"sha256":', orjson.dumps(self.sha256)]
+        parts.append(b"}")
+        return b"".join(parts)
 
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON of the content; equal content gives an equal hash."""

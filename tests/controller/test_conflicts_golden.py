@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from controller import conflicts
-from tests.controller.modelaliases import GOLDEN_DIR, expand, load_yaml, sample_objects
+from controller import conflicts, resources
+from tests.controller.modelaliases import GOLDEN_DIR, expand, load_yaml, raw_alias, sample_objects
 
 SCENARIOS = sorted(GOLDEN_DIR.glob("*.yaml"))
 
@@ -109,3 +109,23 @@ def test_samples_with_their_credentials_resolve_every_reference() -> None:
     resolution = conflicts.resolve(sample_objects(), credentials=credentials)
     for verdict in resolution.verdicts.values():
         assert verdict.refs_resolved is True, verdict
+
+
+def test_the_memo_reuses_unchanged_routes_and_rebuilds_the_ones_whose_mode_flipped() -> None:
+    chat = resources.parse_object(
+        raw_alias("chatty", {"backend": {"provider": "openai", "model": "m"}}, created="2025-01-01T00:00:00Z")
+    )
+    other = resources.parse_object(raw_alias("other", {"backend": {"provider": "openai", "model": "n"}}))
+    memo = conflicts.RouteMemo()
+    first = conflicts.resolve([chat, other], memo=memo)
+    assert first.table.routes["chatty"].mode == "chat"
+    assert memo.reused == 0
+    responses = resources.parse_object(
+        raw_alias("pinned", {"backend": {"provider": "openai", "model": "m"}, "mode": "responses"})
+    )
+    second = conflicts.resolve([chat, other, responses], memo=memo)
+    assert memo.reused == 1  # "other": same instance, same mode, same references
+    assert second.table.routes["other"] is first.table.routes["other"]
+    assert second.table.routes["chatty"].mode == "responses"  # inherits the backend's new mode: rebuilt
+    assert second.verdicts["team-a/chatty"].resolved_mode == "responses"
+    assert second == conflicts.resolve([chat, other, responses])

@@ -221,3 +221,32 @@ def test_mode_rules_hold_in_every_outcome(
                 and declared.get(f"{r.source.namespace}/{r.source.name}", "responses") == "responses"
             ]
             assert holders, f"backend {key} is in responses mode but no accepted alias declares it"
+
+
+def _shared(objects: AliasSet, pool: dict[str, resources.ModelAlias | conflicts.InvalidAlias]) -> AliasSet:
+    """Equal objects as one instance across resolutions, the way ``ParsedAliases`` hands them back."""
+    shared: AliasSet = []
+    for obj in objects:
+        key = obj.model_dump_json() if isinstance(obj, resources.ModelAlias) else repr(obj)
+        shared.append(pool.setdefault(key, obj))
+    return shared
+
+
+@given(states=st.lists(objects_strategy, min_size=2, max_size=4), credentials=credentials_strategy)
+def test_a_memo_carried_across_resolutions_never_changes_the_result(
+    states: list[AliasSet], credentials: dict[str, conflicts.CredentialInfo] | None
+) -> None:
+    memo = conflicts.RouteMemo()
+    pool: dict[str, resources.ModelAlias | conflicts.InvalidAlias] = {}
+    for objects in states:
+        objects = _shared(objects, pool)
+        remembered = conflicts.resolve(objects, credentials=credentials, memo=memo)
+        fresh = conflicts.resolve(objects, credentials=credentials)
+        assert remembered == fresh
+        assert remembered.table.to_json() == fresh.table.to_json()
+        assert remembered.table.sha256 == fresh.table.sha256 == fresh.table.content_hash()
+        # Resolving the same set again reuses every accepted route (and gives the same answer).
+        again = conflicts.resolve(objects, credentials=credentials, memo=memo)
+        assert again == fresh
+        assert memo.reused == len(again.table.routes)
+        assert all(again.table.routes[alias] is route for alias, route in remembered.table.routes.items())

@@ -235,3 +235,52 @@ def test_equality_is_by_fields() -> None:
     assert hash(rt.TimeoutSettings()) == hash(rt.TimeoutSettings(read_seconds=600))
     assert rt.TimeoutSettings() != rt.RetrySettings()
     assert rt.TimeoutSettings() != "x"
+
+
+def reference_wire(table: rt.RoutingTable, *, content_only: bool = False) -> bytes:
+    """The wire form as the contract defines it: the whole model dumped with defaults omitted below the
+    top level, then written by orjson with sorted keys (what ``to_json`` assembles piecewise)."""
+    exclude = {"generation", "sha256"} if content_only else None
+    document = table.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude=exclude)
+    document.update(apiVersion=table.api_version, kind=table.kind)
+    for member, empty in (("backends", {}), ("routes", {}), ("rejected", [])):
+        document.setdefault(member, empty)
+    if not content_only:
+        document.update(generation=table.generation, sha256=table.sha256)
+    return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+
+
+@pytest.mark.parametrize("generation", [0, 3, 10**12])
+def test_piecewise_wire_form_equals_the_whole_document_dumped(generation: int) -> None:
+    table = sound_table(generation)
+    assert table.to_json() == reference_wire(table)
+    assert table.sha256 == hashlib.sha256(reference_wire(table, content_only=True)).hexdigest()
+    unicode = table.model_copy(update={"routes": {"é-ü": table.routes["codex"].model_copy(update={"alias": "é-ü"})}})
+    assert unicode.to_json() == reference_wire(unicode)
+    empty = rt.RoutingTable.build(backends={}, routes={})
+    assert empty.to_json() == reference_wire(empty)
+
+
+def test_a_copy_with_other_content_is_rendered_afresh() -> None:
+    table = sound_table()
+    before = table.to_json()
+    fewer = table.model_copy(update={"routes": {"codex": table.routes["codex"]}})
+    assert b'"gpt-5":' in before
+    assert b'"gpt-5":' not in fewer.to_json()
+    assert fewer.to_json() == reference_wire(fewer)
+    assert table.with_generation(4).to_json() == reference_wire(table.with_generation(4))
+
+
+def test_render_memo_renders_only_new_elements() -> None:
+    table = sound_table()
+    memo = rt.RenderMemo()
+    first = rt.RoutingTable.build(backends=table.backends, routes=table.routes, rejected=table.rejected, memo=memo)
+    assert memo.rendered == 5  # 2 backends, 2 routes, 1 rejected
+    extra = table.routes["codex"].model_copy(update={"alias": "codex-2"})
+    second = rt.RoutingTable.build(
+        backends=table.backends, routes={**table.routes, "codex-2": extra}, rejected=table.rejected, memo=memo
+    )
+    assert memo.rendered == 6  # only the new route
+    assert second.to_json() == reference_wire(second)
+    assert first.sha256 == table.sha256
+    assert second.sha256 != first.sha256
