@@ -206,6 +206,8 @@ class RouteMemo:
         """By ``id`` of the parsed object (held here, so the id stays its own while remembered)."""
         self.reused = 0
         """Routes reused by the last resolution (tests and benchmarks read it)."""
+        self.settings: dict[Any, RouteSettings] = {}
+        """Route settings by the spec parts they come from, shared by every route configured alike."""
         self.render = RenderMemo()
         """Wire bytes of the previous table's elements, so publishing renders only what changed."""
 
@@ -730,7 +732,20 @@ def _explain_rejections(live: list[_Entry], winners: dict[str, _Entry]) -> None:
             )
 
 
-def _accepted(entry: _Entry, mode: ApiMode, refs: _Refs) -> tuple[Route, Verdict]:
+def _shared_settings(
+    spec: ModelAliasSpec, fallbacks: tuple[str, ...], shared: dict[Any, RouteSettings]
+) -> RouteSettings:
+    """Equal settings as one instance: thousands of aliases configured alike hold one object, not thousands."""
+    if spec.request_defaults or spec.request_overrides:  # dicts: not hashable, and rarely shared
+        return _route_settings(spec, fallbacks)
+    key = (spec.timeouts, spec.retries, spec.health_check, fallbacks)
+    found = shared.get(key)
+    if found is None:
+        found = shared[key] = _route_settings(spec, fallbacks)
+    return found
+
+
+def _accepted(entry: _Entry, mode: ApiMode, refs: _Refs, shared: dict[Any, RouteSettings]) -> tuple[Route, Verdict]:
     """The route and the verdict of an accepted alias."""
     obj = entry.obj
     route = Route.model_construct(  # built from validated parts
@@ -738,7 +753,7 @@ def _accepted(entry: _Entry, mode: ApiMode, refs: _Refs) -> tuple[Route, Verdict
         backend=entry.key,
         mode=mode,
         source=_source(obj),
-        settings=_route_settings(obj.spec, refs.fallbacks),
+        settings=_shared_settings(obj.spec, refs.fallbacks, shared),
     )
     inherited = " (inherited from the backend)" if entry.declared is None else ""
     verdict = Verdict(
@@ -773,6 +788,7 @@ def _assemble(
     backends: dict[str, Backend] = {}
     routes: dict[str, Route] = {}
     remembered = memo.entries if memo is not None else {}
+    shared = memo.settings if memo is not None else {}
     kept: dict[int, tuple[ModelAlias, ApiMode, _Refs, Route, Verdict]] = {}
     reused = 0
     for entry in live:
@@ -799,13 +815,15 @@ def _assemble(
             route, verdict = known[3], known[4]
             reused += 1
         else:
-            route, verdict = _accepted(entry, mode, refs)
+            route, verdict = _accepted(entry, mode, refs, shared)
         kept[id(obj)] = (obj, mode, refs, route, verdict)
         routes[entry.alias] = route
         out.verdicts[entry.ref] = verdict
     if memo is not None:
         memo.reused = reused
         memo.entries = kept
+        if len(memo.settings) > 2 * len(kept) + 64:
+            memo.settings = {}  # configurations come and go: never outgrow the set (routes keep theirs)
     for entry in entries:
         if entry.rejection is not None and entry.ref not in out.verdicts:  # phase 2's rejections
             out.reject(entry.obj, entry.alias, entry.key, entry.rejection, out.references(entry.obj, None))
