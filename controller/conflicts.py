@@ -206,6 +206,8 @@ class RouteMemo:
         """By ``id`` of the parsed object (held here, so the id stays its own while remembered)."""
         self.reused = 0
         """Routes reused by the last resolution (tests and benchmarks read it)."""
+        self.statics: dict[int, tuple[ModelAlias, _Static]] = {}
+        """Phase 1's findings per parsed object (same keying as ``entries``)."""
         self.settings: dict[Any, RouteSettings] = {}
         """Route settings by the spec parts they come from, shared by every route configured alike."""
         self.render = RenderMemo()
@@ -478,7 +480,7 @@ def _resolve(
     memo: RouteMemo | None,
 ) -> Resolution:
     out = _Output(credentials)
-    entries = _check_each(_deduplicate(objects), credentials, out)  # phase 1
+    entries = _check_each(_deduplicate(objects), credentials, out, memo)  # phase 1
     live = _agree_on_backends(entries)  # phase 2
     winners, responses_backends = _solve_modes_and_names(live)  # phase 3
     _explain_rejections(live, winners)
@@ -567,58 +569,91 @@ def _source(obj: ModelAlias) -> SourceRef:
     return SourceRef.model_construct(namespace=meta.namespace, name=meta.name, uid=meta.uid, generation=meta.generation)
 
 
+@dataclass(frozen=True, slots=True)
+class _Static:
+    """What phase 1 finds in one object alone (credentials aside): its backend and any problem."""
+
+    ref: str
+    alias: str
+    age: tuple[bool, str, str, str]
+    key: str | None
+    base_url: str | None
+    rejection: tuple[str, str] | None
+
+
+def _static_check(obj: ModelAlias, url_cache: dict[str, str | InvalidObjectError]) -> _Static:
+    spec = obj.spec
+    alias = obj.alias
+    backend = spec.backend
+    key: str | None = None
+    base_url: str | None = None
+    problem = _spec_problem(spec, alias)
+    if problem is None:
+        raw_url = backend.base_url if backend.base_url is not None else DEFAULT_BASE_URLS[backend.provider]
+        normalised = url_cache.get(raw_url)
+        if normalised is None:
+            try:
+                normalised = normalize_base_url(raw_url)
+            except InvalidObjectError as exc:
+                normalised = exc
+            url_cache[raw_url] = normalised
+        if isinstance(normalised, InvalidObjectError):
+            problem = str(normalised)
+        else:
+            base_url = normalised
+            key = backend_key(backend.provider, base_url, backend.model)
+    rejection: tuple[str, str] | None = None
+    if problem is not None:
+        rejection = (REASON_INVALID_SPEC, problem)
+    elif spec.mode is not None and spec.mode not in PROVIDER_MODES[backend.provider]:
+        served = " and ".join(sorted(PROVIDER_MODES[backend.provider]))
+        rejection = (
+            REASON_UNSUPPORTED_MODE,
+            f"provider {backend.provider} serves only the {served} mode, so mode {spec.mode} cannot work on "
+            f"backend {key}; remove spec.mode (the alias then inherits the backend's mode) or set it to {served}",
+        )
+    return _Static(ref=obj.ref, alias=alias, age=_age(obj), key=key, base_url=base_url, rejection=rejection)
+
+
 def _check_each(
     unique: list[ModelAlias | InvalidAlias],
     credentials: Mapping[str, CredentialInfo] | None,
     out: _Output,
+    memo: RouteMemo | None,
 ) -> list[_Entry]:
     """Phase 1: the rules that need no other object. Survivors become entries with their backend key."""
     entries: list[_Entry] = []
     url_cache: dict[str, str | InvalidObjectError] = {}
+    remembered = memo.statics if memo is not None else {}
+    kept: dict[int, tuple[ModelAlias, _Static]] = {}
     for obj in unique:
         if isinstance(obj, InvalidAlias):
             out.reject_invalid(obj)
             continue
-        spec = obj.spec
-        alias = obj.alias
-        backend = spec.backend
-        key: str | None = None
-        base_url: str | None = None
-        problem = _spec_problem(spec, alias)
-        if problem is None:
-            raw_url = backend.base_url if backend.base_url is not None else DEFAULT_BASE_URLS[backend.provider]
-            normalised = url_cache.get(raw_url)
-            if normalised is None:
-                try:
-                    normalised = normalize_base_url(raw_url)
-                except InvalidObjectError as exc:
-                    normalised = exc
-                url_cache[raw_url] = normalised
-            if isinstance(normalised, InvalidObjectError):
-                problem = str(normalised)
-            else:
-                base_url = normalised
-                key = backend_key(backend.provider, base_url, backend.model)
-        rejection: tuple[str, str] | None = None
-        if problem is not None:
-            rejection = (REASON_INVALID_SPEC, problem)
-        elif spec.mode is not None and spec.mode not in PROVIDER_MODES[backend.provider]:
-            served = " and ".join(sorted(PROVIDER_MODES[backend.provider]))
-            rejection = (
-                REASON_UNSUPPORTED_MODE,
-                f"provider {backend.provider} serves only the {served} mode, so mode {spec.mode} cannot work on "
-                f"backend {key}; remove spec.mode (the alias then inherits the backend's mode) or set it to {served}",
-            )
-        elif credentials is not None:
+        known = remembered.get(id(obj))
+        static = known[1] if known is not None and known[0] is obj else _static_check(obj, url_cache)
+        kept[id(obj)] = (obj, static)
+        rejection = static.rejection
+        if rejection is None and credentials is not None:
             rejection = _credential_problem(obj, credentials)
         if rejection is not None:
-            out.statics.append((obj, alias, key, rejection))
+            out.statics.append((obj, static.alias, static.key, rejection))
             continue
-        assert key is not None  # set whenever no problem was found
-        assert base_url is not None
+        assert static.key is not None  # set whenever no problem was found
+        assert static.base_url is not None
         entries.append(
-            _Entry(obj=obj, ref=obj.ref, alias=alias, age=_age(obj), declared=spec.mode, key=key, base_url=base_url)
+            _Entry(
+                obj=obj,
+                ref=static.ref,
+                alias=static.alias,
+                age=static.age,
+                declared=obj.spec.mode,
+                key=static.key,
+                base_url=static.base_url,
+            )
         )
+    if memo is not None:
+        memo.statics = kept
     return entries
 
 
