@@ -232,13 +232,13 @@ def _shared(objects: AliasSet, pool: dict[str, resources.ModelAlias | conflicts.
     return shared
 
 
-@given(states=st.lists(objects_strategy, min_size=2, max_size=4), credentials=credentials_strategy)
+@given(states=st.lists(st.tuples(objects_strategy, credentials_strategy), min_size=2, max_size=4))
 def test_a_memo_carried_across_resolutions_never_changes_the_result(
-    states: list[AliasSet], credentials: dict[str, conflicts.CredentialInfo] | None
+    states: list[tuple[AliasSet, dict[str, conflicts.CredentialInfo] | None]],
 ) -> None:
     memo = conflicts.RouteMemo()
     pool: dict[str, resources.ModelAlias | conflicts.InvalidAlias] = {}
-    for objects in states:
+    for objects, credentials in states:
         objects = _shared(objects, pool)
         remembered = conflicts.resolve(objects, credentials=credentials, memo=memo)
         fresh = conflicts.resolve(objects, credentials=credentials)
