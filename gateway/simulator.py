@@ -4,7 +4,7 @@ It is a real aiohttp app used by ``aliasgate demo``, the end-to-end tests and th
 the baseline, so the common path is cheap: one ``orjson`` pass and a single write per answer). Answers are
 deterministic functions of the last user text; directives in that text (``#tool``, ``#reason``,
 ``#refuse``, ``#empty``, ``#incomplete``, ``#fail``, ``#cut``, ``#stall``, ``#garbage``, ``#status:NNN``,
-``#slow``) select behaviours, so tests can drive them through the gateway. A fault queue
+``#slow``, ``#think``) select behaviours, so tests can drive them through the gateway. A fault queue
 (:meth:`Simulator.enqueue`, ``POST /_sim/faults``) applies the same behaviours without touching the text.
 
 Routes work under any prefix, so one simulator plays several base URLs: a prefix containing ``/codex``
@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 DIRECTIVES: Final = frozenset(
-    {"tool", "reason", "refuse", "empty", "incomplete", "fail", "cut", "stall", "garbage", "slow", "status"}
+    {"tool", "reason", "refuse", "empty", "incomplete", "fail", "cut", "stall", "garbage", "slow", "status", "think"}
 )
 """Directive names; ``status`` takes a code (``#status:503``, fault ``"status:503"``)."""
 
@@ -93,6 +93,9 @@ class SimulatorConfig:
     """How long ``#stall`` stops sending mid-stream."""
     slow_interval_seconds: float = 0.05
     """Pause between events with ``#slow``."""
+    think_seconds: float = 2.0
+    """How long ``#think`` pauses before the first content, as a reasoning model does (after the stream's
+    head: ``response.created``/``in_progress``, or the chat role chunk)."""
     record_requests: bool = True
     """Keep every request in :attr:`Simulator.requests` (benchmarks turn it off to keep memory flat)."""
     models: tuple[str, ...] = ("gpt-5.4", "gpt-5.4-mini", "gpt-4.1-mini")
@@ -287,11 +290,12 @@ _JSON_CT: Final = "application/json"
 
 _CUT: Final = "cut"
 _STALL: Final = "stall"
+_THINK: Final = "think"
 _GARBAGE: Final = "garbage"
 _GARBAGE_FRAME: Final = b"data: {this is not json\n\n"
 
 Step = dict[str, Any] | str
-"""An event dict to encode, or one of the markers ``_CUT``, ``_STALL``, ``_GARBAGE``."""
+"""An event dict to encode, or one of the markers ``_CUT``, ``_STALL``, ``_THINK``, ``_GARBAGE``."""
 Encoder = Callable[[dict[str, Any]], bytes]
 
 
@@ -457,6 +461,8 @@ class _ResponsesScript:
     def build(self) -> list[Step]:
         self._emit({"type": "response.created", "response": dict(self.base)})
         self._emit({"type": "response.in_progress", "response": dict(self.base)})
+        if "think" in self.turn.directives:
+            self.steps.append(_THINK)
         index = 0
         if "reason" in self.turn.directives:
             self._reasoning(index)
@@ -690,6 +696,8 @@ class _ChatScript:
         pieces = self._pieces()
         steps: list[Step] = [self._chunk({"role": "assistant", "content": "", "refusal": None})]
         directives = self.turn.directives
+        if "think" in directives:
+            steps.append(_THINK)
         for i, piece in enumerate(pieces):
             if self.tool_name is not None:
                 call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
@@ -824,6 +832,9 @@ async def _play(
         if step == _STALL:
             await asyncio.sleep(sim.config.stall_seconds)
             continue
+        if step == _THINK:
+            await asyncio.sleep(sim.config.think_seconds)
+            continue
         if step == _GARBAGE:
             await response.write(_GARBAGE_FRAME)
             continue
@@ -837,7 +848,7 @@ async def _play(
     return response
 
 
-_PACED: Final = frozenset({"slow", "cut", "stall", "garbage"})
+_PACED: Final = frozenset({"slow", "cut", "stall", "garbage", "think"})
 """Directives that need one write per event (the common path writes the whole answer at once)."""
 
 
@@ -900,6 +911,8 @@ async def _responses_json(request: web.Request, script: _ResponsesScript, steps:
     sim = request.app[simulator_key]
     headers = {"x-upstream-id": sim.config.upstream_id}
     directives = script.turn.directives
+    if "think" in directives:
+        await asyncio.sleep(sim.config.think_seconds)
     if "slow" in directives or "stall" in directives:
         await asyncio.sleep(sim.config.stall_seconds if "stall" in directives else sim.config.slow_interval_seconds)
     if "cut" in directives:
@@ -942,6 +955,8 @@ async def _post_chat_completions(request: web.Request, *, codex: bool) -> web.St
         return await _serve_script(request, script.chunks(), _data_frame, b"data: [DONE]\n\n", directives)
     if "fail" in directives:
         return _openai_error(500, "The model failed to generate a response.")
+    if "think" in directives:
+        await asyncio.sleep(sim.config.think_seconds)
     if "slow" in directives or "stall" in directives:
         await asyncio.sleep(sim.config.stall_seconds if "stall" in directives else sim.config.slow_interval_seconds)
     if "garbage" in directives:

@@ -242,6 +242,24 @@ async def test_stall_directive_pauses_mid_stream(start_simulator: StartSimulator
     assert b"event: response.completed" in b"".join(chunk for _, chunk in arrivals)
 
 
+async def test_think_directive_pauses_after_the_head_before_any_content(start_simulator: StartSimulator) -> None:
+    server, _ = await start_simulator(think_seconds=0.3)
+    loop_time = asyncio.get_running_loop().time
+    arrivals: list[tuple[float, bytes]] = []
+    async with aiohttp.ClientSession() as session:
+        body = {"model": "m", "input": "#think", "stream": True}
+        async with session.post(base_url(server) + "/responses", json=body, headers=AUTH) as resp:
+            async for chunk in resp.content.iter_any():
+                arrivals.append((loop_time(), chunk))
+    gaps = [later[0] - earlier[0] for earlier, later in itertools.pairwise(arrivals)]
+    widest = gaps.index(max(gaps))
+    assert max(gaps) >= 0.25
+    before = b"".join(chunk for _, chunk in arrivals[: widest + 1])
+    assert b"response.in_progress" in before
+    assert b"output_text.delta" not in before  # the pause comes before the first content
+    assert b"event: response.completed" in b"".join(chunk for _, chunk in arrivals)
+
+
 async def test_status_directive_answers_an_openai_error_with_retry_after(start_simulator: StartSimulator) -> None:
     server, _ = await start_simulator()
     client = openai.AsyncOpenAI(api_key="sk-test", base_url=base_url(server), max_retries=0)
