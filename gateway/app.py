@@ -108,12 +108,21 @@ def create_app(
     )
     draining = Draining()
 
+    last_swap = 0
+    """Serial of the table the listener below saw last: a table compiled against it is handled by its change."""
+
     def on_swap(table: CompiledTable) -> None:
-        health.retain(set(table.aliases))
-        for alias, target in table.targets.items():
+        nonlocal last_swap
+        change = table.change
+        incremental = change is not None and change.since == last_swap
+        last_swap = table.serial
+        if not incremental or (change is not None and change.removed):
+            health.retain(set(table.aliases))
+        fresh = (table.targets[a] for a in change.changed) if incremental and change else table.targets.values()
+        for target in fresh:
             if target.route.mode == "responses":  # series that alerts watch exist from 0, not from the first event
-                metrics.unrecoverable(alias)
-                metrics.input_normalized(alias)
+                metrics.unrecoverable(target.alias)
+                metrics.input_normalized(target.alias)
         want = getattr(credentials, "want", None)
         if callable(want):
             want({b.credentials for b in table.table.backends.values() if b.credentials})

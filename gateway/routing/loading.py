@@ -1,7 +1,8 @@
 """The table holder (a :class:`~gateway.routing.source.TableSink`) and the file table source.
 
-Sources hand raw documents to :class:`TableHolder`; it validates (``RoutingTable.from_json`` then
-``check()``), compiles the table into an immutable :class:`CompiledTable` and swaps one reference.
+Sources hand raw documents to :class:`TableHolder`; it validates them (what ``RoutingTable.from_json``
+then ``check()`` accept, decided incrementally: see ``decoding`` and ``invariants``), compiles the
+table into an immutable :class:`CompiledTable` and swaps one reference.
 A bad document never replaces a good table: the last good one keeps serving, and the metrics
 (``aliasgate_routing_table_loads_total{result}``) and a log line say so. Handlers read
 ``holder.current`` once per request, so a swap never tears a request in half.
@@ -10,22 +11,33 @@ A bad document never replaces a good table: the last good one keeps serving, and
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, cast
 
 import aiohttp
 import pydantic
 import structlog
 
 from gateway.metrics import GatewayMetrics
+from gateway.routing.decoding import Delta, TableDecoder, collector_paused
+from gateway.routing.invariants import hold_after
 from gateway.routing.source import TableSink
-from gateway.routing.table import Backend, Route, RoutingTable, TableInvariantError, document_content_hash
+from gateway.routing.table import Backend, Route, RoutingTable, TableInvariantError
 
-__all__ = ["CompiledTable", "FileTableSource", "LoadResult", "RouteTarget", "TableHolder", "compile_table"]
+__all__ = [
+    "CompiledTable",
+    "FileTableSource",
+    "LoadResult",
+    "RouteTarget",
+    "TableChange",
+    "TableHolder",
+    "compile_table",
+]
 
 LoadResult = Literal["accepted", "unchanged", "rejected", "source_error"]
 
@@ -44,6 +56,20 @@ class RouteTarget:
     """The route's connect/idle/total timeouts, built once per table instead of once per request."""
 
 
+_serials = itertools.count(1)
+
+
+@dataclass(frozen=True, slots=True)
+class TableChange:
+    """How a compiled table differs from the one it was compiled against, so listeners can do only that."""
+
+    since: int
+    """:attr:`CompiledTable.serial` of that earlier table."""
+    changed: tuple[str, ...]
+    """Aliases whose target is new: added, or their route or backend changed."""
+    removed: tuple[str, ...]
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledTable:
     """An accepted table and its lookup structure; never mutated after construction."""
@@ -52,6 +78,14 @@ class CompiledTable:
     targets: Mapping[str, RouteTarget]
     aliases: tuple[str, ...]
     """Sorted alias names, for ``/v1/models``."""
+    timeouts: Mapping[tuple[float, float, float], aiohttp.ClientTimeout] = field(default_factory=dict)
+    """The distinct ClientTimeouts of the targets by (total, connect, read), shared with the next table."""
+    change: TableChange | None = None
+    """What changed since the table this one was compiled against (None: compiled from scratch)."""
+    serial: int = field(default_factory=lambda: next(_serials), compare=False)
+    """Unique per compiled table in this process (never reused, unlike ``id()``)."""
+    views: dict[str, bytes] = field(default_factory=dict, compare=False)
+    """Encoded views of this table computed on demand (the admin ``/status`` listing); they die with it."""
 
     @property
     def generation(self) -> int:
@@ -61,9 +95,18 @@ class CompiledTable:
         return self.targets.get(alias)
 
 
-def compile_table(table: RoutingTable) -> CompiledTable:
-    """Precompute the per-alias lookup of a checked table."""
-    timeouts: dict[tuple[float, float, float], aiohttp.ClientTimeout] = {}
+def compile_table(
+    table: RoutingTable, previous: CompiledTable | None = None, delta: Delta | None = None
+) -> CompiledTable:
+    """Precompute the per-alias lookup of a checked table.
+
+    With ``previous`` (the table served so far), a target whose route and backend objects are the very
+    ones it was built from is taken over as is: after a one-alias change, almost all of them. ``delta``
+    (the decoder's account of what changed since ``previous.table``) spares looking at the others."""
+    old: Mapping[str, RouteTarget] = previous.targets if previous is not None else {}
+    timeouts: dict[tuple[float, float, float], aiohttp.ClientTimeout] = (
+        dict(previous.timeouts) if previous is not None else {}
+    )
     """One (immutable) ClientTimeout per distinct triple: a large table has few distinct timeouts."""
 
     def client_timeout(route: Route) -> aiohttp.ClientTimeout:
@@ -76,17 +119,54 @@ def compile_table(table: RoutingTable) -> CompiledTable:
             )
         return found
 
-    targets = {
-        alias: RouteTarget(
+    def target(alias: str, route: Route, backend: Backend) -> RouteTarget:
+        return RouteTarget(
             alias=alias,
             route=route,
-            backend=table.backends[route.backend],
+            backend=backend,
             fallbacks=tuple(route.settings.fallbacks),
             client_timeout=client_timeout(route),
         )
-        for alias, route in table.routes.items()
-    }
-    return CompiledTable(table=table, targets=MappingProxyType(targets), aliases=tuple(sorted(targets)))
+
+    backends = table.backends
+    routes = table.routes
+    if previous is None:
+        targets = {alias: target(alias, route, backends[route.backend]) for alias, route in routes.items()}
+        return CompiledTable(
+            table=table, targets=MappingProxyType(targets), aliases=tuple(sorted(targets)), timeouts=timeouts
+        )
+    if delta is not None and delta.base is previous.table and backends is previous.table.backends:
+        # Only the changed routes get new targets; the others are taken over in one pass.
+        taken = dict(zip(routes, map(old.get, routes), strict=True))
+        for alias in delta.changed:
+            route = routes[alias]
+            taken[alias] = target(alias, route, backends[route.backend])
+        targets = cast(dict[str, RouteTarget], taken)
+        changed, removed = delta.changed, delta.removed
+    else:
+        targets = {}
+        fresh: list[str] = []
+        kept = 0
+        for alias, route in routes.items():
+            backend = backends[route.backend]
+            prior = old.get(alias)
+            if prior is not None:
+                kept += 1
+                if prior.route is route and prior.backend is backend:
+                    targets[alias] = prior
+                    continue
+            fresh.append(alias)
+            targets[alias] = target(alias, route, backend)
+        changed = tuple(fresh)
+        removed = tuple(alias for alias in old if alias not in targets) if kept != len(old) else ()
+    same_aliases = not removed and len(targets) == len(old)
+    return CompiledTable(
+        table=table,
+        targets=MappingProxyType(targets),
+        aliases=previous.aliases if same_aliases else tuple(sorted(targets)),
+        timeouts=timeouts,
+        change=TableChange(since=previous.serial, changed=changed, removed=removed),
+    )
 
 
 @dataclass(slots=True)
@@ -99,6 +179,7 @@ class TableHolder:
     _current: CompiledTable | None = None
     last_error: str | None = None
     last_result: LoadResult | None = None
+    _decoder: TableDecoder = field(default_factory=TableDecoder)
 
     @property
     def current(self) -> CompiledTable | None:
@@ -109,33 +190,46 @@ class TableHolder:
         return self._current is not None
 
     def load_bytes(self, data: bytes, *, origin: str) -> bool:
-        try:
-            table = RoutingTable.from_json(data)
-        except (pydantic.ValidationError, ValueError) as exc:
-            return self._reject(f"invalid routing table document: {_summarise(exc)}", origin=origin)
-        # The hash is checked against the very bytes just validated (cheap); only a document that is
-        # not in canonical form falls back to recomputing it from the model in check().
-        verified = bool(table.sha256) and document_content_hash(data) == table.sha256
-        return self._load(table, origin=origin, hash_verified=verified)
+        # The collector stays paused for the whole load (see decoding.collector_paused).
+        with collector_paused():
+            try:
+                decoded = self._decoder.decode(data)
+            except (pydantic.ValidationError, ValueError) as exc:
+                return self._reject(f"invalid routing table document: {_summarise(exc)}", origin=origin)
+            # The hash was checked against the very bytes just decoded (cheap); only a document that is
+            # not in canonical form falls back to recomputing it from the model in check().
+            result = self._load(decoded.table, origin=origin, hash_verified=decoded.hash_verified, delta=decoded.delta)
+            if result == "accepted":
+                self._decoder.accepted(decoded)
+            return result != "rejected"
 
     def load_table(self, table: RoutingTable, *, origin: str) -> bool:
-        return self._load(table, origin=origin, hash_verified=False)
+        with collector_paused():
+            result = self._load(table, origin=origin, hash_verified=False)
+            if result == "accepted":
+                self._decoder.forget()  # what it remembers no longer describes the served table
+            return result != "rejected"
 
-    def _load(self, table: RoutingTable, *, origin: str, hash_verified: bool) -> bool:
-        try:
-            table.check(hash_verified=hash_verified)
-        except TableInvariantError as exc:
-            return self._reject("routing table breaks invariants: " + "; ".join(exc.problems[:5]), origin=origin)
+    def _load(self, table: RoutingTable, *, origin: str, hash_verified: bool, delta: Delta | None = None) -> LoadResult:
         current = self._current
+        # A table that differs little from the served one (already checked) has only its changes
+        # checked; any problem, or an unverified hash, goes through the full check for its messages.
+        if not (hash_verified and current is not None and hold_after(table, current.table, delta)):
+            try:
+                table.check(hash_verified=hash_verified)
+            except TableInvariantError as exc:
+                self._reject("routing table breaks invariants: " + "; ".join(exc.problems[:5]), origin=origin)
+                return "rejected"
         if current is not None and current.table.sha256 == table.sha256 and current.generation == table.generation:
             self._record("unchanged")
-            return True
+            return "unchanged"
         if current is not None and table.generation < current.generation:
-            return self._reject(
+            self._reject(
                 f"generation {table.generation} is older than the served generation {current.generation}",
                 origin=origin,
             )
-        compiled = compile_table(table)
+            return "rejected"
+        compiled = compile_table(table, current, delta)
         self._current = compiled
         self.last_error = None
         self._record("accepted")
@@ -150,7 +244,7 @@ class TableHolder:
         )
         for callback in self.on_swap:
             callback(compiled)
-        return True
+        return "accepted"
 
     def source_failed(self, reason: str, *, origin: str) -> None:
         self.last_error = reason
