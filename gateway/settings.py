@@ -76,6 +76,10 @@ class GatewaySettings(BaseModel):
     """Rate limit: never probe one alias more often than this, whatever the alias asks for or ``/health/probe``."""
     passive_failure_threshold: int = Field(default=3, ge=1)
     """Consecutive live-traffic failures after which an alias is reported unhealthy."""
+    sse_keepalive_seconds: float = Field(default=15.0, ge=0)
+    """A stream silent this long gets an SSE comment (``: keepalive``), so proxies and load balancers with
+    idle timeouts do not cut a model's long reasoning gap; a stream with no content yet is started (200 and
+    headers) after this long instead of being held back for retries. 0 = neither."""
 
     @field_validator("listen", "admin_listen")
     @classmethod
@@ -106,6 +110,7 @@ _FLAGS: tuple[tuple[str, str, str], ...] = (
     ("probe_concurrency", "N", "health probes in flight at most"),
     ("probe_min_interval_seconds", "SECONDS", "never probe one alias more often than this"),
     ("passive_failure_threshold", "N", "consecutive failures that mark an alias unhealthy"),
+    ("sse_keepalive_seconds", "SECONDS", "SSE keepalive comment after this much stream silence (0 = off)"),
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -244,7 +245,7 @@ def apply_route_settings(body: dict[str, Any], target: RouteTarget) -> dict[str,
 class UpstreamEvents:
     """SSE events from an upstream response, counting the time spent waiting on it."""
 
-    __slots__ = ("_clock", "_ctx", "_decoder", "_resp", "eof")
+    __slots__ = ("_clock", "_ctx", "_decoder", "_resp", "eof", "keepalive_seconds")
 
     def __init__(self, resp: aiohttp.ClientResponse, request: web.Request) -> None:
         self._resp = resp
@@ -252,12 +253,31 @@ class UpstreamEvents:
         self._clock = request.app[clock_key]
         self._decoder = SSEDecoder()
         self.eof = False
+        self.keepalive_seconds: float = request.app[settings_key].sse_keepalive_seconds
+        """Silence after which the client gets a keepalive comment (0 = never)."""
 
     async def next_batch(self) -> list[SSEEvent]:
         """The events of the next upstream chunk; sets ``eof`` at the end. Raises UpstreamFailure on I/O errors."""
+        batch = await self.next_batch_within(None)
+        assert batch is not None  # no deadline: only a chunk or the end returns
+        return batch
+
+    async def next_batch_within(self, seconds: float | None) -> list[SSEEvent] | None:
+        """Like :meth:`next_batch`, but None when ``seconds`` pass with nothing read (the read stays intact:
+        aiohttp only takes bytes from its buffer once the wait is over)."""
         started = self._clock()
         try:
-            chunk = await self._resp.content.readany()
+            if seconds is None:
+                chunk = await self._resp.content.readany()
+            else:
+                window = asyncio.timeout(seconds)
+                try:
+                    async with window:
+                        chunk = await self._resp.content.readany()
+                except TimeoutError:
+                    if window.expired():
+                        return None  # our window closed, not the upstream's idle timeout
+                    raise
         except TimeoutError:
             raise UpstreamFailure(
                 UpstreamTimeoutError("The upstream stream stalled (idle timeout)."), retryable=True

@@ -4,10 +4,16 @@ A stream is read until its first content (or its end) before the client's respon
 early failure can still be retried, fall back, or become a plain HTTP error; after that, failures
 become an in-stream error frame. What the frames look like is the endpoint's business: each path
 supplies a :class:`Relay` (chat pass-through, chat over the Responses bridge, Responses pass-through).
+
+Reasoning models can think for minutes before their first content, and proxies cut idle connections
+(60 s is a common default). So priming lasts at most ``--sse-keepalive-seconds``: then the response
+starts with what it has, and every silence that long gets a ``: keepalive`` SSE comment, which clients
+ignore (spec §3.5). A failure after that point is an in-stream error frame, as after content.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from typing import Protocol
 
@@ -22,7 +28,10 @@ from gateway.handlers.common import Primed, StreamBroken, UpstreamEvents, finish
 from gateway.sse import SSEEvent
 from gateway.upstream import UpstreamFailure, failure_from_chat_error
 
-__all__ = ["MarkedRelay", "Relay", "prime"]
+__all__ = ["KEEPALIVE", "MarkedRelay", "Relay", "prime"]
+
+KEEPALIVE = b": keepalive\n\n"
+"""An SSE comment: bytes on the wire for proxies' idle timers, ignored by every SSE client."""
 
 
 class Relay(Protocol):
@@ -86,9 +95,19 @@ async def prime(
     """Read up to the first content; the whole answer if it was that short, else the head and the rest."""
     head: list[bytes] = []
     broken: StreamBroken | None = None
+    window = events.keepalive_seconds or None
+    loop = asyncio.get_running_loop()
+    deadline = None if window is None else loop.time() + window
     try:
         while not relay.started and not relay.done and not events.eof:
-            head.extend(relay.absorb(await events.next_batch()))
+            if deadline is None:
+                batch: list[SSEEvent] | None = await events.next_batch()
+            else:
+                batch = await events.next_batch_within(max(0.0, deadline - loop.time()))
+            if batch is None:  # a long silence before any content: start the response, keep it alive
+                head.append(KEEPALIVE)
+                break
+            head.extend(relay.absorb(batch))
         head.extend(relay.after_priming(events.eof))
     except StreamBroken as exc:
         if not relay.started:
@@ -107,11 +126,16 @@ async def prime(
 async def _rest(
     ctx: RequestContext, events: UpstreamEvents, relay: Relay, broken: StreamBroken | None
 ) -> AsyncGenerator[bytes, None]:
+    window = events.keepalive_seconds or None
     try:
         if broken is not None:
             raise broken
         while not relay.done and not events.eof:
-            frames = relay.absorb(await events.next_batch())
+            batch = await events.next_batch_within(window)
+            if batch is None:
+                yield KEEPALIVE
+                continue
+            frames = relay.absorb(batch)
             if frames:
                 yield b"".join(frames)
         if not relay.done:
