@@ -5,6 +5,10 @@ requires); values are base64-decoded into memory and nowhere else: not logged, n
 come from the constructor and from :meth:`want` (the gateway calls it with the credentials its table
 references); ``get`` of an unknown name also starts a watch for it. A Secret that disappears is dropped;
 an API outage keeps the last values (credentials do not vanish because the API is down).
+A Codex CLI ``auth.json`` key is expanded into the flat keys, as the credentials folder does.
+
+The store also hands out the replicas' shared OAuth refresher (:meth:`token_refresher`, see
+:mod:`gateway.kube_token_refresh`), which writes refreshed tokens back into these Secrets.
 """
 
 from __future__ import annotations
@@ -14,11 +18,15 @@ import base64
 import binascii
 import contextlib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from gateway.credentials_dir import keys_from_auth_json
 from gateway.kube_client import KubeConnection, load_connection, watch_named
+
+if TYPE_CHECKING:
+    from gateway.kube_token_refresh import KubeTokenRefresher
 
 __all__ = ["KubeCredentialStore", "decode_secret"]
 
@@ -35,6 +43,9 @@ def decode_secret(secret: Mapping[str, Any]) -> dict[str, str]:
             log.warning("secret_key_undecodable", secret=(secret.get("metadata") or {}).get("name"), key=key)
     for key, text in (secret.get("stringData") or {}).items():
         values[str(key)] = str(text)
+    if "auth.json" in values:
+        for key, value in keys_from_auth_json(values["auth.json"].encode("utf-8")).items():
+            values.setdefault(key, value)
     return values
 
 
@@ -63,6 +74,7 @@ class KubeCredentialStore:
         self._wanted: set[str] = set(names)
         self._watching: dict[str, asyncio.Task[None]] = {}
         self._changed = asyncio.Event()
+        self._updated: dict[str, asyncio.Event] = {}
         self.failures: dict[str, str] = {}
         """Last API failure per Secret name (no values in it), for /status and tests."""
 
@@ -78,6 +90,24 @@ class KubeCredentialStore:
             self._wanted |= fresh
             self._changed.set()
 
+    @property
+    def connection(self) -> KubeConnection:
+        return self._connection
+
+    @property
+    def namespace(self) -> str:
+        return self._namespace
+
+    async def next_update(self, name: str) -> None:
+        """Return when the watch next delivers a version of Secret ``name`` (callers bound the wait)."""
+        await self._updated.setdefault(name, asyncio.Event()).wait()
+
+    def token_refresher(self) -> KubeTokenRefresher:
+        """One refresher for these Secrets, shared with the other replicas through the Secrets themselves."""
+        from gateway.kube_token_refresh import KubeTokenRefresher
+
+        return KubeTokenRefresher(store=self)
+
     async def _watch(self, name: str) -> None:
         async def on_object(secret: dict[str, Any] | None) -> None:
             if secret is None:
@@ -85,6 +115,9 @@ class KubeCredentialStore:
             else:
                 self._values[name] = decode_secret(secret)
             self.failures.pop(name, None)
+            updated = self._updated.pop(name, None)
+            if updated is not None:
+                updated.set()
 
         async def on_failure(reason: str) -> None:
             self.failures[name] = reason

@@ -96,6 +96,11 @@ class GatewayMetrics:
         self._fallbacks = Counter(
             "aliasgate_fallbacks", "Requests moved to a fallback alias.", ["alias", "fallback"], registry=r
         )
+        self._token_refreshes = Counter(
+            "aliasgate_token_refreshes",
+            "OAuth token refreshes by credentials Secret and result (refreshed, adopted, failed, writeback_failed).",
+            ["secret", "result"], registry=r,
+        )  # fmt: skip
 
         self.requests = _Children(lambda *lv: self._requests.labels(*lv))
         self.duration = _Children(lambda *lv: self._duration.labels(*lv))
@@ -112,6 +117,7 @@ class GatewayMetrics:
         self.client_disconnects = _Children(lambda *lv: self._disconnects.labels(*lv))
         self.retries = _Children(lambda *lv: self._retries.labels(*lv))
         self.fallbacks = _Children(lambda *lv: self._fallbacks.labels(*lv))
+        self.token_refreshes = _Children(lambda *lv: self._token_refreshes.labels(*lv))
 
     def forget_aliases(self, keep: set[str]) -> None:
         """Drop the health gauge of aliases no longer in the table (they would report stale health forever)."""

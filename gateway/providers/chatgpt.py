@@ -4,88 +4,87 @@ Spec §5.1: ``Authorization: Bearer <access token>``, ``ChatGPT-Account-Id``, ``
 ``user-agent``, ``session_id``, ``accept: text/event-stream``. Tokens come from the credentials
 Secret (``accessToken``, ``accountId``, optional ``refreshToken`` and ``expiresAt``, or a Codex CLI
 ``auth.json``). An access token is refreshed shortly before it expires and once after a 401; one
-asyncio lock per credential makes concurrent requests share one refresh. Refreshed tokens live in
-this process's memory only (the Secret is never written back).
+asyncio lock per credential makes this process's concurrent requests share one refresh.
+
+Refresh tokens rotate (single use), so replicas must not each refresh. Who refreshes is the
+credential store's :class:`~gateway.token_refresh.TokenRefresher`: with Secrets read through the
+Kubernetes API, one replica takes a lock on the Secret, refreshes, and writes the new tokens back
+into it (the others, and pods started later, adopt them); with credentials from files (local mode,
+``--secrets-dir``) the refresh is local and the new tokens live in this process's memory only.
+A Secret that changes (another replica's write-back, a new login) replaces the tokens in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import aiohttp
 import orjson
 import structlog
 
 from gateway.credentials import CredentialStore
+from gateway.metrics import GatewayMetrics
 from gateway.providers.base import CredentialsUnavailableError, Endpoint, UpstreamCall, join_url
 from gateway.routing.table import Backend
+from gateway.token_refresh import (
+    RefreshResult,
+    TokenRefresher,
+    Tokens,
+    expiring,
+    jwt_account_id,
+    jwt_claims,
+    jwt_expiry,
+    refresher_for,
+    tokens_from_keys,
+)
 
 __all__ = ["DEFAULT_BASE_URL", "ChatGPTProvider", "TokenState", "jwt_account_id", "jwt_claims", "jwt_expiry"]
 
 DEFAULT_BASE_URL = "https://chatgpt.com/backend-api/codex"
 ORIGINATOR = "codex_cli_rs"
 USER_AGENT = "codex_cli_rs/0.1.0 (aliasgate)"
+TOKEN_CALL_TIMEOUT = aiohttp.ClientTimeout(total=20)
+"""Shorter than a refresh lock's lifetime (30 s), so a live holder never outlasts its claim."""
 
 _log = structlog.get_logger("gateway.providers.chatgpt")
 
 
-def jwt_claims(token: str) -> dict[str, object]:
-    """The claims of a JWT, unverified: we only read facts about our own token (expiry, account)."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return {}
-    payload = parts[1] + "=" * (-len(parts[1]) % 4)
-    try:
-        claims = orjson.loads(base64.urlsafe_b64decode(payload))
-    except (binascii.Error, ValueError):
-        return {}
-    return claims if isinstance(claims, dict) else {}
-
-
-def jwt_expiry(token: str) -> float | None:
-    """The ``exp`` claim of a JWT."""
-    exp = jwt_claims(token).get("exp")
-    return float(exp) if isinstance(exp, int | float) and not isinstance(exp, bool) else None
-
-
-def jwt_account_id(token: str) -> str | None:
-    """``chatgpt_account_id`` from the ``https://api.openai.com/auth`` claim (spec §5.1), when the Secret has none."""
-    auth = jwt_claims(token).get("https://api.openai.com/auth")
-    account = auth.get("chatgpt_account_id") if isinstance(auth, dict) else None
-    return account if isinstance(account, str) and account else None
-
-
-def _parse_expiry(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
 @dataclass(slots=True)
 class TokenState:
-    """The live tokens of one credentials Secret."""
+    """The live tokens of one credentials Secret (one per Secret for the provider's lifetime)."""
 
-    access_token: str
-    account_id: str
-    refresh_token: str | None
-    expires_at: float | None
+    tokens: Tokens
     origin: tuple[str, str, str]
-    """The Secret values these tokens descend from; a changed Secret replaces refreshed tokens."""
+    """The Secret values last seen; when the Secret changes to other tokens, they replace ours."""
     version: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def access_token(self) -> str:
+        return self.tokens.access_token
+
+    @property
+    def account_id(self) -> str:
+        return self.tokens.account_id
+
+    @property
+    def refresh_token(self) -> str | None:
+        return self.tokens.refresh_token
+
+    @property
+    def expires_at(self) -> float | None:
+        return self.tokens.expires_at
+
+    def use(self, tokens: Tokens) -> bool:
+        """Switch to ``tokens``; True when they differ from the current ones (a new version)."""
+        if tokens.access_token == self.tokens.access_token:
+            return False
+        self.tokens = tokens
+        self.version += 1
+        return True
 
 
 @dataclass(slots=True)
@@ -96,35 +95,40 @@ class ChatGPTProvider:
     client_id: str
     refresh_margin_seconds: float = 300.0
     wall_clock: Callable[[], float] = time.time
+    metrics: GatewayMetrics | None = None
+    refresher: TokenRefresher | None = None
+    """Who refreshes; default: the credential store's own (Kubernetes Secrets) or a local one."""
     name: str = "chatgpt"
     forces_stream: bool = True
     _tokens: dict[str, TokenState] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.refresher is None:
+            self.refresher = refresher_for(self.credentials)
+
     def _state(self, backend: Backend) -> TokenState:
         if backend.credentials is None:
             raise CredentialsUnavailableError(f"backend {backend.key!r} names no credentials Secret")
-        secret = self.credentials.get(backend.credentials)
-        access = None if secret is None else secret.get("accessToken")
-        account = None if secret is None else secret.get("accountId") or (access and jwt_account_id(access))
-        if secret is None or not access or not account:
+        secret_tokens = tokens_from_keys(self.credentials.get(backend.credentials))
+        if secret_tokens is None:
             raise CredentialsUnavailableError(
                 f"credentials Secret {backend.credentials!r} lacks accessToken/accountId (or auth.json tokens)"
             )
-        refresh = secret.get("refreshToken") or None
-        origin = (access, account, refresh or "")
+        origin = (secret_tokens.access_token, secret_tokens.account_id, secret_tokens.refresh_token or "")
         state = self._tokens.get(backend.credentials)
-        if state is None or state.origin != origin:
-            expires = _parse_expiry(secret.get("expiresAt")) or jwt_expiry(access)
-            state = TokenState(access, account, refresh, expires, origin)
+        if state is None:
+            state = TokenState(secret_tokens, origin)
             self._tokens[backend.credentials] = state
+        elif state.origin != origin:
+            # The Secret changed: another replica's write-back (then usually our own tokens) or a new login.
+            state.origin = origin
+            state.use(secret_tokens)
         return state
 
     async def prepare(self, backend: Backend, endpoint: Endpoint, *, request_id: str) -> UpstreamCall:
         state = self._state(backend)
-        if (
-            state.refresh_token
-            and state.expires_at is not None
-            and state.expires_at - self.refresh_margin_seconds <= self.wall_clock()
+        if state.refresh_token and expiring(
+            state.tokens, now=self.wall_clock(), margin_seconds=self.refresh_margin_seconds
         ):
             await self._refresh(backend, state, seen_version=state.version)
         headers = {
@@ -146,45 +150,69 @@ class ChatGPTProvider:
         return await self._refresh(backend, state, seen_version=int(call.credential_version or 0))
 
     async def _refresh(self, backend: Backend, state: TokenState, *, seen_version: int) -> bool:
-        """Refresh once per credential: whoever waited on the lock reuses the token just minted."""
+        """Refresh once per credential: whoever waited on the lock reuses the tokens just obtained."""
+        secret = backend.credentials
+        assert secret is not None
+        assert self.refresher is not None
         async with state.lock:
             if state.version != seen_version:
                 return True
-            try:
-                async with self.session().post(
-                    self.token_url,
-                    json={
-                        "client_id": self.client_id,
-                        "grant_type": "refresh_token",
-                        "refresh_token": state.refresh_token,
-                        "scope": "openid profile email",
-                    },
-                    timeout=aiohttp.ClientTimeout(total=30),
-                ) as resp:
-                    raw = await resp.read()
-                    if resp.status != 200:
-                        _log.warning("token_refresh_failed", secret=backend.credentials, status=resp.status)
-                        return False
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                _log.warning("token_refresh_failed", secret=backend.credentials, reason=type(exc).__name__)
+
+            async def mint(refresh_token: str) -> Tokens | None:
+                return await self._mint(secret, refresh_token, account_id=state.account_id)
+
+            outcome = await self.refresher.refresh(
+                secret, state.tokens, mint, margin_seconds=self.refresh_margin_seconds
+            )
+            self._count(secret, outcome.result)
+            if outcome.tokens is None or not state.use(outcome.tokens):
                 return False
-            try:
-                doc = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                doc = None
-            access = doc.get("access_token") if isinstance(doc, dict) else None
-            if not isinstance(doc, dict) or not isinstance(access, str) or not access:
-                _log.warning("token_refresh_failed", secret=backend.credentials, reason="malformed_token_response")
-                return False
-            state.access_token = access
-            new_refresh = doc.get("refresh_token")
-            if isinstance(new_refresh, str) and new_refresh:
-                state.refresh_token = new_refresh
-            expires_in = doc.get("expires_in")
-            if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
-                state.expires_at = self.wall_clock() + float(expires_in)
-            else:
-                state.expires_at = jwt_expiry(access)
-            state.version += 1
-            _log.info("token_refreshed", secret=backend.credentials, version=state.version)
+            _log.info("token_in_use", secret=secret, result=outcome.result, version=state.version)
             return True
+
+    def _count(self, secret: str, result: RefreshResult) -> None:
+        if self.metrics is not None:
+            self.metrics.token_refreshes(secret, result).inc()
+
+    async def _mint(self, secret: str, refresh_token: str, *, account_id: str) -> Tokens | None:
+        """One call to the token endpoint. Failures are logged by status or kind, never with a body."""
+        try:
+            async with self.session().post(
+                self.token_url,
+                json={
+                    "client_id": self.client_id,
+                    "grant_type": "refresh_token",
+                    "refresh_token": refresh_token,
+                    "scope": "openid profile email",
+                },
+                timeout=TOKEN_CALL_TIMEOUT,
+            ) as resp:
+                raw = await resp.read()
+                if resp.status != 200:
+                    _log.warning("token_refresh_failed", secret=secret, status=resp.status)
+                    return None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            _log.warning("token_refresh_failed", secret=secret, reason=type(exc).__name__)
+            return None
+        try:
+            doc = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            doc = None
+        access = doc.get("access_token") if isinstance(doc, dict) else None
+        if not isinstance(doc, dict) or not isinstance(access, str) or not access:
+            _log.warning("token_refresh_failed", secret=secret, reason="malformed_token_response")
+            return None
+        new_refresh = doc.get("refresh_token")
+        expires_in = doc.get("expires_in")
+        if isinstance(expires_in, int | float) and not isinstance(expires_in, bool):
+            expires_at: float | None = self.wall_clock() + float(expires_in)
+        else:
+            expires_at = jwt_expiry(access)
+        id_token = doc.get("id_token")
+        return Tokens(
+            access_token=access,
+            account_id=account_id,
+            refresh_token=new_refresh if isinstance(new_refresh, str) and new_refresh else refresh_token,
+            expires_at=expires_at,
+            id_token=id_token if isinstance(id_token, str) and id_token else None,
+        )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from gateway.credentials import CredentialStore
+from gateway.metrics import GatewayMetrics
 from gateway.providers.azure_openai import AzureOpenAIProvider
 from gateway.providers.base import Provider
 from gateway.providers.chatgpt import ChatGPTProvider
@@ -30,6 +31,7 @@ class Providers:
         chatgpt_token_url: str,
         chatgpt_client_id: str,
         chatgpt_refresh_margin_seconds: float,
+        metrics: GatewayMetrics | None = None,
     ) -> Providers:
         chatgpt = ChatGPTProvider(
             credentials=credentials,
@@ -37,6 +39,7 @@ class Providers:
             token_url=chatgpt_token_url,
             client_id=chatgpt_client_id,
             refresh_margin_seconds=chatgpt_refresh_margin_seconds,
+            metrics=metrics,
         )
         return cls(
             by_name={

@@ -1,0 +1,249 @@
+"""One OAuth refresher across gateway replicas, coordinated through the credentials Secret itself.
+
+Protocol (decisions in :mod:`gateway.token_refresh`, I/O here):
+
+1. ``GET`` the Secret. Newer, valid tokens there → adopt them (another replica refreshed, or this
+   one restarted). A live lock annotation held by someone else → wait (bounded) for the watch to
+   deliver a new version, then look again.
+2. Take the lock: ``PUT`` the Secret with ``aliasgate.io/token-refresh: <holder>/<until>`` and the
+   observed ``metadata.resourceVersion``; ``409`` means another replica moved first (look again).
+   An expired lock (its holder died) is taken over the same way.
+3. Call the token endpoint with the Secret's refresh token (the freshest one anywhere).
+4. ``PUT`` the new tokens back, in the Secret's own format, without the annotation, again with the
+   resourceVersion precondition; on ``409`` re-read and retry while the Secret still holds the
+   refresh token we consumed.
+
+A Secret lock rather than a ``coordination.k8s.io`` Lease: the compare-and-swap lives on the object
+whose content it protects, so the lock and the write-back need one grant (``update`` on exactly the
+credentials Secrets), and a replica that reads the Secret sees both the tokens and who is refreshing.
+
+When the API refuses a write (RBAC, outage), the refresh still happens and the new tokens are used
+from memory; the result is ``writeback_failed``, warned once per Secret until a write succeeds.
+Token values never reach a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import orjson
+import structlog
+
+from gateway.kube_credentials import KubeCredentialStore, decode_secret
+from gateway.token_refresh import (
+    LOCK_ANNOTATION,
+    Decision,
+    Mint,
+    RefreshLock,
+    RefreshOutcome,
+    Tokens,
+    decide,
+    format_lock,
+    parse_lock,
+    secret_data_with,
+    tokens_from_keys,
+)
+
+__all__ = ["KubeTokenRefresher", "default_holder"]
+
+_log = structlog.get_logger("gateway.kube_token_refresh")
+_API_TIMEOUT = aiohttp.ClientTimeout(total=10)
+
+
+def default_holder() -> str:
+    """The pod name (hostname) plus pid and a random suffix: unique even for several apps in one process."""
+    return f"{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"
+
+
+class _Refused(Exception):
+    """The API answered a Secret read or write with an error status (never carries the body's values)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+class KubeTokenRefresher:
+    """:class:`~gateway.token_refresh.TokenRefresher` for Secrets read through the Kubernetes API."""
+
+    def __init__(
+        self,
+        *,
+        store: KubeCredentialStore,
+        holder: str | None = None,
+        lock_seconds: float = 30.0,
+        wait_seconds: float = 10.0,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self.holder = holder or default_holder()
+        self.lock_seconds = lock_seconds
+        """How long a claim holds: longer than a token call (20 s timeout) plus the write-back."""
+        self.wait_seconds = wait_seconds
+        self._now = wall_clock
+        self._warned: set[str] = set()
+
+    def _url(self, secret: str) -> str:
+        return f"{self._store.connection.server}/api/v1/namespaces/{self._store.namespace}/secrets/{secret}"
+
+    async def _get(self, session: aiohttp.ClientSession, secret: str) -> dict[str, Any]:
+        connection = self._store.connection
+        async with session.get(self._url(secret), headers=connection.headers(), ssl=connection.ssl_context) as resp:
+            body = await resp.read()
+            if resp.status != 200:
+                raise _Refused(resp.status)
+        document = orjson.loads(body)
+        if not isinstance(document, dict):
+            raise _Refused(resp.status)
+        return document
+
+    async def _put(self, session: aiohttp.ClientSession, secret: str, body: dict[str, Any]) -> dict[str, Any]:
+        connection = self._store.connection
+        headers = connection.headers() | {"Content-Type": "application/json"}
+        async with session.put(
+            self._url(secret), data=orjson.dumps(body), headers=headers, ssl=connection.ssl_context
+        ) as resp:
+            answer = await resp.read()
+            if resp.status != 200:
+                raise _Refused(resp.status)
+        document = orjson.loads(answer)
+        if not isinstance(document, dict):
+            raise _Refused(resp.status)
+        return document
+
+    async def refresh(self, secret: str, current: Tokens, mint: Mint, *, margin_seconds: float) -> RefreshOutcome:
+        deadline = time.monotonic() + self.wait_seconds
+        async with aiohttp.ClientSession(timeout=_API_TIMEOUT) as session:
+            while True:
+                try:
+                    observed = await self._get(session, secret)
+                except (_Refused, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                    return await self._uncoordinated(secret, current, mint, reason=_reason(exc))
+                secret_tokens = tokens_from_keys(decode_secret(observed))
+                annotations = (observed.get("metadata") or {}).get("annotations") or {}
+                lock = parse_lock(annotations.get(LOCK_ANNOTATION))
+                decision = decide(
+                    secret_tokens,
+                    lock,
+                    stale_access_token=current.access_token,
+                    holder=self.holder,
+                    now=self._now(),
+                    margin_seconds=margin_seconds,
+                )
+                if decision is Decision.ADOPT and secret_tokens is not None:
+                    _log.info("token_adopted", secret=secret)
+                    return RefreshOutcome(secret_tokens, "adopted")
+                if decision is Decision.WAIT and lock is not None:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        _log.warning("token_refresh_lock_busy", secret=secret, holder=lock.holder)
+                        return RefreshOutcome(None, "failed")
+                    # Wake on the holder's write-back, or when its claim runs out (it may have died).
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(max(0.0, min(remaining, lock.until - self._now() + 0.05))):
+                            await self._store.next_update(secret)
+                    continue
+                refresh_from = secret_tokens if secret_tokens is not None else current
+                if not refresh_from.refresh_token:
+                    return RefreshOutcome(None, "failed")
+                claim = RefreshLock(holder=self.holder, until=self._now() + self.lock_seconds)
+                locked_body = _with_annotation(observed, format_lock(claim))
+                try:
+                    locked = await self._put(session, secret, locked_body)
+                except _Refused as exc:
+                    if exc.status == 409:
+                        if time.monotonic() < deadline:
+                            continue  # another replica moved first: look again
+                        return RefreshOutcome(None, "failed")
+                    return await self._uncoordinated(secret, refresh_from, mint, reason=_reason(exc))
+                except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                    return await self._uncoordinated(secret, refresh_from, mint, reason=_reason(exc))
+                if lock is not None and lock.holder != self.holder:
+                    _log.warning("token_refresh_lock_taken_over", secret=secret, previous_holder=lock.holder)
+                return await self._refresh_locked(session, secret, locked, refresh_from, mint)
+
+    async def _refresh_locked(
+        self, session: aiohttp.ClientSession, secret: str, locked: dict[str, Any], base: Tokens, mint: Mint
+    ) -> RefreshOutcome:
+        assert base.refresh_token is not None
+        fresh = await mint(base.refresh_token)
+        if fresh is None:
+            try:
+                await self._put(session, secret, _with_annotation(locked, None))
+            except (_Refused, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                _log.warning("token_refresh_unlock_failed", secret=secret, reason=_reason(exc))
+            return RefreshOutcome(None, "failed")
+        target = locked
+        for _ in range(3):
+            data = secret_data_with(target.get("data") or {}, fresh, now=self._now())
+            if data is None:
+                return self._writeback_failed(secret, fresh, reason="secret_has_no_token_keys")
+            body = _with_annotation(target, None) | {"data": data}
+            body.pop("stringData", None)
+            try:
+                await self._put(session, secret, body)
+            except _Refused as exc:
+                if exc.status != 409:
+                    return self._writeback_failed(secret, fresh, reason=_reason(exc))
+            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                return self._writeback_failed(secret, fresh, reason=_reason(exc))
+            else:
+                self._warned.discard(secret)
+                _log.info("token_refreshed", secret=secret, written_back=True)
+                return RefreshOutcome(fresh, "refreshed")
+            # 409: the Secret changed while we held the lock; write only over the tokens we refreshed from.
+            try:
+                target = await self._get(session, secret)
+            except (_Refused, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                return self._writeback_failed(secret, fresh, reason=_reason(exc))
+            now_there = tokens_from_keys(decode_secret(target))
+            if now_there is None or now_there.refresh_token != base.refresh_token:
+                return self._writeback_failed(secret, fresh, reason="secret_changed_meanwhile")
+        return self._writeback_failed(secret, fresh, reason="conflicts")
+
+    async def _uncoordinated(self, secret: str, base: Tokens, mint: Mint, *, reason: str) -> RefreshOutcome:
+        """The API refused (or is down): refresh anyway so this replica keeps serving, and say so."""
+        if not base.refresh_token:
+            return RefreshOutcome(None, "failed")
+        fresh = await mint(base.refresh_token)
+        if fresh is None:
+            return RefreshOutcome(None, "failed")
+        return self._writeback_failed(secret, fresh, reason=reason)
+
+    def _writeback_failed(self, secret: str, fresh: Tokens, *, reason: str) -> RefreshOutcome:
+        if secret not in self._warned:
+            self._warned.add(secret)
+            _log.warning(
+                "token_writeback_failed",
+                secret=secret,
+                reason=reason,
+                hint="refreshed tokens are used from memory only; other replicas and restarts will not see them",
+            )
+        return RefreshOutcome(fresh, "writeback_failed")
+
+
+def _with_annotation(secret: dict[str, Any], value: str | None) -> dict[str, Any]:
+    """A copy of ``secret`` with the lock annotation set (or removed), keeping its resourceVersion."""
+    metadata = dict(secret.get("metadata") or {})
+    annotations = dict(metadata.get("annotations") or {})
+    if value is None:
+        annotations.pop(LOCK_ANNOTATION, None)
+    else:
+        annotations[LOCK_ANNOTATION] = value
+    metadata["annotations"] = annotations
+    metadata.pop("managedFields", None)
+    return {**secret, "metadata": metadata}
+
+
+def _reason(exc: BaseException) -> str:
+    """A loggable reason: the status or the exception type, never a body (it could echo a token)."""
+    if isinstance(exc, _Refused):
+        return f"HTTP {exc.status}"
+    return type(exc).__name__
