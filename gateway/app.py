@@ -96,6 +96,7 @@ def create_app(
         chatgpt_token_url=settings.chatgpt_token_url,
         chatgpt_client_id=settings.chatgpt_client_id,
         chatgpt_refresh_margin_seconds=settings.chatgpt_refresh_margin_seconds,
+        metrics=metrics,
     )
     upstream = UpstreamClient(providers=providers, metrics=metrics)
     upstream_ref.append(upstream)
