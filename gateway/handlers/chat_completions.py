@@ -140,6 +140,7 @@ class _PassthroughRelay(_ChatFrames, relay.MarkedRelay):
         return frames
 
     def tail(self) -> bytes:
+        self._ctx.error_code = "stream_truncated"
         return encode_json_frame(bridge.stream_truncated_error().body())
 
     def settle(self) -> None:
@@ -236,6 +237,7 @@ class _BridgedRelay(_ChatFrames):
         return self._translator.done or eof
 
     def tail(self) -> bytes:
+        self._ctx.error_code = "stream_truncated"  # EOF after content, before the terminal event
         return b"".join(encode_json_frame(chunk) for chunk in self._translator.finish())
 
     def settle(self) -> None:
@@ -243,7 +245,7 @@ class _BridgedRelay(_ChatFrames):
         ctx = self._ctx
         common.record_chat_usage(ctx, translator.usage)
         _record_fold(ctx, translator.recovery)
-        if translator.error is not None:
+        if translator.error is not None and ctx.error_code is None:
             ctx.error_code = translator.error.code or translator.error.type
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import Any
+from collections.abc import MutableMapping
+from typing import Any, Literal
 
 import aiohttp
 import openai
@@ -16,7 +17,7 @@ from pytest_aiohttp import AiohttpServer
 
 from gateway.simulator import SimulatorConfig
 from tests.gateway.conftest import FAST_RETRIES, GatewayFactory, RouteSpec, build_table
-from tests.gateway.upstreams import early_failure_app, hits_key
+from tests.gateway.upstreams import early_failure_app, ended_early_app, hits_key
 
 CHAT = {"messages": [{"role": "user", "content": "hello"}]}
 
@@ -171,7 +172,9 @@ async def test_stalled_upstream_before_any_byte_is_a_504(make_gateway: GatewayFa
 
 
 @pytest.mark.parametrize("alias", ["team/chat", "chatgpt/gpt-5.4"])
-async def test_cut_after_first_content_ends_with_an_error_frame(make_gateway: GatewayFactory, alias: str) -> None:
+async def test_cut_after_first_content_ends_with_an_error_frame(
+    make_gateway: GatewayFactory, alias: str, captured_logs: list[MutableMapping[str, Any]]
+) -> None:
     gateway = await make_gateway()
     resp = await gateway.client.post("/v1/chat/completions", json={"model": alias, "stream": True} | _text("x #cut"))
     assert resp.status == 200
@@ -183,6 +186,30 @@ async def test_cut_after_first_content_ends_with_an_error_frame(make_gateway: Ga
     contents = [p for p in payloads[:-2] if isinstance(p, dict) and p.get("choices")]
     assert any(c["choices"][0]["delta"].get("content") for c in contents)
     assert not any(c["choices"][0].get("finish_reason") for c in contents)
+    (logged,) = [e for e in captured_logs if e.get("event") == "request_completed"]
+    assert logged["error_code"] == "upstream_unavailable"  # the connection broke mid-body
+
+
+@pytest.mark.parametrize(("alias", "mode"), [("plain", "chat"), ("bridged", "responses")])
+async def test_a_stream_that_ends_before_its_terminal_event_is_logged_as_truncated(
+    make_gateway: GatewayFactory,
+    aiohttp_server: AiohttpServer,
+    captured_logs: list[MutableMapping[str, Any]],
+    alias: str,
+    mode: Literal["chat", "responses"],
+) -> None:
+    upstream = await aiohttp_server(ended_early_app())
+    base = str(upstream.make_url("/v1")).rstrip("/")
+    gateway = await make_gateway(table=build_table("", [RouteSpec(alias, base_url=base, mode=mode)]))
+    resp = await gateway.client.post("/v1/chat/completions", json={"model": alias, "stream": True} | _text("hi"))
+    assert resp.status == 200
+    payloads = _sse_payloads(await resp.read())
+    assert payloads[-1] == "[DONE]"
+    error = payloads[-2]
+    assert isinstance(error, dict)
+    assert error["error"]["message"] == "The upstream closed the stream before the response was complete."
+    (logged,) = [e for e in captured_logs if e.get("event") == "request_completed"]
+    assert logged["error_code"] == "stream_truncated"  # pass-through and bridge log it alike
 
 
 @pytest.mark.parametrize(("kind", "status"), [("cut", 502), ("failed", 500), ("garbage", 502)])

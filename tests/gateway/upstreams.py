@@ -49,4 +49,39 @@ def early_failure_app(kind: str) -> web.Application:
     return app
 
 
+def ended_early_app() -> web.Application:
+    """Streams that end cleanly (a proper chunked EOF) after content but before their terminal event:
+    chat chunks without ``[DONE]`` and a Responses stream without ``response.completed``."""
+    app = web.Application()
+
+    async def chat(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        chunk = {
+            "id": "chatcmpl-x",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": "m",
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}, "finish_reason": None}],
+        }
+        await response.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
+        await response.write_eof()
+        return response
+
+    async def responses(request: web.Request) -> web.StreamResponse:
+        await request.read()
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(frame(CREATED))
+        delta = {"type": "response.output_text.delta", "sequence_number": 1, "output_index": 0, "content_index": 0}
+        await response.write(frame({**delta, "item_id": "msg_x", "delta": "Hel"}))
+        await response.write_eof()
+        return response
+
+    app.router.add_post("/v1/chat/completions", chat)
+    app.router.add_post("/v1/responses", responses)
+    return app
+
+
 hits_key = web.AppKey("hits", list[int])
