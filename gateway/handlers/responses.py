@@ -82,13 +82,15 @@ async def _forward(
         return web.Response(body=data, content_type="application/json")
     events = common.events_of(request, resp, started)
     if not ctx.stream:
-        return await _fold(ctx, resp, events, clock())
+        return await _fold(ctx, resp, events, clock)
     return await relay.prime(ctx, resp, events, _ResponsesRelay(ctx, clock))
 
 
 async def _fold(
-    ctx: RequestContext, resp: aiohttp.ClientResponse, events: common.UpstreamEvents, now: float
+    ctx: RequestContext, resp: aiohttp.ClientResponse, events: common.UpstreamEvents, clock: Callable[[], float]
 ) -> web.StreamResponse:
+    """A forced stream folded into one Response for a caller that did not stream: its first token is the
+    whole answer, so time to first token is measured once the fold is done."""
     folder = bridge.ResponseFolder(model=None)
     await common.read_all_events(resp, events, folder.feed)
     result = folder.result()
@@ -98,7 +100,7 @@ async def _fold(
     if result.response is None:
         raise failure_from_chat_error(bridge.stream_truncated_error())
     _record_usage(ctx, result.response)
-    ctx.first_token_at = now
+    ctx.first_token_at = clock()
     return web.Response(body=orjson.dumps(result.response), content_type="application/json")
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+from typing import Any
+
 import orjson
 import pytest
 
@@ -49,6 +52,18 @@ async def test_codex_non_stream_caller_gets_a_folded_response(gateway: Gateway) 
         for s in ("output_item_done", "output_text_done", "deltas")
     )
     assert recovered == 1
+
+
+async def test_a_folded_answer_counts_its_first_token_when_the_fold_is_done(
+    gateway: Gateway, captured_logs: list[MutableMapping[str, Any]]
+) -> None:
+    # #slow: 8 deltas 50 ms apart, so the fold takes ~0.4 s after the upstream's headers.
+    async with gateway.sdk() as sdk:
+        response = await sdk.responses.create(model=CODEX, input="take your time #slow")
+    assert response.status == "completed"
+    (logged,) = [e for e in captured_logs if e.get("event") == "request_completed"]
+    assert logged["ttft_seconds"] >= 0.3  # the caller's first byte came after the whole fold
+    assert logged["ttft_seconds"] <= logged["duration_seconds"]
 
 
 async def test_streaming_caller_sees_completed_output_recovered(gateway: Gateway) -> None:
