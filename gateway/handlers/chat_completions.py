@@ -150,13 +150,6 @@ class _PassthroughRelay(_ChatFrames, relay.MarkedRelay):
 # ---------------------------------------------------------------- Responses bridge
 
 
-def _record_fold(ctx: RequestContext, recovery: bridge.RecoveryOutcome) -> None:
-    if recovery.source:
-        ctx.recovery_source = recovery.source
-    if recovery.unrecoverable:
-        ctx.unrecoverable = True
-
-
 async def _bridged(
     request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any]
 ) -> common.Outcome:
@@ -244,14 +237,14 @@ class _BridgedRelay(_ChatFrames):
         translator = self._translator
         ctx = self._ctx
         common.record_chat_usage(ctx, translator.usage)
-        _record_fold(ctx, translator.recovery)
+        common.record_recovery(ctx, translator.recovery)
         if translator.error is not None and ctx.error_code is None:
             ctx.error_code = translator.error.code or translator.error.type
 
 
 def _folded_reply(ctx: RequestContext, result: bridge.FoldResult, now: float) -> web.StreamResponse:
     """A folded (non-stream or JSON) bridge result → the chat answer (as JSON, or as SSE chunks)."""
-    _record_fold(ctx, result.recovery)
+    common.record_recovery(ctx, result.recovery)
     if result.error is not None:
         raise failure_from_chat_error(result.error)
     completion = result.completion

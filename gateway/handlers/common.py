@@ -60,6 +60,7 @@ __all__ = [
     "read_failure",
     "read_json",
     "record_chat_usage",
+    "record_recovery",
     "resolve",
     "respond",
     "send",
@@ -106,9 +107,20 @@ async def prepare(request: web.Request, endpoint: str, validate: Callable[[dict[
 
 
 def serving(ctx: RequestContext, current: RouteTarget) -> None:
-    """Note which alias and backend this attempt uses (an attempt's first step, before anything can fail)."""
+    """Note which alias and backend this attempt uses (an attempt's first step, before anything can fail).
+
+    What an earlier, failed attempt recovered is forgotten: the log and the recovery metrics describe the
+    answer the client got."""
     ctx.served_alias = current.alias
     ctx.backend = current.backend.key
+    ctx.recovery_source = None
+    ctx.unrecoverable = False
+
+
+def record_recovery(ctx: RequestContext, outcome: bridge.RecoveryOutcome) -> None:
+    """What the bridge's recovery did for this attempt's answer (read by the log line and the metrics)."""
+    ctx.recovery_source = outcome.source or None
+    ctx.unrecoverable = bool(outcome.unrecoverable)
 
 
 async def failover(

@@ -94,7 +94,7 @@ async def _fold(
     folder = bridge.ResponseFolder(model=None)
     await common.read_all_events(resp, events, folder.feed)
     result = folder.result()
-    _record_recovery(ctx, result.recovery)
+    common.record_recovery(ctx, result.recovery)
     if result.error is not None:
         raise failure_from_chat_error(result.error)
     if result.response is None:
@@ -102,12 +102,6 @@ async def _fold(
     _record_usage(ctx, result.response)
     ctx.first_token_at = clock()
     return web.Response(body=orjson.dumps(result.response), content_type="application/json")
-
-
-def _record_recovery(ctx: RequestContext, outcome: bridge.RecoveryOutcome) -> None:
-    if outcome.source:
-        ctx.recovery_source = outcome.source
-    ctx.unrecoverable = bool(outcome.unrecoverable)
 
 
 class _ResponsesRelay(relay.MarkedRelay):
@@ -172,4 +166,4 @@ class _ResponsesRelay(relay.MarkedRelay):
         return error.code or "bad_upstream_event"
 
     def settle(self) -> None:
-        _record_recovery(self._ctx, self._recovery.recovery)
+        common.record_recovery(self._ctx, self._recovery.recovery)
