@@ -89,6 +89,8 @@ class KubeTokenRefresher:
         self.wait_seconds = wait_seconds
         self._now = wall_clock
         self._warned: set[str] = set()
+        self._unwritten: dict[str, str] = {}
+        """Per Secret, the access token this replica minted but could not write back (ours is newer)."""
 
     def _url(self, secret: str) -> str:
         return f"{self._store.connection.server}/api/v1/namespaces/{self._store.namespace}/secrets/{secret}"
@@ -129,8 +131,9 @@ class KubeTokenRefresher:
                 secret_tokens = tokens_from_keys(decode_secret(observed))
                 annotations = (observed.get("metadata") or {}).get("annotations") or {}
                 lock = parse_lock(annotations.get(LOCK_ANNOTATION))
+                ours_newer = self._unwritten.get(secret) == current.access_token
                 decision = decide(
-                    secret_tokens,
+                    None if ours_newer else secret_tokens,
                     lock,
                     stale_access_token=current.access_token,
                     holder=self.holder,
@@ -138,19 +141,19 @@ class KubeTokenRefresher:
                     margin_seconds=margin_seconds,
                 )
                 if decision is Decision.ADOPT and secret_tokens is not None:
-                    _log.info("token_adopted", secret=secret)
+                    _log.info("token_adopted", secret_name=secret)
                     return RefreshOutcome(secret_tokens, "adopted")
                 if decision is Decision.WAIT and lock is not None:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
-                        _log.warning("token_refresh_lock_busy", secret=secret, holder=lock.holder)
+                        _log.warning("token_refresh_lock_busy", secret_name=secret, holder=lock.holder)
                         return RefreshOutcome(None, "failed")
                     # Wake on the holder's write-back, or when its claim runs out (it may have died).
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(max(0.0, min(remaining, lock.until - self._now() + 0.05))):
                             await self._store.next_update(secret)
                     continue
-                refresh_from = secret_tokens if secret_tokens is not None else current
+                refresh_from = current if ours_newer or secret_tokens is None else secret_tokens
                 if not refresh_from.refresh_token:
                     return RefreshOutcome(None, "failed")
                 claim = RefreshLock(holder=self.holder, until=self._now() + self.lock_seconds)
@@ -166,19 +169,21 @@ class KubeTokenRefresher:
                 except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                     return await self._uncoordinated(secret, refresh_from, mint, reason=_reason(exc))
                 if lock is not None and lock.holder != self.holder:
-                    _log.warning("token_refresh_lock_taken_over", secret=secret, previous_holder=lock.holder)
+                    _log.warning("token_refresh_lock_taken_over", secret_name=secret, previous_holder=lock.holder)
                 return await self._refresh_locked(session, secret, locked, refresh_from, mint)
 
     async def _refresh_locked(
         self, session: aiohttp.ClientSession, secret: str, locked: dict[str, Any], base: Tokens, mint: Mint
     ) -> RefreshOutcome:
         assert base.refresh_token is not None
+        locked_tokens = tokens_from_keys(decode_secret(locked))
+        expected_refresh = None if locked_tokens is None else locked_tokens.refresh_token
         fresh = await mint(base.refresh_token)
         if fresh is None:
             try:
                 await self._put(session, secret, _with_annotation(locked, None))
             except (_Refused, aiohttp.ClientError, TimeoutError, ValueError) as exc:
-                _log.warning("token_refresh_unlock_failed", secret=secret, reason=_reason(exc))
+                _log.warning("token_refresh_unlock_failed", secret_name=secret, reason=_reason(exc))
             return RefreshOutcome(None, "failed")
         target = locked
         for _ in range(3):
@@ -196,7 +201,8 @@ class KubeTokenRefresher:
                 return self._writeback_failed(secret, fresh, reason=_reason(exc))
             else:
                 self._warned.discard(secret)
-                _log.info("token_refreshed", secret=secret, written_back=True)
+                self._unwritten.pop(secret, None)
+                _log.info("token_refreshed", secret_name=secret, written_back=True)
                 return RefreshOutcome(fresh, "refreshed")
             # 409: the Secret changed while we held the lock; write only over the tokens we refreshed from.
             try:
@@ -204,7 +210,7 @@ class KubeTokenRefresher:
             except (_Refused, aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 return self._writeback_failed(secret, fresh, reason=_reason(exc))
             now_there = tokens_from_keys(decode_secret(target))
-            if now_there is None or now_there.refresh_token != base.refresh_token:
+            if now_there is None or now_there.refresh_token != expected_refresh:
                 return self._writeback_failed(secret, fresh, reason="secret_changed_meanwhile")
         return self._writeback_failed(secret, fresh, reason="conflicts")
 
@@ -218,11 +224,12 @@ class KubeTokenRefresher:
         return self._writeback_failed(secret, fresh, reason=reason)
 
     def _writeback_failed(self, secret: str, fresh: Tokens, *, reason: str) -> RefreshOutcome:
+        self._unwritten[secret] = fresh.access_token
         if secret not in self._warned:
             self._warned.add(secret)
             _log.warning(
                 "token_writeback_failed",
-                secret=secret,
+                secret_name=secret,
                 reason=reason,
                 hint="refreshed tokens are used from memory only; other replicas and restarts will not see them",
             )

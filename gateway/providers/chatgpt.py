@@ -167,7 +167,7 @@ class ChatGPTProvider:
             self._count(secret, outcome.result)
             if outcome.tokens is None or not state.use(outcome.tokens):
                 return False
-            _log.info("token_in_use", secret=secret, result=outcome.result, version=state.version)
+            _log.info("token_in_use", secret_name=secret, result=outcome.result, version=state.version)
             return True
 
     def _count(self, secret: str, result: RefreshResult) -> None:
@@ -189,10 +189,10 @@ class ChatGPTProvider:
             ) as resp:
                 raw = await resp.read()
                 if resp.status != 200:
-                    _log.warning("token_refresh_failed", secret=secret, status=resp.status)
+                    _log.warning("token_refresh_failed", secret_name=secret, status=resp.status)
                     return None
         except (aiohttp.ClientError, TimeoutError) as exc:
-            _log.warning("token_refresh_failed", secret=secret, reason=type(exc).__name__)
+            _log.warning("token_refresh_failed", secret_name=secret, reason=type(exc).__name__)
             return None
         try:
             doc = orjson.loads(raw)
@@ -200,7 +200,7 @@ class ChatGPTProvider:
             doc = None
         access = doc.get("access_token") if isinstance(doc, dict) else None
         if not isinstance(doc, dict) or not isinstance(access, str) or not access:
-            _log.warning("token_refresh_failed", secret=secret, reason="malformed_token_response")
+            _log.warning("token_refresh_failed", secret_name=secret, reason="malformed_token_response")
             return None
         new_refresh = doc.get("refresh_token")
         expires_in = doc.get("expires_in")
