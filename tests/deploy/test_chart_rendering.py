@@ -142,6 +142,14 @@ def test_notes_tell_the_user_how_to_call_the_gateway(chart_default: manifests.Re
     assert "curl -s http://aliasgate-gateway.aliasgate-system.svc:80/v1/models" in text
     assert "kubectl get ma -A" in text
     assert "No client API keys are configured" in text
+    assert "The admission webhook is off" in text
+
+
+def test_notes_say_when_the_admission_webhook_is_on() -> None:
+    text = manifests.notes(manifests.render_chart({"webhook": {"enabled": True, "failurePolicy": "Fail"}}))
+    assert "The validating admission webhook is on (failurePolicy Fail)" in text
+    assert "kubectl get validatingwebhookconfiguration aliasgate" in text
+    assert "The admission webhook is off" not in text
 
 
 def test_names_follow_the_helm_create_helpers() -> None:
