@@ -9,12 +9,12 @@ read).
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from controller.conflicts import InvalidAlias, parse_or_invalid
 from controller.inventory import Inventory, ObjectKey, object_key
 from controller.resources import ModelAlias
+from gateway.gcpause import collector_paused
 
 __all__ = ["ParsedAliases"]
 
@@ -39,13 +39,8 @@ class ParsedAliases:
             return self._objects
         known = self._entries
         entries: dict[ObjectKey, tuple[dict[str, Any], Any, Parsed]] = {}
-        paused = gc.isenabled()
-        gc.disable()  # 10,000 new tuples would set off full collections over the whole inventory
-        try:
+        with collector_paused():  # 10,000 new tuples would set off full collections over the inventory
             self._refresh(known, entries)
-        finally:
-            if paused:
-                gc.enable()
         self._entries = entries
         self._objects = [entry[2] for entry in entries.values()]
         self._version = self.inventory.version

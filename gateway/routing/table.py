@@ -15,14 +15,13 @@ document and the time both sides spend on it.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
-from collections.abc import Iterator
 from typing import Any, Final, Literal
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from gateway.gcpause import collector_paused
 
 __all__ = [
     "API_VERSION",
@@ -83,22 +82,6 @@ class TableInvariantError(ValueError):
         self.problems = problems
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cycle collector while a whole table is dumped or parsed (results are unaffected).
-
-    A 10,000-route table makes ~100,000 short-lived containers; in a process that already holds many
-    objects (the controller's inventory) they trigger full collections that cost more than the dump
-    itself. Nothing built here forms a cycle, so reference counting frees it all."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def _canonical(document: dict[str, Any]) -> bytes:
     return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
 
@@ -118,7 +101,7 @@ def document_content_hash(data: bytes | str) -> str | None:
     Equals :meth:`RoutingTable.content_hash` of the parsed table when the document is in canonical
     wire form (what :meth:`RoutingTable.to_json` writes), at a fraction of the cost; a loader that
     finds it equal to the document's ``sha256`` needs no model-based recomputation."""
-    with _collector_paused():  # the parsed document is freed inside, before the collector resumes
+    with collector_paused():  # the parsed document is freed inside, before the collector resumes
         return _stripped_digest(data)
 
 
@@ -305,7 +288,7 @@ class RoutingTable(_Model):
         ):
             return cached[3], cached[4], cached[5]
         render = memo if memo is not None else RenderMemo()
-        with _collector_paused():
+        with collector_paused():
             backends = _mapping_bytes(self.backends, render)
             routes = _mapping_bytes(self.routes, render)
             rejected = b"[" + b",".join([render.element(item) for item in self.rejected]) + b"]"
@@ -332,7 +315,7 @@ class RoutingTable(_Model):
 
     def _legacy_content_hash(self) -> str:
         """The hash as tables published before the compact wire form computed it (defaults written out)."""
-        with _collector_paused():
+        with collector_paused():
             content = _canonical(self.model_dump(mode="json", by_alias=True, exclude={"generation", "sha256"}))
         return hashlib.sha256(content).hexdigest()
 
@@ -347,7 +330,7 @@ class RoutingTable(_Model):
     @classmethod
     def from_json(cls, data: bytes | str) -> RoutingTable:
         """Parse and validate; raises ``pydantic.ValidationError`` on a malformed document."""
-        with _collector_paused():
+        with collector_paused():
             return cls.model_validate_json(data)
 
     def problems(self, *, hash_verified: bool = False) -> list[str]:
