@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from aiohttp import web
 
+from gateway.errors import error_body
 from gateway.keys import draining_key, health_key, metrics_key, prober_key, table_holder_key
+from gateway.routing.decoding import collector_paused
+from gateway.routing.loading import CompiledTable
 
 __all__ = ["get_health_models", "get_livez", "get_metrics", "get_readyz", "get_status", "post_health_probe"]
 
@@ -30,6 +34,19 @@ async def get_metrics(request: web.Request) -> web.Response:
 
 
 async def get_status(request: web.Request) -> web.Response:
+    """The served table and the last load; ``?view=summary`` leaves out the per-alias listing.
+
+    The controller polls every pod's summary ten times a second after each publish, so it must stay
+    cheap at 10,000 aliases; the full view encodes its listing once per served table."""
+    view = request.query.get("view", "full")
+    if view not in ("full", "summary"):
+        body = error_body(
+            message=f"unknown view {view!r}: expected 'full' or 'summary'",
+            error_type="invalid_request_error",
+            param="view",
+            code="invalid_view",
+        )
+        return web.json_response(body, status=400)
     holder = request.app[table_holder_key]
     current = holder.current
     status: dict[str, Any] = {
@@ -39,10 +56,25 @@ async def get_status(request: web.Request) -> web.Response:
         "lastLoadResult": holder.last_result,
         "lastLoadError": holder.last_error,
     }
-    if current is not None:
-        table = current.table
-        status["table"] = {"generation": table.generation, "sha256": table.sha256, "aliasCount": len(table.routes)}
-        status["routes"] = {
+    if current is None:
+        return _json(orjson.dumps(status))
+    table = current.table
+    status["table"] = {"generation": table.generation, "sha256": table.sha256, "aliasCount": len(table.routes)}
+    if view == "summary":
+        return _json(orjson.dumps(status))
+    listing = current.views.get(_LISTING)
+    if listing is None:
+        listing = current.views[_LISTING] = _status_listing(current)
+    return _json(orjson.dumps(status)[:-1] + b"," + listing + b"}")
+
+
+_LISTING = "status.listing"
+
+
+def _status_listing(current: CompiledTable) -> bytes:
+    """The ``"routes": {...}, "rejected": [...]`` members of the full ``/status`` view, encoded."""
+    with collector_paused():  # tens of thousands of short-lived dicts (see decoding.collector_paused)
+        routes = {
             alias: {
                 "backend": target.backend.key,
                 "provider": target.backend.provider,
@@ -53,16 +85,20 @@ async def get_status(request: web.Request) -> web.Response:
             }
             for alias, target in current.targets.items()
         }
-        status["rejected"] = [
+        rejected = [
             {
                 "alias": r.alias,
                 "source": f"{r.source.namespace}/{r.source.name}",
                 "reason": r.reason,
                 "message": r.message,
             }
-            for r in table.rejected
+            for r in current.table.rejected
         ]
-    return web.json_response(status)
+        return orjson.dumps({"routes": routes, "rejected": rejected})[1:-1]
+
+
+def _json(body: bytes) -> web.Response:
+    return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
 async def get_health_models(request: web.Request) -> web.Response:
