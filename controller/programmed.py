@@ -125,10 +125,11 @@ class GatewayPoller:
 
     async def _read(self, session: aiohttp.ClientSession, url: str) -> int | None:
         try:
-            async with session.get(url.rstrip("/") + "/status", timeout=self._timeout) as resp:
+            # The summary view leaves out the per-alias listing (megabytes at 10,000 aliases); a gateway
+            # that predates it ignores the parameter and sends the full view, which has the same fields.
+            async with session.get(url.rstrip("/") + "/status?view=summary", timeout=self._timeout) as resp:
                 if resp.status != 200:
                     return None
-                # orjson: a pod's /status lists every alias, megabytes at 10,000 of them.
                 return served_generation(orjson.loads(await resp.read()))
         except (aiohttp.ClientError, TimeoutError, ValueError):
             return None
