@@ -90,9 +90,10 @@ def test_secrets_are_readable_only_in_the_install_namespace(
         grants_secrets = any("secrets" in rule.get("resources", []) for rule in _rules(role))
         if grants_secrets:
             assert role["metadata"]["namespace"] == manifests.NAMESPACE, role["metadata"]
-            assert not any(
-                set(rule["verbs"]) - {"get", "list", "watch"} for rule in _rules(role) if "secrets" in rule["resources"]
-            )
+            for rule in [r for r in _rules(role) if "secrets" in r["resources"]]:
+                # update (OAuth token write-back) only on named Secrets; never create, delete or patch.
+                allowed = {"get", "list", "watch", "update"} if rule.get("resourceNames") else {"get", "list", "watch"}
+                assert not set(rule["verbs"]) - allowed, (role["metadata"]["name"], rule)
     for binding in [d for d in docs if d["kind"] == "ClusterRoleBinding"]:
         assert binding["roleRef"]["name"] not in {"cluster-admin", "admin", "edit"}, binding["metadata"]["name"]
 

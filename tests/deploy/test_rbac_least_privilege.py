@@ -74,7 +74,7 @@ def test_gateway_reads_only_the_table_and_named_secrets(
     else:
         assert len(secret_rules) == 1
         assert secret_rules[0][2] == ("chatgpt-pro", "openai-key")
-        assert secret_rules[0][3] == ("get", "list", "watch")
+        assert secret_rules[0][3] == ("get", "list", "update", "watch"), "update: OAuth token write-back"
     assert len(rules) == 1 + len(secret_rules)
 
 

@@ -3,7 +3,10 @@
 against the project's Kubernetes API test server, through a recording proxy on loopback. Every API request
 they make is then authorized, request by request, with the RBAC matching rules of
 test_rbac_authorization.py against the rendered Roles. A request the RBAC would refuse fails the test,
-so a permission the code needs but the manifests lack is caught here rather than in a cluster."""
+so a permission the code needs but the manifests lack is caught here rather than in a cluster.
+A ChatGPT alias whose OAuth token is about to expire makes the gateway refresh it through a loopback
+token endpoint, so the Secret lock and token write-back requests (GET and PUT on the Secret) are
+replayed too."""
 
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import pytest
 import yaml
 from aiohttp import web
 
+from gateway.simulator import create_simulator_app
 from tests.deploy import manifests
 from tests.deploy.test_rbac_authorization import Request, allowed
 from tests.kubeapi.server import KubeApiServer
@@ -142,7 +146,7 @@ SETUPS: dict[str, dict[str, Any]] = {
 
 def _installs(setup: str) -> dict[str, list[manifests.Manifest]]:
     """The rendered installs whose Deployments and RBAC a replay uses (the first one's Deployments)."""
-    values = {"gateway": {"credentialsSecrets": ["openai-key"]}, **SETUPS[setup]}
+    values = {"gateway": {"credentialsSecrets": ["openai-key", "chatgpt-pro"]}, **SETUPS[setup]}
     chart = manifests.render_chart(values).docs
     if setup == "all-namespaces":
         return {"kustomize": manifests.render_kustomize().docs, "chart": chart}
@@ -162,13 +166,40 @@ def _environment(kubeconfig: Path) -> dict[str, str]:
     return env
 
 
-def _seed(api: KubeApiServer, admin_port: int) -> None:
-    """A credentials Secret, two aliases on a loopback backend (no probes), and the gateway's EndpointSlice."""
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _seed(api: KubeApiServer, admin_port: int, codex_url: str) -> None:
+    """Two credentials Secrets (one with an OAuth token due for refresh), three aliases on loopback backends
+    (no probes), and the gateway's EndpointSlice."""
     api.create({
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": "openai-key", "namespace": NS},
-        "data": {"apiKey": base64.b64encode(b"sk-replay-not-a-real-key").decode()},
+        "data": {"apiKey": _b64("sk-replay-not-a-real-key")},
+    })  # fmt: skip
+    api.create({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "chatgpt-pro", "namespace": NS},
+        "data": {
+            "accessToken": _b64("replay-access-0"),
+            "accountId": _b64("acct-replay"),
+            "refreshToken": _b64("replay-refresh-0"),
+            "expiresAt": _b64(str(int(time.time()) + 60)),  # inside the refresh margin
+        },
+    })  # fmt: skip
+    api.create({
+        "apiVersion": "aliasgate.io/v1alpha1",
+        "kind": "ModelAlias",
+        "metadata": {"name": "replay-codex", "namespace": TEAM},
+        "spec": {
+            "alias": "replay/replay-codex",
+            "backend": {"provider": "chatgpt", "baseURL": codex_url, "model": "gpt-5.4", "credentials": "chatgpt-pro"},
+            "mode": "responses",
+            "healthCheck": {"enabled": False},
+        },
     })  # fmt: skip
     for name, mode in (("replay-chat", "chat"), ("replay-default", None)):
         spec: dict[str, Any] = {
@@ -206,7 +237,7 @@ def _seed(api: KubeApiServer, admin_port: int) -> None:
 def _programmed(api: KubeApiServer) -> bool:
     aliases = api.list("aliasgate.io/v1alpha1", "modelaliases", TEAM)
     conditions = [c for a in aliases for c in (a.get("status") or {}).get("conditions") or []]
-    return len(aliases) == 2 and sum(c["type"] == "Programmed" and c["status"] == "True" for c in conditions) == 2
+    return len(aliases) == 3 and sum(c["type"] == "Programmed" and c["status"] == "True" for c in conditions) == 3
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:
@@ -219,6 +250,52 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
+@contextlib.asynccontextmanager
+async def _oauth_upstream() -> AsyncIterator[tuple[str, str, list[str]]]:
+    """A codex upstream (the simulator) and a token endpoint issuing one new token pair per refresh token."""
+    hits: list[str] = []
+
+    async def token(request: web.Request) -> web.Response:
+        used = (await request.json()).get("refresh_token")
+        hits.append(str(used))
+        if used != "replay-refresh-0":
+            return web.json_response({"error": "invalid_grant"}, status=400)
+        return web.json_response(
+            {"access_token": "replay-access-1", "refresh_token": "replay-refresh-1", "expires_in": 3600}
+        )
+
+    oauth = web.Application()
+    oauth.router.add_post("/oauth/token", token)
+    runners = [web.AppRunner(app, access_log=None) for app in (create_simulator_app(), oauth)]
+    ports: list[int] = []
+    for runner in runners:
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        ports.append(next(address[1] for address in runner.addresses))
+    try:
+        yield f"http://127.0.0.1:{ports[0]}/backend-api/codex", f"http://127.0.0.1:{ports[1]}/oauth/token", hits
+    finally:
+        for runner in runners:
+            await runner.cleanup()
+
+
+async def _refresh_through_the_gateway(api: KubeApiServer, gateway_public: int) -> None:
+    """One chat request to the codex alias: the gateway refreshes the due token and writes it back."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+        body = {"model": "replay/replay-codex", "messages": [{"role": "user", "content": "hi"}]}
+        deadline = time.monotonic() + 20
+        while True:  # Programmed means the table is served; the first answer may still race the Secret's watch
+            async with session.post(f"http://127.0.0.1:{gateway_public}/v1/chat/completions", json=body) as resp:
+                if resp.status == 200 or time.monotonic() > deadline:
+                    assert resp.status == 200, await resp.text()
+                    break
+            await asyncio.sleep(0.2)
+    secret = api.get("v1", "secrets", "chatgpt-pro", NS)
+    assert secret is not None
+    assert base64.b64decode(secret["data"]["accessToken"]) == b"replay-access-1", "token written back"
+    assert "aliasgate.io/token-refresh" not in (secret["metadata"].get("annotations") or {})
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("setup", list(SETUPS))
 async def test_real_processes_need_no_permission_the_manifests_lack(
@@ -229,10 +306,13 @@ async def test_real_processes_need_no_permission_the_manifests_lack(
     tokens = {kube_api.add_user("controller"): "controller", kube_api.add_user("gateway"): "gateway"}
     by_user = {user: token for token, user in tokens.items()}
     gateway_public, gateway_admin, controller_admin = _free_port(), _free_port(), _free_port()
-    _seed(kube_api, gateway_admin)
     gateway = _deployment_container(first, "aliasgate-gateway")
     controller = _deployment_container(first, "aliasgate-controller")
-    async with recording_proxy(kube_api.url, tokens) as (proxy_url, records):
+    async with (
+        _oauth_upstream() as (codex_url, token_url, token_hits),
+        recording_proxy(kube_api.url, tokens) as (proxy_url, records),
+    ):
+        _seed(kube_api, gateway_admin, codex_url)
         processes: list[asyncio.subprocess.Process] = []
         logs = {name: (tmp_path / f"{name}.log").open("wb") for name in ("gateway", "controller")}
         try:
@@ -242,6 +322,7 @@ async def test_real_processes_need_no_permission_the_manifests_lack(
                     f"--listen=127.0.0.1:{gateway_public}",
                     f"--admin-listen=127.0.0.1:{gateway_admin}",
                     "--shutdown-grace-seconds=1",
+                    f"--chatgpt-token-url={token_url}",
                     cwd=manifests.ROOT,
                     env=_environment(_kubeconfig(tmp_path / "gateway.kubeconfig", proxy_url, by_user["gateway"])),
                     stdout=logs["gateway"], stderr=asyncio.subprocess.STDOUT,
@@ -260,6 +341,8 @@ async def test_real_processes_need_no_permission_the_manifests_lack(
             while not _programmed(kube_api) and time.monotonic() < deadline:
                 assert all(p.returncode is None for p in processes), "a process exited early"
                 await asyncio.sleep(0.2)
+            if _programmed(kube_api):
+                await _refresh_through_the_gateway(kube_api, gateway_public)
         finally:
             for process in processes:
                 await _stop(process)
@@ -291,3 +374,6 @@ async def test_real_processes_need_no_permission_the_manifests_lack(
     gateway_requests = {classify(rec) for rec in traffic if rec.user == "gateway"}
     assert Request("watch", "", "configmaps", NS, "aliasgate-routes") in gateway_requests
     assert Request("watch", "", "secrets", NS, "openai-key") in gateway_requests
+    assert Request("get", "", "secrets", NS, "chatgpt-pro") in gateway_requests, "the refresh read the Secret"
+    assert Request("update", "", "secrets", NS, "chatgpt-pro") in gateway_requests, "lock and write-back"
+    assert token_hits == ["replay-refresh-0"], "one refresh, with the Secret's refresh token"
