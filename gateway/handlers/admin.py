@@ -8,8 +8,8 @@ import orjson
 from aiohttp import web
 
 from gateway.errors import error_body
+from gateway.gcpause import collector_paused
 from gateway.keys import draining_key, health_key, metrics_key, prober_key, table_holder_key
-from gateway.routing.decoding import collector_paused
 from gateway.routing.loading import CompiledTable
 
 __all__ = ["get_health_models", "get_livez", "get_metrics", "get_readyz", "get_status", "post_health_probe"]
@@ -73,7 +73,7 @@ _LISTING = "status.listing"
 
 def _status_listing(current: CompiledTable) -> bytes:
     """The ``"routes": {...}, "rejected": [...]`` members of the full ``/status`` view, encoded."""
-    with collector_paused():  # tens of thousands of short-lived dicts (see decoding.collector_paused)
+    with collector_paused():  # tens of thousands of short-lived dicts (see gateway.gcpause)
         routes = {
             alias: {
                 "backend": target.backend.key,

@@ -14,10 +14,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import compress
 from operator import ne
@@ -26,28 +23,13 @@ from typing import Any, Final, cast
 import orjson
 import pydantic
 
+from gateway.gcpause import collector_paused
 from gateway.routing.table import Backend, RejectedAlias, Route, RoutingTable
 
-__all__ = ["Decoded", "Delta", "TableDecoder", "collector_paused"]
+__all__ = ["Decoded", "Delta", "TableDecoder"]
 
 _ELEMENTS: Final = ("backends", "routes", "rejected")
 _ABSENT: Final = object()
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause the cycle collector (results are unaffected).
-
-    Loading a 10,000-route table allocates ~100,000 short-lived containers; with the collector on
-    they trigger full collections of the whole process that cost more than the load itself. Nothing
-    built here forms a cycle, so reference counting frees the garbage."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)

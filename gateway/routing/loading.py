@@ -23,8 +23,9 @@ import aiohttp
 import pydantic
 import structlog
 
+from gateway.gcpause import collector_paused
 from gateway.metrics import GatewayMetrics
-from gateway.routing.decoding import Delta, TableDecoder, collector_paused
+from gateway.routing.decoding import Delta, TableDecoder
 from gateway.routing.invariants import hold_after
 from gateway.routing.source import TableSink
 from gateway.routing.table import Backend, Route, RoutingTable, TableInvariantError
@@ -190,7 +191,7 @@ class TableHolder:
         return self._current is not None
 
     def load_bytes(self, data: bytes, *, origin: str) -> bool:
-        # The collector stays paused for the whole load (see decoding.collector_paused).
+        # The collector stays paused for the whole load (see gateway.gcpause).
         with collector_paused():
             try:
                 decoded = self._decoder.decode(data)
