@@ -3,6 +3,10 @@
 A store maps a credentials Secret name to its keys (``apiKey``; for chatgpt ``accessToken``,
 ``accountId``, optional ``refreshToken``, ``expiresAt``, or ``auth.json``). Values never reach a log line, a
 metric label, an error message or the routing table.
+
+Stores only read, with one exception: the Kubernetes store hands out a refresher
+(``token_refresher()``, :mod:`gateway.kube_token_refresh`) that writes refreshed OAuth tokens back
+into the Secret they came from, so replicas share one refresh. Stores without one refresh locally.
 """
 
 from __future__ import annotations
