@@ -15,6 +15,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import compress
 from operator import ne
@@ -161,7 +162,7 @@ class TableDecoder:
                 taken[alias] = Route.model_validate_json(route_json[alias])
             routes = cast(dict[str, Route], taken)
 
-        rejected_json = tuple(map(orjson.dumps, raw_rejected))
+        rejected_json = tuple(_compact(raw_rejected))
         known: dict[bytes, RejectedAlias] = {}
         if seen is not None:
             known = dict(zip(seen.rejected, seen.table.rejected, strict=True))
@@ -183,7 +184,14 @@ class TableDecoder:
 
 def _encoded(elements: dict[str, Any]) -> dict[str, bytes]:
     """Each element's compact JSON, by key, in document order."""
-    return dict(zip(elements, map(orjson.dumps, elements.values()), strict=True))
+    return dict(zip(elements, _compact(elements.values()), strict=True))
+
+
+def _compact(values: Iterable[Any]) -> Iterator[bytes]:
+    """Each value's JSON in bytes of its own size: ``orjson.dumps`` hands back a 4 KiB allocation even
+    for 200 bytes of JSON, which, kept for 10,000 routes, would cost 40 MB instead of 3."""
+    views: Iterator[memoryview] = map(memoryview, map(orjson.dumps, values))
+    return map(bytes, views)
 
 
 def _content_hash(document: dict[str, Any]) -> str | None:
