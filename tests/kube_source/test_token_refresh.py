@@ -32,7 +32,7 @@ from gateway.logs import configure_logging
 from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
 from gateway.simulator import create_simulator_app
-from gateway.token_refresh import LOCK_ANNOTATION, parse_expiry, rfc3339
+from gateway.token_refresh import LOCK_ANNOTATION, Tokens, parse_expiry, rfc3339
 from tests.gateway.conftest import RouteSpec, StaticTableSource, build_table
 from tests.kubeapi import KubeApiServer
 
@@ -353,3 +353,40 @@ async def test_a_codex_auth_json_secret_is_written_back_as_auth_json(cluster: Cl
     assert written["OPENAI_API_KEY"] is None
     assert written["last_refresh"] != "2026-01-01T00:00:00Z"
     assert LOCK_ANNOTATION not in annotations
+
+
+async def test_a_replica_behind_the_secret_adopts_its_tokens_without_refreshing(cluster: Cluster) -> None:
+    """A 401 on a replica whose watch has not caught up yet: the Secret already holds newer tokens."""
+    cluster.api.create(secret_object(expires_in=3600, n=1))
+    cluster.oauth.generation = 1
+    store = KubeCredentialStore(connection=cluster.connection, namespace=NS, names=[SECRET])  # not running: no watch
+    minted: list[str] = []
+
+    async def mint(refresh_token: str) -> Tokens | None:
+        minted.append(refresh_token)
+        return None
+
+    stale = Tokens(access_token=access(0), account_id=ACCOUNT, refresh_token=refresh(0), expires_at=time.time() + 60)
+    outcome = await store.token_refresher().refresh(SECRET, stale, mint, margin_seconds=300)
+    assert outcome.result == "adopted"
+    assert outcome.tokens is not None
+    assert (outcome.tokens.access_token, outcome.tokens.refresh_token) == (access(1), refresh(1))
+    assert minted == []
+    assert cluster.api.requests.count(verb="update", resource="secrets") == 0
+
+
+async def test_an_api_outage_during_a_refresh_keeps_serving_from_memory(
+    cluster: Cluster, json_logs: Callable[[], list[dict[str, Any]]]
+) -> None:
+    cluster.api.create(secret_object(expires_in=30))
+    a = await cluster.replica()
+    async with cluster.api.down():
+        assert await ask(a) == [200]
+    assert len(cluster.oauth.hits) == 1
+    assert cluster.oauth.seen == [access(1)]
+    assert a.refreshes("writeback_failed") == 1
+    reasons = [line["reason"] for line in json_logs() if line["event"] == "token_writeback_failed"]
+    assert len(reasons) == 1
+    assert reasons[0].startswith(("Client", "Server")), reasons  # the aiohttp error kind, no body
+    assert await ask(a) == [200], "back up: the in-memory token keeps working"
+    assert len(cluster.oauth.hits) == 1
