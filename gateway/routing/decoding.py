@@ -5,10 +5,11 @@ costs far more than the change. :class:`TableDecoder` parses the bytes once with
 content hash from that parse, and validates only the backends, routes and rejected entries whose JSON
 differs from the last accepted document; the others reuse that document's validated objects.
 
-The result is the table ``RoutingTable.from_json`` would build from the same bytes: each changed
-element is validated in JSON mode by its own model (the very validator ``from_json`` runs for it),
-and anything the incremental path cannot decide (a malformed document, an invalid element) goes
-through ``RoutingTable.from_json`` itself, so accepted tables and error messages stay the same.
+The result is the table ``RoutingTable.from_json`` would build from the same bytes: the new and
+changed elements are validated by ``RoutingTable``'s own JSON validator, in a document that holds
+just them (at the nesting they have in the real one), and anything the incremental path cannot
+decide (a malformed document, an invalid element, an integer orjson cannot hold) goes through
+``RoutingTable.from_json`` itself, so accepted tables and error messages stay the same.
 Pure: no I/O.
 """
 
@@ -19,13 +20,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import compress
 from operator import ne
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 import orjson
 import pydantic
 
 from gateway.gcpause import collector_paused
-from gateway.routing.table import Backend, RejectedAlias, Route, RoutingTable
+from gateway.routing.table import RejectedAlias, RoutingTable
 
 __all__ = ["Decoded", "Delta", "TableDecoder"]
 
@@ -132,54 +133,91 @@ class TableDecoder:
         raw_rejected = document.get("rejected", [])
         if not (isinstance(raw_backends, dict) and isinstance(raw_routes, dict) and isinstance(raw_rejected, list)):
             raise _Fallback
-        # Everything but the elements, through the table's own validator (apiVersion, kind, generation,
-        # sha256, unknown fields); the elements are validated one by one below.
-        shell = RoutingTable.model_validate_json(orjson.dumps(top))
+        head = orjson.dumps(top)
+        canonical = orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
+        if _WIDE_NUMBER in head or _WIDE_NUMBER in canonical:
+            # orjson reads an integer beyond 64 bits as a float, pydantic as an int; orjson writes every
+            # float that large with an exponent. Rare and odd: the whole-document validator decides.
+            raise _Fallback
         seen = self._seen
-
-        backend_json = _encoded(raw_backends)
         old_backends = seen.backends if seen is not None else {}
-        backends_same = seen is not None and list(backend_json.items()) == list(old_backends.items())
-        if seen is not None and backends_same:
-            backends = seen.table.backends
-        else:
-            backends = {
-                key: seen.table.backends[key]
-                if seen is not None and old_backends.get(key) == encoded
-                else Backend.model_validate_json(encoded)
-                for key, encoded in backend_json.items()
-            }
-
-        route_json = _encoded(raw_routes)
         old_routes = seen.routes if seen is not None else {}
-        changed = list(compress(route_json, map(ne, map(old_routes.get, route_json), route_json.values())))
-        if seen is None:
-            routes = {alias: Route.model_validate_json(encoded) for alias, encoded in route_json.items()}
-        else:
-            # Unchanged routes are taken over in one pass; the changed ones are replaced just below.
-            taken = dict(zip(route_json, map(seen.table.routes.get, route_json), strict=True))
-            for alias in changed:
-                taken[alias] = Route.model_validate_json(route_json[alias])
-            routes = cast(dict[str, Route], taken)
-
-        rejected_json = tuple(_compact(raw_rejected))
         known: dict[bytes, RejectedAlias] = {}
         if seen is not None:
             known = dict(zip(seen.rejected, seen.table.rejected, strict=True))
-        rejected = tuple(
-            found if (found := known.get(encoded)) is not None else RejectedAlias.model_validate_json(encoded)
-            for encoded in rejected_json
+
+        backend_json = _encoded(raw_backends)
+        route_json = _encoded(raw_routes)
+        rejected_json = tuple(_compact(raw_rejected))
+        fresh_backends = list(
+            compress(backend_json, map(ne, map(old_backends.get, backend_json), backend_json.values()))
+        )
+        changed = list(compress(route_json, map(ne, map(old_routes.get, route_json), route_json.values())))
+        fresh_rejected = [encoded for encoded in rejected_json if encoded not in known]
+
+        # One validation of everything new, by the table's own validator, each element nested exactly
+        # as in the document (the JSON parser's depth limit counts from the top): the top-level fields
+        # and the new or changed elements. What did not change was validated for an earlier document.
+        part = RoutingTable.model_validate_json(
+            _partial_document(head, backend_json, fresh_backends, route_json, changed, fresh_rejected)
         )
 
-        digest = _content_hash(document)
-        table = shell.model_copy(update={"backends": backends, "routes": routes, "rejected": rejected})
+        backends_same = seen is not None and list(backend_json.items()) == list(old_backends.items())
+        if seen is None:
+            backends, routes = part.backends, part.routes
+        else:
+            backends = (
+                seen.table.backends if backends_same else _merged(backend_json, seen.table.backends, part.backends)
+            )
+            routes = _merged(route_json, seen.table.routes, part.routes)
+        known.update(zip(fresh_rejected, part.rejected, strict=True))
+        rejected = tuple(map(known.__getitem__, rejected_json))
+
+        table = part.model_copy(update={"backends": backends, "routes": routes, "rejected": rejected})
         delta = None
         if seen is not None:
             added = sum(1 for alias in changed if alias not in old_routes)
             kept = len(route_json) - added
             removed = tuple(alias for alias in old_routes if alias not in route_json) if kept != len(old_routes) else ()
             delta = Delta(seen.table, tuple(changed), removed, backends_same)
+        digest = hashlib.sha256(canonical).hexdigest()
         return Decoded(table, digest, delta, _Seen(table, backend_json, route_json, rejected_json))
+
+
+_WIDE_NUMBER: Final = b"e+"
+
+
+_M = TypeVar("_M")
+
+
+def _merged(order: dict[str, bytes], old: dict[str, _M], fresh: dict[str, _M]) -> dict[str, _M]:
+    """Elements in document order: the fresh ones where validated anew, the old ones elsewhere."""
+    taken = dict(zip(order, map(old.get, order), strict=True))
+    taken.update(fresh)
+    return cast(dict[str, _M], taken)
+
+
+def _partial_document(
+    head: bytes,
+    backend_json: dict[str, bytes],
+    backends: list[str],
+    route_json: dict[str, bytes],
+    routes: list[str],
+    rejected: list[bytes],
+) -> bytes:
+    """The top-level fields (``head``, an encoded object) with only the listed elements."""
+    members = [
+        b'"backends":' + _object(backend_json, backends),
+        b'"routes":' + _object(route_json, routes),
+        b'"rejected":[' + b",".join(rejected) + b"]",
+    ]
+    if head != b"{}":
+        members.insert(0, head[1:-1])
+    return b"{" + b",".join(members) + b"}"
+
+
+def _object(encoded: dict[str, bytes], keys: list[str]) -> bytes:
+    return b"{" + b",".join([orjson.dumps(key) + b":" + encoded[key] for key in keys]) + b"}"
 
 
 def _encoded(elements: dict[str, Any]) -> dict[str, bytes]:

@@ -382,3 +382,58 @@ def test_a_rejected_document_leaves_the_decoder_comparing_with_the_last_accepted
     assert again.delta is not None
     assert again.delta.changed == ()
     assert again.delta.base is first.table
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"k": value}
+    return value
+
+
+def _edited(data: bytes, value: bytes) -> bytes:
+    """``data`` with ``team/a01``'s requestDefaults seed set to ``value`` (raw JSON), under generation 2,
+    with the hash a publisher computes from orjson's reading of the result (so that it verifies)."""
+    doc = orjson.loads(data)
+    doc["routes"]["team/a01"].setdefault("settings", {})["requestDefaults"] = {"seed": "PLACEHOLDER"}
+    doc["generation"] = 2
+    doc["sha256"] = "HASH"
+    text = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).replace(b'"PLACEHOLDER"', value)
+    read = orjson.loads(text)
+    rehash(read)
+    return text.replace(b'"HASH"', orjson.dumps(read["sha256"]))
+
+
+def test_depth_limits_count_from_the_top_of_the_document_as_before() -> None:
+    """The JSON parser refuses deep nesting; a changed route must be judged at its real depth."""
+    base = base_table().to_json()
+    for depth in (190, 196, 197, 198, 230):
+        holder, reference = TableHolder(metrics=GatewayMetrics()), Reference()
+        assert holder.load_bytes(base, origin="test") is True
+        reference.load(base)
+        data = _edited(base, orjson.dumps(_nested(depth)))
+        expected = reference.load(data)
+        assert holder.load_bytes(data, origin="test") is (expected != "rejected"), depth
+        assert holder.last_error == reference.last_error
+        assert exact(holder.current.table if holder.current else None) == exact(reference.current)
+    assert expected == "rejected"  # the deepest one
+
+
+def test_integers_wider_than_64_bits_are_kept_as_pydantic_reads_them() -> None:
+    """orjson reads them as floats; pydantic as ints: the whole-document validator decides."""
+    base = base_table().to_json()
+    for literal in (b"123456789012345678901234567890", b"-9223372036854775809", b"18446744073709551615", b"1e+20"):
+        holder, reference = TableHolder(metrics=GatewayMetrics()), Reference()
+        assert holder.load_bytes(base, origin="test") is True
+        reference.load(base)
+        # The document's hash is what a publisher computes from orjson's reading, so it verifies.
+        data = _edited(base, literal)
+        expected = reference.load(data)
+        assert holder.load_bytes(data, origin="test") is (expected != "rejected"), literal
+        assert holder.last_result == expected
+        assert holder.last_error == reference.last_error
+        assert holder.current is not None
+        assert reference.current is not None
+        served = holder.current.table.routes["team/a01"].settings.request_defaults["seed"]
+        wanted = reference.current.routes["team/a01"].settings.request_defaults["seed"]
+        assert (type(served), served) == (type(wanted), wanted)
