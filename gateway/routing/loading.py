@@ -79,9 +79,9 @@ class CompiledTable:
     targets: Mapping[str, RouteTarget]
     aliases: tuple[str, ...]
     """Sorted alias names, for ``/v1/models``."""
-    timeouts: Mapping[tuple[float, float, float], aiohttp.ClientTimeout] = field(default_factory=dict)
+    timeouts: Mapping[tuple[float, float, float], aiohttp.ClientTimeout] = field(default_factory=dict, compare=False)
     """The distinct ClientTimeouts of the targets by (total, connect, read), shared with the next table."""
-    change: TableChange | None = None
+    change: TableChange | None = field(default=None, compare=False)
     """What changed since the table this one was compiled against (None: compiled from scratch)."""
     serial: int = field(default_factory=lambda: next(_serials), compare=False)
     """Unique per compiled table in this process (never reused, unlike ``id()``)."""
@@ -96,6 +96,10 @@ class CompiledTable:
         return self.targets.get(alias)
 
 
+_TIMEOUTS_KEPT = 256
+"""Distinct timeouts carried from table to table; beyond that they start afresh (sharing is only a saving)."""
+
+
 def compile_table(
     table: RoutingTable, previous: CompiledTable | None = None, delta: Delta | None = None
 ) -> CompiledTable:
@@ -106,7 +110,7 @@ def compile_table(
     (the decoder's account of what changed since ``previous.table``) spares looking at the others."""
     old: Mapping[str, RouteTarget] = previous.targets if previous is not None else {}
     timeouts: dict[tuple[float, float, float], aiohttp.ClientTimeout] = (
-        dict(previous.timeouts) if previous is not None else {}
+        dict(previous.timeouts) if previous is not None and len(previous.timeouts) <= _TIMEOUTS_KEPT else {}
     )
     """One (immutable) ClientTimeout per distinct triple: a large table has few distinct timeouts."""
 
