@@ -117,8 +117,7 @@ def create_app(
         change = table.change
         incremental = change is not None and change.since == last_swap
         last_swap = table.serial
-        if not incremental or (change is not None and change.removed):
-            health.retain(set(table.aliases))
+        health.retain(set(table.aliases))  # every time: a request still running may record a removed alias
         fresh = (table.targets[a] for a in change.changed) if incremental and change else table.targets.values()
         for target in fresh:
             if target.route.mode == "responses":  # series that alerts watch exist from 0, not from the first event
