@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Literal, cast
 
 import aiohttp
+import orjson
 import pydantic
 import structlog
 
@@ -224,6 +225,9 @@ class TableHolder:
                 table.check(hash_verified=hash_verified)
             except TableInvariantError as exc:
                 self._reject("routing table breaks invariants: " + "; ".join(exc.problems[:5]), origin=origin)
+                return "rejected"
+            except orjson.JSONEncodeError as exc:  # recomputing the hash met a value JSON cannot carry
+                self._reject(f"routing table content cannot be hashed: {str(exc)[:200]}", origin=origin)
                 return "rejected"
         if current is not None and current.table.sha256 == table.sha256 and current.generation == table.generation:
             self._record("unchanged")

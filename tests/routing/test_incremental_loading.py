@@ -437,3 +437,18 @@ def test_integers_wider_than_64_bits_are_kept_as_pydantic_reads_them() -> None:
         served = holder.current.table.routes["team/a01"].settings.request_defaults["seed"]
         wanted = reference.current.routes["team/a01"].settings.request_defaults["seed"]
         assert (type(served), served) == (type(wanted), wanted)
+
+
+def test_a_wide_integer_under_a_hash_that_does_not_verify_is_refused_not_raised() -> None:
+    """Recomputing the hash from the model cannot encode it: a rejection, where the load used to raise."""
+    holder = TableHolder(metrics=GatewayMetrics())
+    base = base_table().to_json()
+    assert holder.load_bytes(base, origin="test") is True
+    data = _edited(base, b"123456789012345678901234567890")
+    wrong = data.replace(orjson.loads(data)["sha256"].encode(), b"0" * 64)
+    assert holder.load_bytes(wrong, origin="test") is False
+    assert holder.last_result == "rejected"
+    assert holder.last_error is not None
+    assert holder.last_error.startswith("routing table content cannot be hashed: ")
+    assert holder.current is not None
+    assert holder.current.generation == 1
