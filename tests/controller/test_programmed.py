@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from controller.kube.endpoints import admin_urls
 from controller.programmed import ProgrammedTracker, served_generation
 from gateway.routing.table import Backend, Route, RoutingTable, SourceRef
@@ -91,3 +94,57 @@ def test_admin_urls_take_ready_endpoints_with_the_named_port() -> None:
         {"ports": [{"name": "http", "port": 8080}], "endpoints": [{"addresses": ["10.0.0.9"]}]},
     ]
     assert admin_urls(slices, "admin") == ["http://10.0.0.1:9090", "http://[fd00::3]:9090"]
+
+
+def _reference_record(introduced: dict[tuple[str, str], tuple[int | None, int]], table: RoutingTable) -> None:
+    """The tracker's rule applied to the whole table (what the incremental path must agree with)."""
+    seen: set[tuple[str, str]] = set()
+    for route in table.routes.values():
+        ref = (route.source.namespace, route.source.name)
+        seen.add(ref)
+        known = introduced.get(ref)
+        if known is None or known[0] != route.source.generation or known[1] > table.generation:
+            introduced[ref] = (route.source.generation, table.generation)
+    for ref in set(introduced) - seen:
+        del introduced[ref]
+
+
+@given(
+    steps=st.lists(
+        st.tuples(
+            st.dictionaries(st.sampled_from("pqrst"), st.tuples(st.sampled_from("abc"), st.integers(1, 3)), max_size=5),
+            st.integers(-1, 3),
+        ),
+        max_size=8,
+    )
+)
+def test_incremental_recording_agrees_with_recording_the_whole_table(
+    steps: list[tuple[dict[str, tuple[str, int]], int]],
+) -> None:
+    """Routes carried over as the same object (as the controller's memo does) or rebuilt, aliases moving
+    between objects, objects leaving, and generations that usually rise but may fall (a new leader).
+    As in any published table, an object has at most one route and an alias one object."""
+    tracker = ProgrammedTracker()
+    reference: dict[tuple[str, str], tuple[int | None, int]] = {}
+    kept: dict[tuple[str, str, int], Route] = {}
+    generation = 1
+    for objects, step in steps:
+        generation = max(0, generation + step)
+        routes: dict[str, Route] = {}
+        for name, (alias, gen) in sorted(objects.items()):
+            if alias in routes:
+                continue
+            route = kept.get((alias, name, gen)) if step % 2 else None
+            if route is None:
+                route = Route(
+                    alias=alias,
+                    backend=BACKEND.key,
+                    mode="responses",
+                    source=SourceRef(namespace="ns", name=name, generation=gen),
+                )
+                kept[(alias, name, gen)] = route
+            routes[alias] = route
+        published = RoutingTable.build(backends={BACKEND.key: BACKEND}, routes=routes).with_generation(generation)
+        tracker.record_table(published)
+        _reference_record(reference, published)
+        assert tracker.introduced == reference
