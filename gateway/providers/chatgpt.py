@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -61,6 +61,8 @@ class TokenState:
     """The Secret values last seen; when the Secret changes to other tokens, they replace ours."""
     version: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    seen_keys: Mapping[str, str] | None = None
+    """The store's mapping ``origin`` was read from: the same object again means nothing to re-read."""
 
     @property
     def access_token(self) -> str:
@@ -109,13 +111,16 @@ class ChatGPTProvider:
     def _state(self, backend: Backend) -> TokenState:
         if backend.credentials is None:
             raise CredentialsUnavailableError(f"backend {backend.key!r} names no credentials Secret")
-        secret_tokens = tokens_from_keys(self.credentials.get(backend.credentials))
+        keys = self.credentials.get(backend.credentials)
+        state = self._tokens.get(backend.credentials)
+        if state is not None and keys is not None and keys is state.seen_keys:
+            return state  # the per-request path: the stores hand out a new mapping only when the Secret changes
+        secret_tokens = tokens_from_keys(keys)
         if secret_tokens is None:
             raise CredentialsUnavailableError(
                 f"credentials Secret {backend.credentials!r} lacks accessToken/accountId (or auth.json tokens)"
             )
         origin = (secret_tokens.access_token, secret_tokens.account_id, secret_tokens.refresh_token or "")
-        state = self._tokens.get(backend.credentials)
         if state is None:
             state = TokenState(secret_tokens, origin)
             self._tokens[backend.credentials] = state
@@ -123,6 +128,7 @@ class ChatGPTProvider:
             # The Secret changed: another replica's write-back (then usually our own tokens) or a new login.
             state.origin = origin
             state.use(secret_tokens)
+        state.seen_keys = keys
         return state
 
     async def prepare(self, backend: Backend, endpoint: Endpoint, *, request_id: str) -> UpstreamCall:
