@@ -17,7 +17,7 @@ from pytest_aiohttp import AiohttpServer
 
 from gateway.simulator import SimulatorConfig
 from tests.gateway.conftest import FAST_RETRIES, GatewayFactory, RouteSpec, build_table
-from tests.gateway.upstreams import early_failure_app, ended_early_app, hits_key
+from tests.gateway.upstreams import chat_chunk, early_failure_app, ended_early_app, hits_key
 
 CHAT = {"messages": [{"role": "user", "content": "hello"}]}
 
@@ -294,13 +294,7 @@ async def test_a_chunk_split_over_several_data_lines_reaches_the_client_as_one_f
         await request.read()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        chunk = {
-            "id": "chatcmpl-1",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": "m",
-            "choices": [{"index": 0, "delta": {"role": "assistant", "content": "two lines"}, "finish_reason": None}],
-        }
+        chunk = chat_chunk("two lines")
         pretty = orjson.dumps(chunk, option=orjson.OPT_INDENT_2).decode()
         await response.write("".join(f"data: {line}\n" for line in pretty.splitlines()).encode() + b"\n")
         finish = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}

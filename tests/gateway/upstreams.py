@@ -49,6 +49,17 @@ def early_failure_app(kind: str) -> web.Application:
     return app
 
 
+def chat_chunk(content: str) -> dict[str, object]:
+    """A first chat completion chunk (role and some content), as upstreams stream it."""
+    return {
+        "id": "chatcmpl-x",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": "m",
+        "choices": [{"index": 0, "delta": {"role": "assistant", "content": content}, "finish_reason": None}],
+    }
+
+
 def ended_early_app() -> web.Application:
     """Streams that end cleanly (a proper chunked EOF) after content but before their terminal event:
     chat chunks without ``[DONE]`` and a Responses stream without ``response.completed``."""
@@ -58,14 +69,7 @@ def ended_early_app() -> web.Application:
         await request.read()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         await response.prepare(request)
-        chunk = {
-            "id": "chatcmpl-x",
-            "object": "chat.completion.chunk",
-            "created": 1,
-            "model": "m",
-            "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}, "finish_reason": None}],
-        }
-        await response.write(b"data: " + orjson.dumps(chunk) + b"\n\n")
+        await response.write(b"data: " + orjson.dumps(chat_chunk("Hel")) + b"\n\n")
         await response.write_eof()
         return response
 
