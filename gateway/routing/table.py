@@ -16,10 +16,10 @@ document and the time both sides spend on it.
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
 
 from gateway.gcpause import collector_paused
 
@@ -110,12 +110,24 @@ def backend_key(provider: str, base_url: str, model: str) -> str:
     return f"{provider}|{base_url}|{model}"
 
 
-def _element_bytes(item: _Model) -> bytes:
-    """One table element (backend, route, rejected entry) in wire form, in a right-sized buffer.
+_LIST_ADAPTERS: dict[type, TypeAdapter[list[Any]]] = {}
 
-    orjson's result keeps its ~4 KiB working allocation however short the JSON is; a memo holding
-    10,000 of them would pin 40 MiB for 3 MiB of bytes, so the bytes are copied out."""
-    return bytes(memoryview(_canonical(item.model_dump(mode="json", by_alias=True, exclude_defaults=True))))
+
+def _elements_bytes(items: list[_Model]) -> list[bytes]:
+    """Table elements of one type (backends, routes or rejected entries) in wire form.
+
+    Dumped in one pydantic call (10,000 separate ``model_dump`` calls cost twice as much as the dump
+    itself), then each written by orjson into a right-sized buffer: orjson's result keeps its ~4 KiB
+    working allocation however short the JSON is, and a memo holding 10,000 of them would pin 40 MiB
+    for 3 MiB of bytes."""
+    if not items:
+        return []
+    kind = type(items[0])
+    adapter = _LIST_ADAPTERS.get(kind)
+    if adapter is None:
+        adapter = _LIST_ADAPTERS[kind] = TypeAdapter(list[kind])  # type: ignore[valid-type]
+    dumped = adapter.dump_python(items, mode="json", by_alias=True, exclude_defaults=True)
+    return [bytes(memoryview(_canonical(document))) for document in dumped]
 
 
 class RenderMemo:
@@ -134,14 +146,27 @@ class RenderMemo:
         self.rendered = 0
         """Elements rendered afresh so far (tests and benchmarks read it)."""
 
-    def element(self, item: _Model) -> bytes:
-        ident = id(item)
-        known = self._known.get(ident)
-        if known is None or known[0] is not item:
-            known = (item, _element_bytes(item))
-            self.rendered += 1
-        self._used[ident] = known
-        return known[1]
+    def elements(self, items: list[_Model]) -> list[bytes]:
+        """The wire bytes of ``items`` (all of one type), rendering only those not met last time."""
+        known, used = self._known, self._used
+        found: list[bytes | None] = []
+        missing: list[int] = []
+        for index, item in enumerate(items):
+            entry = known.get(id(item))
+            if entry is not None and entry[0] is item:
+                used[id(item)] = entry
+                found.append(entry[1])
+            else:
+                found.append(None)
+                missing.append(index)
+        if missing:
+            fresh = _elements_bytes([items[index] for index in missing])
+            self.rendered += len(fresh)
+            for index, data in zip(missing, fresh, strict=True):
+                item = items[index]
+                used[id(item)] = (item, data)
+                found[index] = data
+        return cast(list[bytes], found)
 
     def finish(self) -> None:
         """End one render: what it used is what the next one may reuse."""
@@ -150,8 +175,9 @@ class RenderMemo:
 
 def _mapping_bytes(items: dict[str, Any], memo: RenderMemo) -> bytes:
     """A JSON object of elements in sorted key order, as ``orjson`` with sorted keys would write it."""
-    parts = [orjson.dumps(key) + b":" + memo.element(items[key]) for key in sorted(items)]
-    return b"{" + b",".join(parts) + b"}"
+    keys = sorted(items)
+    values = memo.elements([items[key] for key in keys])
+    return b"{" + b",".join([orjson.dumps(key) + b":" + value for key, value in zip(keys, values, strict=True)]) + b"}"
 
 
 class Backend(_Model):
@@ -291,7 +317,7 @@ class RoutingTable(_Model):
         with collector_paused():
             backends = _mapping_bytes(self.backends, render)
             routes = _mapping_bytes(self.routes, render)
-            rejected = b"[" + b",".join([render.element(item) for item in self.rejected]) + b"]"
+            rejected = b"[" + b",".join(render.elements(list(self.rejected))) + b"]"
         render.finish()
         self._members = (self.backends, self.routes, self.rejected, backends, routes, rejected)
         return backends, routes, rejected
