@@ -47,6 +47,7 @@ class ControllerSettings(BaseModel):
     leader_election: bool = True
     """Lease-based election so two replicas can run; only the leader writes."""
     lease_name: str = "aliasgate-controller"
+    """Name of the leader-election Lease in ``namespace`` (the chart names it after the release)."""
     identity: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     """Holder identity written into the Lease; unique per process."""
     lease_duration_seconds: float = 15.0
@@ -119,6 +120,7 @@ def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     add("kubeconfig", None, "kubeconfig path (default: KUBECONFIG, ~/.kube/config, or in-cluster)")
     add("identity", None, "leader-election identity (default: hostname-pid)")
     add("log-level", "info", "debug, info, warning or error")
+    add("lease-name", "aliasgate-controller", "name of the leader-election Lease")
     add("lease-duration-seconds", "15", "Lease duration")
     add("renew-deadline-seconds", "10", "leader steps down when it could not renew for this long")
     add("retry-period-seconds", "2", "pause between two acquire/renew attempts")
@@ -157,6 +159,7 @@ def parse_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str]
         "webhook_key_file": args.webhook_key_file or None,
         "kubeconfig": args.kubeconfig,
         "log_level": args.log_level,
+        "lease_name": args.lease_name,
         "lease_duration_seconds": float(args.lease_duration_seconds),
         "renew_deadline_seconds": float(args.renew_deadline_seconds),
         "retry_period_seconds": float(args.retry_period_seconds),

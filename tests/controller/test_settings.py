@@ -43,3 +43,9 @@ def test_flags_win_over_the_environment() -> None:
 
 def test_no_leader_election_flag() -> None:
     assert parse_settings(["--no-leader-election"], environ={}).leader_election is False
+
+
+def test_the_lease_name_is_a_flag_and_a_variable() -> None:
+    assert parse_settings([], {}).lease_name == "aliasgate-controller"
+    assert parse_settings(["--lease-name", "prod-aliasgate-controller"], {}).lease_name == "prod-aliasgate-controller"
+    assert parse_settings([], {"ALIASGATE_LEASE_NAME": "from-env"}).lease_name == "from-env"

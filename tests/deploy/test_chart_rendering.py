@@ -215,6 +215,23 @@ def test_network_policies_let_the_controller_and_monitoring_reach_admin_ports(
     assert not manifests.of_kind(rendered_sources["default"].docs, "NetworkPolicy")
 
 
+def test_the_lease_is_named_after_the_release_and_granted_by_that_name() -> None:
+    for release, lease in (("aliasgate", "aliasgate-controller"), ("prod", "prod-aliasgate-controller")):
+        rendered = manifests.render_chart({}, release=release, namespace="llm")
+        controller = manifests.named(rendered.docs, "Deployment", lease)  # the controller's own fullname
+        args = controller["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert f"--lease-name={lease}" in args
+        granted = [
+            rule
+            for doc in rendered.docs
+            if doc["kind"] == "Role"
+            for rule in doc["rules"]
+            if "leases" in rule["resources"] and rule.get("resourceNames")
+        ]
+        assert granted
+        assert all(rule["resourceNames"] == [lease] for rule in granted)
+
+
 def test_service_names_stay_dns_labels_with_a_long_release_name() -> None:
     release = "team-platform-llm-gateway-production-europe-west1-bl"  # 53: the longest Helm allows
     rendered = manifests.render_chart({}, release=release)

@@ -110,11 +110,11 @@ app.kubernetes.io/component: gateway
 {{- end }}
 
 {{/*
-The controller's Lease name is fixed by the controller (one release per namespace), and the
-routing ConfigMap is created and owned by the controller: Helm never templates it.
+The controller's leader-election Lease, named after the release (passed as --lease-name, granted by
+resourceName). The routing ConfigMap is created and owned by the controller: Helm never templates it.
 */}}
 {{- define "aliasgate.leaseName" -}}
-aliasgate-controller
+{{- include "aliasgate.controller.fullname" . }}
 {{- end }}
 
 {{/* Termination grace of gateway pods: always longer than preStop sleep + stream drain. */}}
