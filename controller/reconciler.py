@@ -136,6 +136,9 @@ class Reconciler:
         self._programmed_grace = programmed_grace_seconds
         self._pending = Change.NONE
         self._resolution: conflicts.Resolution | None = None
+        self._published_resolution: conflicts.Resolution | None = None
+        """The resolution this replica published in its current tenure: the only one statuses follow, so
+        no status says Accepted for an alias the published table does not route yet."""
         self._resolved_versions: tuple[int, int] | None = None
         self._parsed = ParsedAliases(aliases)
         self._routes = conflicts.RouteMemo()
@@ -170,6 +173,7 @@ class Reconciler:
 
     def leadership_changed(self, leader: bool) -> None:
         self._metrics.leader.set(1 if leader else 0)
+        self._published_resolution = None  # statuses wait for this tenure's first publish
         if leader:
             # A new leader re-publishes and re-checks every status, whatever the previous one left.
             self._resolved_versions = None
@@ -221,8 +225,10 @@ class Reconciler:
         if not self.aliases.complete or (self.secrets is not None and not self.secrets.complete):
             return False  # never publish a table built from a partial list
         leader = self._leadership.is_leader()
-        if leader and not self._was_leader:
-            level = Change.SPEC
+        if leader != self._was_leader:
+            self._published_resolution = None  # a new tenure publishes before it writes any status
+            if leader:
+                level = Change.SPEC
         self._was_leader = leader
         versions = (self.aliases.version, self.secrets.version if self.secrets is not None else 0)
         started = time.perf_counter()
@@ -235,6 +241,7 @@ class Reconciler:
         resolution = self._resolution
         if leader:
             result = await self._publish(resolution)
+            self._published_resolution = resolution
             self.tracker.record_table(result.table)
             if result.written:
                 self._published_at = asyncio.get_running_loop().time()
@@ -257,12 +264,12 @@ class Reconciler:
         return True
 
     async def status_pass(self) -> None:
-        """Write every status that differs from what the latest resolution calls for (leader only).
+        """Write every status that differs from what the published resolution calls for (leader only).
 
         Works in chunks and stops early when a newer resolution arrives (its statuses supersede these).
         Right after a publish it first gives known gateways a moment to load the table, so a status is
         written once with Programmed=True rather than twice (Pending, then True)."""
-        resolution = self._resolution
+        resolution = self._published_resolution
         if resolution is None or not self._leadership.is_leader():
             return
         await self._await_gateways()
@@ -271,7 +278,7 @@ class Reconciler:
         verdicts = list(resolution.verdicts.values())
         semaphore = asyncio.Semaphore(self._concurrency)
         for offset in range(0, len(verdicts), STATUS_CHUNK):
-            if self._resolution is not resolution:
+            if self._published_resolution is not resolution:
                 self._status_debouncer.trigger()
                 return
             jobs = []

@@ -223,6 +223,25 @@ async def test_follower_resolves_but_never_writes_until_it_leads() -> None:
     assert rig.statuses.writes == [("team-a", "gpt-5")]
 
 
+async def test_a_new_leader_writes_no_status_before_its_first_publish() -> None:
+    """A follower's resolution may already hold an alias the table lacks: statuses wait for the publish,
+    so no status says Accepted for an alias the published table does not route."""
+    rig = Rig([alias("gpt-5")], leader=False)
+    await rig.reconciler.reconcile()
+    rig.aliases.upsert(alias("gpt-5-team"))
+    await rig.reconciler.spec_pass()  # resolved as a follower: knows gpt-5-team, publishes nothing
+    rig.leadership.leader = True
+    rig.reconciler.leadership_changed(True)
+    await rig.reconciler.status_pass()  # e.g. the gateway poller woke the status loop first
+    assert rig.statuses.writes == []
+    assert rig.publisher.table is None
+    await rig.reconciler.spec_pass()
+    assert rig.publisher.table is not None
+    assert set(rig.publisher.table.routes) == {"gpt-5", "gpt-5-team"}
+    await rig.reconciler.status_pass()
+    assert sorted(rig.statuses.writes) == [("team-a", "gpt-5"), ("team-a", "gpt-5-team")]
+
+
 async def test_an_incomplete_inventory_is_never_published() -> None:
     rig = Rig([alias("gpt-5")])
     rig.secrets.listed.clear()
