@@ -40,7 +40,7 @@ def decode_secret(secret: Mapping[str, Any]) -> dict[str, str]:
         try:
             values[str(key)] = base64.b64decode(str(encoded), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            log.warning("secret_key_undecodable", secret=(secret.get("metadata") or {}).get("name"), key=key)
+            log.warning("secret_key_undecodable", secret_name=(secret.get("metadata") or {}).get("name"), key=key)
     for key, text in (secret.get("stringData") or {}).items():
         values[str(key)] = str(text)
     if "auth.json" in values:
@@ -121,7 +121,7 @@ class KubeCredentialStore:
 
         async def on_failure(reason: str) -> None:
             self.failures[name] = reason
-            log.warning("secret_watch_failed", secret=name, reason=reason)
+            log.warning("secret_watch_failed", secret_name=name, reason=reason)
 
         await watch_named(
             connection=self._connection,

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+import structlog
 
 from controller.kube.publishing import render_configmap
 from gateway.kube_client import KubeConnection
@@ -169,3 +170,33 @@ async def test_credentials_are_decoded_and_follow_the_secret(api: KubeApiServer,
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_an_outage_keeps_credentials_and_names_the_secret_in_the_warning(
+    api: KubeApiServer, connection: KubeConnection
+) -> None:
+    """The warning says which Secret (as ``secret_name``: a ``secret`` field is redacted by the log setup)."""
+    store = KubeCredentialStore(connection=connection, namespace=NS, names=["openai-key"])
+    api.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "openai-key", "namespace": NS},
+            "data": {"apiKey": base64.b64encode(b"sk-one").decode()},
+        }
+    )
+    with structlog.testing.capture_logs() as logs:
+        task = asyncio.create_task(store.run())
+        try:
+            await until(lambda: store.get("openai-key") == {"apiKey": "sk-one"})
+            await api.go_down()
+            await until(lambda: any(e["event"] == "secret_watch_failed" for e in logs))
+            assert store.get("openai-key") == {"apiKey": "sk-one"}  # the API being down removes nothing
+        finally:
+            await api.come_up()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+    failed = [e for e in logs if e["event"] == "secret_watch_failed"]
+    assert failed[0]["secret_name"] == "openai-key"
+    assert "secret" not in failed[0]
