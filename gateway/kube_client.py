@@ -24,7 +24,7 @@ import aiohttp
 import orjson
 import yaml
 
-__all__ = ["KubeConnection", "WatchGoneError", "load_connection", "watch_named"]
+__all__ = ["ApiStatusError", "KubeConnection", "WatchGoneError", "load_connection", "request_json", "watch_named"]
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 
@@ -33,7 +33,10 @@ class WatchGoneError(Exception):
     """410: the resourceVersion is too old; list again."""
 
 
-class _ApiError(Exception):
+class ApiStatusError(Exception):
+    """The API server answered with an error status. ``message`` is the start of its answer, for logs of
+    objects whose answers hold no secret values; callers touching Secrets log ``status`` only."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
@@ -140,17 +143,33 @@ async def _lines(response: aiohttp.ClientResponse, inactivity_seconds: float) ->
                 yield line
 
 
-async def _get_json(
-    session: aiohttp.ClientSession, connection: KubeConnection, url: str, params: dict[str, str]
+async def request_json(
+    session: aiohttp.ClientSession,
+    connection: KubeConnection,
+    method: str,
+    url: str,
+    *,
+    params: dict[str, str] | None = None,
+    body: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    async with session.get(url, params=params, headers=connection.headers(), ssl=connection.ssl_context) as resp:
-        body = await resp.read()
-        if resp.status == 410:
-            raise WatchGoneError
+    """One JSON request; the answer's object, or :class:`ApiStatusError` for any status but 200.
+
+    Raises ``ValueError`` when a 200 answer is not a JSON object."""
+    headers = connection.headers()
+    data = None
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = orjson.dumps(body)
+    async with session.request(
+        method, url, params=params, data=data, headers=headers, ssl=connection.ssl_context
+    ) as resp:
+        answer = await resp.read()
         if resp.status != 200:
-            raise _ApiError(resp.status, body[:200].decode("utf-8", "replace"))
-        document = orjson.loads(body)
-        return document if isinstance(document, dict) else {}
+            raise ApiStatusError(resp.status, answer[:200].decode("utf-8", "replace"))
+    document = orjson.loads(answer)
+    if not isinstance(document, dict):
+        raise ValueError("the API answered something other than a JSON object")
+    return document
 
 
 async def watch_named(
@@ -176,7 +195,12 @@ async def watch_named(
         while True:
             try:
                 if version is None:
-                    listing = await _get_json(session, connection, url, selector)
+                    try:
+                        listing = await request_json(session, connection, "GET", url, params=selector)
+                    except ApiStatusError as exc:
+                        if exc.status == 410:
+                            raise WatchGoneError from None
+                        raise
                     items = [item for item in listing.get("items") or [] if isinstance(item, dict)]
                     version = str((listing.get("metadata") or {}).get("resourceVersion") or "")
                     await on_object(items[0] if items else None)
@@ -192,7 +216,7 @@ async def watch_named(
                     if resp.status == 410:
                         raise WatchGoneError
                     if resp.status != 200:
-                        raise _ApiError(resp.status, (await resp.read())[:200].decode("utf-8", "replace"))
+                        raise ApiStatusError(resp.status, (await resp.read())[:200].decode("utf-8", "replace"))
                     failures = 0
                     async for line in _lines(resp, inactivity_seconds):
                         event = orjson.loads(line)
@@ -200,7 +224,7 @@ async def watch_named(
                         if kind == "ERROR":
                             if obj.get("code") == 410:
                                 raise WatchGoneError
-                            raise _ApiError(int(obj.get("code") or 0), str(obj.get("message") or ""))
+                            raise ApiStatusError(int(obj.get("code") or 0), str(obj.get("message") or ""))
                         version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
                         if kind in {"ADDED", "MODIFIED"}:
                             await on_object(obj)
@@ -208,7 +232,7 @@ async def watch_named(
                             await on_object(None)
             except WatchGoneError:
                 version = None
-            except (aiohttp.ClientError, OSError, TimeoutError, ValueError, _ApiError) as exc:
+            except (aiohttp.ClientError, OSError, TimeoutError, ValueError, ApiStatusError) as exc:
                 await on_failure(f"{type(exc).__name__}: {exc}"[:300])
                 ceiling = min(backoff_max_seconds, backoff_base_seconds * 2**failures)
                 failures += 1

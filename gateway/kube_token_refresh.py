@@ -33,9 +33,9 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
-import orjson
 import structlog
 
+from gateway.kube_client import ApiStatusError, request_json
 from gateway.kube_credentials import KubeCredentialStore, decode_secret
 from gateway.token_refresh import (
     LOCK_ANNOTATION,
@@ -60,14 +60,6 @@ _API_TIMEOUT = aiohttp.ClientTimeout(total=10)
 def default_holder() -> str:
     """The pod name (hostname) plus pid and a random suffix: unique even for several apps in one process."""
     return f"{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"
-
-
-class _Refused(Exception):
-    """The API answered a Secret read or write with an error status (never carries the body's values)."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(f"HTTP {status}")
-        self.status = status
 
 
 class KubeTokenRefresher:
@@ -96,29 +88,10 @@ class KubeTokenRefresher:
         return f"{self._store.connection.server}/api/v1/namespaces/{self._store.namespace}/secrets/{secret}"
 
     async def _get(self, session: aiohttp.ClientSession, secret: str) -> dict[str, Any]:
-        connection = self._store.connection
-        async with session.get(self._url(secret), headers=connection.headers(), ssl=connection.ssl_context) as resp:
-            body = await resp.read()
-            if resp.status != 200:
-                raise _Refused(resp.status)
-        document = orjson.loads(body)
-        if not isinstance(document, dict):
-            raise _Refused(resp.status)
-        return document
+        return await request_json(session, self._store.connection, "GET", self._url(secret))
 
     async def _put(self, session: aiohttp.ClientSession, secret: str, body: dict[str, Any]) -> dict[str, Any]:
-        connection = self._store.connection
-        headers = connection.headers() | {"Content-Type": "application/json"}
-        async with session.put(
-            self._url(secret), data=orjson.dumps(body), headers=headers, ssl=connection.ssl_context
-        ) as resp:
-            answer = await resp.read()
-            if resp.status != 200:
-                raise _Refused(resp.status)
-        document = orjson.loads(answer)
-        if not isinstance(document, dict):
-            raise _Refused(resp.status)
-        return document
+        return await request_json(session, self._store.connection, "PUT", self._url(secret), body=body)
 
     async def refresh(self, secret: str, current: Tokens, mint: Mint, *, margin_seconds: float) -> RefreshOutcome:
         deadline = time.monotonic() + self.wait_seconds
@@ -126,7 +99,7 @@ class KubeTokenRefresher:
             while True:
                 try:
                     observed = await self._get(session, secret)
-                except (_Refused, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                except (ApiStatusError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
                     return await self._uncoordinated(secret, current, mint, reason=_reason(exc))
                 secret_tokens = tokens_from_keys(decode_secret(observed))
                 annotations = (observed.get("metadata") or {}).get("annotations") or {}
@@ -160,7 +133,7 @@ class KubeTokenRefresher:
                 locked_body = _with_annotation(observed, format_lock(claim))
                 try:
                     locked = await self._put(session, secret, locked_body)
-                except _Refused as exc:
+                except ApiStatusError as exc:
                     if exc.status == 409:
                         if time.monotonic() < deadline:
                             continue  # another replica moved first: look again
@@ -182,7 +155,7 @@ class KubeTokenRefresher:
         if fresh is None:
             try:
                 await self._put(session, secret, _with_annotation(locked, None))
-            except (_Refused, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            except (ApiStatusError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 _log.warning("token_refresh_unlock_failed", secret_name=secret, reason=_reason(exc))
             return RefreshOutcome(None, "failed")
         target = locked
@@ -194,7 +167,7 @@ class KubeTokenRefresher:
             body.pop("stringData", None)
             try:
                 await self._put(session, secret, body)
-            except _Refused as exc:
+            except ApiStatusError as exc:
                 if exc.status != 409:
                     return self._writeback_failed(secret, fresh, reason=_reason(exc))
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
@@ -207,7 +180,7 @@ class KubeTokenRefresher:
             # 409: the Secret changed while we held the lock; write only over the tokens we refreshed from.
             try:
                 target = await self._get(session, secret)
-            except (_Refused, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            except (ApiStatusError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 return self._writeback_failed(secret, fresh, reason=_reason(exc))
             now_there = tokens_from_keys(decode_secret(target))
             if now_there is None or now_there.refresh_token != expected_refresh:
@@ -250,7 +223,7 @@ def _with_annotation(secret: dict[str, Any], value: str | None) -> dict[str, Any
 
 
 def _reason(exc: BaseException) -> str:
-    """A loggable reason: the status or the exception type, never a body (it could echo a token)."""
-    if isinstance(exc, _Refused):
+    """A loggable reason: the status or the exception type, never an answer's text (it could echo a token)."""
+    if isinstance(exc, ApiStatusError):
         return f"HTTP {exc.status}"
     return type(exc).__name__
