@@ -93,7 +93,7 @@ __all__ = [
     "CredentialInfo",
     "InvalidAlias",
     "Resolution",
-    "RouteMemo",
+    "ResolveMemo",
     "Verdict",
     "parse_or_invalid",
     "resolve",
@@ -189,9 +189,10 @@ class Resolution:
     credentials_checked: bool
 
 
-class RouteMemo:
-    """Routes and verdicts of accepted aliases from earlier resolutions, reused while nothing they
-    depend on changed. An optimisation only: :func:`resolve` returns an equal result with or without it.
+class ResolveMemo:
+    """What earlier resolutions built, reused while nothing it depends on changed: phase 1's findings,
+    the routes and verdicts of accepted aliases, shared route settings, the table's rendered elements.
+    An optimisation only: :func:`resolve` returns an equal result with or without it.
 
     A route depends on its object (alias, backend, source, settings), its resolved mode and its
     references; an entry is reused only for the *same* parsed instance (``ParsedAliases`` hands back the
@@ -442,7 +443,7 @@ def resolve(
     *,
     credentials: Mapping[str, CredentialInfo] | None = None,
     generation: int = 0,
-    memo: RouteMemo | None = None,
+    memo: ResolveMemo | None = None,
 ) -> Resolution:
     """Apply every rule of DESIGN §3 (in the order of the module docstring).
 
@@ -458,7 +459,7 @@ def _resolve(
     *,
     credentials: Mapping[str, CredentialInfo] | None,
     generation: int,
-    memo: RouteMemo | None,
+    memo: ResolveMemo | None,
 ) -> Resolution:
     out = _Output(credentials)
     entries = _check_each(_deduplicate(objects), credentials, out, memo)  # phase 1
@@ -600,7 +601,7 @@ def _check_each(
     unique: list[ModelAlias | InvalidAlias],
     credentials: Mapping[str, CredentialInfo] | None,
     out: _Output,
-    memo: RouteMemo | None,
+    memo: ResolveMemo | None,
 ) -> list[_Entry]:
     """Phase 1: the rules that need no other object. Survivors become entries with their backend key."""
     entries: list[_Entry] = []
@@ -797,7 +798,7 @@ def _assemble(
     responses_backends: set[str],
     out: _Output,
     generation: int,
-    memo: RouteMemo | None,
+    memo: ResolveMemo | None,
 ) -> Resolution:
     """Phases 4 and 5: resolved modes, routes with their settings, references, every verdict, the table."""
     out.accepted_aliases = frozenset(winners)

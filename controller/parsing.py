@@ -1,7 +1,7 @@
 """The alias inventory as the conflict rules read it: parsed objects, re-parsed only when they change.
 
 At 10,000 objects a parse costs ~0.2 s, and one change must not pay it for every object. Unchanged
-objects keep their parsed instance (the same object, so :class:`controller.conflicts.RouteMemo` can
+objects keep their parsed instance (the same object, so :class:`controller.conflicts.ResolveMemo` can
 recognise them); the inventory's raw dict is checked by identity first (a watch event replaces it, an
 unchanged object keeps it), then by essence (a status-only update replaces the dict, not what the rules
 read).

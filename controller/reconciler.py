@@ -141,7 +141,7 @@ class Reconciler:
         no status says Accepted for an alias the published table does not route yet."""
         self._resolved_versions: tuple[int, int] | None = None
         self._parsed = ParsedAliases(aliases)
-        self._routes = conflicts.RouteMemo()
+        self._memo = conflicts.ResolveMemo()
         self._emitted: set[tuple[str | None, int | None, str]] = set()
         self._was_leader = False
         self.published: ports.PublishResult | None = None
@@ -317,7 +317,7 @@ class Reconciler:
     def _resolve(self) -> conflicts.Resolution:
         objects = self._parsed.objects()
         credentials = None if self.secrets is None else credentials_from(self.secrets.snapshot())
-        return conflicts.resolve(objects, credentials=credentials, generation=0, memo=self._routes)
+        return conflicts.resolve(objects, credentials=credentials, generation=0, memo=self._memo)
 
     def _count_aliases(self, resolution: conflicts.Resolution) -> None:
         counts: Counter[tuple[str, str]] = Counter()

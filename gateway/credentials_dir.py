@@ -126,7 +126,9 @@ class DirectoryCredentialStore:
             try:
                 secrets[folder.name] = MappingProxyType(_read_secret(folder))
             except OSError as exc:
-                _log.warning("credentials_unreadable", secret_name=folder.name, reason=exc.strerror or type(exc).__name__)
+                _log.warning(
+                    "credentials_unreadable", secret_name=folder.name, reason=exc.strerror or type(exc).__name__
+                )
         self._secrets = MappingProxyType(secrets)
         self._stamp = stamp
         _log.info("credentials_loaded", root=str(self.root), secrets=sorted(secrets))

@@ -135,7 +135,7 @@ class RenderMemo:
 
     An optimisation only: the bytes are identical without it. Elements are frozen, so an instance
     always renders the same. The controller builds each table from the previous table's unchanged
-    Route objects (``controller.conflicts.RouteMemo``), so at 10,000 aliases one change renders one
+    Route objects (``controller.conflicts.ResolveMemo``), so at 10,000 aliases one change renders one
     route instead of all of them. Each render keeps only what it used. One memo per caller (not
     thread-safe).
     """

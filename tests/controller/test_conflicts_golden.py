@@ -116,7 +116,7 @@ def test_the_memo_reuses_unchanged_routes_and_rebuilds_the_ones_whose_mode_flipp
         raw_alias("chatty", {"backend": {"provider": "openai", "model": "m"}}, created="2025-01-01T00:00:00Z")
     )
     other = resources.parse_object(raw_alias("other", {"backend": {"provider": "openai", "model": "n"}}))
-    memo = conflicts.RouteMemo()
+    memo = conflicts.ResolveMemo()
     first = conflicts.resolve([chat, other], memo=memo)
     assert first.table.routes["chatty"].mode == "chat"
     assert memo.reused == 0

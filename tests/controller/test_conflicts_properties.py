@@ -236,7 +236,7 @@ def _shared(objects: AliasSet, pool: dict[str, resources.ModelAlias | conflicts.
 def test_a_memo_carried_across_resolutions_never_changes_the_result(
     states: list[tuple[AliasSet, dict[str, conflicts.CredentialInfo] | None]],
 ) -> None:
-    memo = conflicts.RouteMemo()
+    memo = conflicts.ResolveMemo()
     pool: dict[str, resources.ModelAlias | conflicts.InvalidAlias] = {}
     for objects, credentials in states:
         objects = _shared(objects, pool)
