@@ -1,0 +1,4 @@
+"""Plumbing both planes share (logging, flags, listen addresses, GC pausing, Kubernetes watching).
+
+Imported by `gateway` and `controller`; imports neither.
+"""
