@@ -52,6 +52,7 @@ from typing import Any
 
 import orjson
 
+from aliasgate.runtime.gcpause import collector_paused
 from controller.resources import (
     DEFAULT_BASE_URLS,
     PROVIDER_MODES,
@@ -61,7 +62,6 @@ from controller.resources import (
     normalize_base_url,
     parse_object,
 )
-from gateway.gcpause import collector_paused
 from gateway.routing.table import (
     ApiMode,
     Backend,

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from aliasgate.runtime.gcpause import collector_paused
 from controller.conflicts import InvalidAlias, parse_or_invalid
 from controller.inventory import Inventory, ObjectKey, object_key
 from controller.resources import ModelAlias
-from gateway.gcpause import collector_paused
 
 __all__ = ["ParsedAliases"]
 

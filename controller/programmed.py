@@ -19,8 +19,8 @@ import aiohttp
 import orjson
 import structlog
 
+from aliasgate.runtime.gcpause import collector_paused
 from controller import ports
-from gateway.gcpause import collector_paused
 from gateway.routing.table import RoutingTable
 
 __all__ = ["GatewayPoller", "ProgrammedTracker", "served_generation"]

@@ -7,8 +7,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from aliasgate.runtime.gcpause import collector_paused
 from gateway.errors import error_body
-from gateway.gcpause import collector_paused
 from gateway.keys import draining_key, health_key, metrics_key, prober_key, table_holder_key
 from gateway.routing.loading import CompiledTable
 
@@ -73,7 +73,7 @@ _LISTING = "status.listing"
 
 def _status_listing(current: CompiledTable) -> bytes:
     """The ``"routes": {...}, "rejected": [...]`` members of the full ``/status`` view, encoded."""
-    with collector_paused():  # tens of thousands of short-lived dicts (see gateway.gcpause)
+    with collector_paused():  # tens of thousands of short-lived dicts (see aliasgate.runtime.gcpause)
         routes = {
             alias: {
                 "backend": target.backend.key,

@@ -25,7 +25,7 @@ from typing import Any, Final, TypeVar, cast
 import orjson
 import pydantic
 
-from gateway.gcpause import collector_paused
+from aliasgate.runtime.gcpause import collector_paused
 from gateway.routing.table import RejectedAlias, RoutingTable
 
 __all__ = ["Decoded", "Delta", "TableDecoder"]

@@ -24,7 +24,7 @@ import orjson
 import pydantic
 import structlog
 
-from gateway.gcpause import collector_paused
+from aliasgate.runtime.gcpause import collector_paused
 from gateway.metrics import GatewayMetrics
 from gateway.routing.decoding import Delta, TableDecoder
 from gateway.routing.invariants import hold_after
@@ -196,7 +196,7 @@ class TableHolder:
         return self._current is not None
 
     def load_bytes(self, data: bytes, *, origin: str) -> bool:
-        # The collector stays paused for the whole load (see gateway.gcpause).
+        # The collector stays paused for the whole load (see aliasgate.runtime.gcpause).
         with collector_paused():
             try:
                 decoded = self._decoder.decode(data)

@@ -21,7 +21,7 @@ from typing import Any, Final, Literal, cast
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, TypeAdapter
 
-from gateway.gcpause import collector_paused
+from aliasgate.runtime.gcpause import collector_paused
 
 __all__ = [
     "API_VERSION",
