@@ -32,7 +32,7 @@ from controller.programmed import GatewayPoller, ProgrammedTracker
 from controller.reconciler import Reconciler
 from controller.resources import GROUP, PLURAL, VERSION
 from controller.settings import ControllerSettings, parse_settings
-from controller.webhook_server import WebhookServer
+from controller.webhook.server import WebhookServer
 
 __all__ = ["Controller", "configure_logging", "main"]
 

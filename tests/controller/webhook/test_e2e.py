@@ -14,7 +14,7 @@ import aiohttp
 import orjson
 import pytest
 
-from controller.webhook import WEBHOOK_PATH
+from controller.webhook.review import WEBHOOK_PATH
 from tests.controller.kube_rig import (
     NAMESPACE,
     TEAM,
