@@ -17,6 +17,7 @@ import structlog
 from aiohttp import web
 
 from controller import ports
+from controller.gateways import GatewayPoller
 from controller.health import create_admin_app
 from controller.inventory import ALL_NAMESPACES, Change, Inventory, alias_essence, secret_essence
 from controller.kube import client as kube_client
@@ -28,7 +29,7 @@ from controller.kube.secrets import secrets_target
 from controller.kube.statuses import StatusPatcher
 from controller.kube.watching import Watcher, WatchTarget
 from controller.metrics import ControllerMetrics
-from controller.programmed import GatewayPoller, ProgrammedTracker
+from controller.programmed import ProgrammedTracker
 from controller.reconciler import Reconciler
 from controller.resources import GROUP, PLURAL, VERSION
 from controller.settings import ControllerSettings, parse_settings
