@@ -25,7 +25,6 @@ import json
 import os
 import pathlib
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -37,15 +36,13 @@ import aiohttp
 import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from anywhere: the repository's packages and tests.support
+
+from tests.support.ports import free_port  # noqa: E402
+
 SYSTEM = "aliasgate-system"
 CONFIGMAP = "aliasgate-routes"
 GROUP_PATH = "/apis/aliasgate.io/v1alpha1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_mb(pid: int) -> tuple[float, float]:

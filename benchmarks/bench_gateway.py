@@ -27,7 +27,6 @@ import functools
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -46,6 +45,7 @@ if str(ROOT) not in sys.path:
 
 from controller.conflicts import resolve  # noqa: E402
 from controller.manifests import load_manifests, load_secrets_dir  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
 
 PYTHON = sys.executable
 LOADGEN = str(Path(__file__).resolve().with_name("loadgen.py"))
@@ -63,12 +63,6 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "cpu_ms_per_bridged_request": ("<=", 0.6, "gateway CPU per bridged request"),
     "rss_after_long_run_mb": ("<=", 120.0, "gateway RSS after the long run"),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pin(core: int, command: list[str], enabled: bool) -> list[str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import pathlib
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -32,13 +31,6 @@ from tests.kubeapi import KubeApiServer
 NAMESPACE = "aliasgate-system"
 TEAM = "team-a"
 CONFIGMAP = "aliasgate-routes"
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def alias_body(

@@ -27,13 +27,13 @@ from tests.controller.kube_rig import (
     NAMESPACE,
     RunningGateway,
     eventually,
-    free_port,
     published,
     running_gateway,
     secret_body,
     started_api,
 )
 from tests.kubeapi import KubeApiServer
+from tests.support.ports import free_port
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "deploy" / "samples"

@@ -17,7 +17,6 @@ from tests.controller.kube_rig import (
     alias_body,
     condition,
     eventually,
-    free_port,
     published,
     reason,
     running_controller,
@@ -26,6 +25,7 @@ from tests.controller.kube_rig import (
     started_api,
 )
 from tests.kubeapi import KubeApiServer, operations
+from tests.support.ports import free_port
 
 
 @pytest.fixture

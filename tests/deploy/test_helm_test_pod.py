@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 
 from gateway.routing import table
 from tests.deploy import manifests
+from tests.support.ports import free_port
 
 CLIENT_KEY = "sk-helm-test-client-key"
 
@@ -28,13 +28,6 @@ CLIENT_KEY = "sk-helm-test-client-key"
 class RunningGateway:
     public: str
     admin: str
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _table() -> bytes:
@@ -72,7 +65,7 @@ def _wait_ready(admin: str, process: subprocess.Popen[bytes], log: Path) -> None
 def _start_gateway(tmp_path: Path, *, api_keys: bool) -> Iterator[RunningGateway]:
     (tmp_path / "table.json").write_bytes(_table())
     (tmp_path / "secrets").mkdir()
-    public_port, admin_port = _free_port(), _free_port()
+    public_port, admin_port = free_port(), free_port()
     args = [
         sys.executable, "-m", "gateway",
         f"--listen=127.0.0.1:{public_port}",

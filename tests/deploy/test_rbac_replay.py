@@ -15,7 +15,6 @@ import base64
 import contextlib
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -33,6 +32,7 @@ from gateway.simulator import create_simulator_app
 from tests.deploy import manifests
 from tests.deploy.test_rbac_authorization import Request, allowed
 from tests.kubeapi.server import KubeApiServer
+from tests.support.ports import free_port
 
 NS = manifests.NAMESPACE
 TEAM = "team-replay"
@@ -111,13 +111,6 @@ async def recording_proxy(upstream: str, tokens: dict[str, str]) -> AsyncIterato
     finally:
         await runner.cleanup()
         await session.close()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _kubeconfig(path: Path, server: str, token: str) -> Path:
@@ -305,7 +298,7 @@ async def test_real_processes_need_no_permission_the_manifests_lack(
     first = next(iter(installs.values()))
     tokens = {kube_api.add_user("controller"): "controller", kube_api.add_user("gateway"): "gateway"}
     by_user = {user: token for token, user in tokens.items()}
-    gateway_public, gateway_admin, controller_admin = _free_port(), _free_port(), _free_port()
+    gateway_public, gateway_admin, controller_admin = free_port(), free_port(), free_port()
     gateway = _deployment_container(first, "aliasgate-gateway")
     controller = _deployment_container(first, "aliasgate-controller")
     async with (

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,13 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
+
 ALIASGATE = Path(sys.executable).with_name("aliasgate")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(log: Path, marker: str, proc: subprocess.Popen[bytes], limit_seconds: float = 30.0) -> str:
