@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import os
 import pathlib
-import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -34,6 +33,7 @@ from tests.controller.kube_rig import (
 )
 from tests.kubeapi import KubeApiServer
 from tests.support.ports import free_port
+from tests.support.processes import stop
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "deploy" / "samples"
@@ -124,13 +124,7 @@ async def start_controller(
 
 
 async def stop_controller(controller: ControllerProcess) -> None:
-    if controller.process.returncode is None:
-        controller.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(controller.process.wait(), timeout=10)
-        except TimeoutError:
-            controller.process.kill()
-            await controller.process.wait()
+    await stop(controller.process)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from tests.controller.kube_rig import (
     started_api,
 )
 from tests.kubeapi import KubeApiServer, operations
+from tests.support.metrics import sample_value, scrape
 from tests.support.ports import free_port
 
 
@@ -45,10 +46,9 @@ async def test_controller_publishes_the_table_and_writes_statuses(api: KubeApiSe
         async with aiohttp.ClientSession() as session:
             async with session.get(f"http://127.0.0.1:{controller.admin_port}/readyz") as resp:
                 assert resp.status == 200
-            async with session.get(f"http://127.0.0.1:{controller.admin_port}/metrics") as resp:
-                text = await resp.text()
-        assert 'aliasgate_controller_aliases{reason="Accepted",state="accepted"} 2.0' in text
-        assert "aliasgate_controller_leader 1.0" in text
+            text = await scrape(f"http://127.0.0.1:{controller.admin_port}", session)
+        assert sample_value(text, "aliasgate_controller_aliases", reason="Accepted", state="accepted") == 2.0
+        assert sample_value(text, "aliasgate_controller_leader") == 1.0
 
 
 def configmap_writes(api: KubeApiServer) -> int:

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +17,7 @@ import pytest
 from gateway.routing import table
 from tests.deploy import manifests
 from tests.support.ports import free_port
+from tests.support.processes import stop_sync, wait_http_ok_sync
 
 CLIENT_KEY = "sk-helm-test-client-key"
 
@@ -48,20 +46,6 @@ def _table() -> bytes:
     return table.RoutingTable.build(backends={backend.key: backend}, routes={"local/m": route}, generation=1).to_json()
 
 
-def _wait_ready(admin: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"the gateway exited early: {log.read_text(errors='replace')[-2000:]}"
-        try:
-            with urllib.request.urlopen(admin + "/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"the gateway never became ready: {log.read_text(errors='replace')[-2000:]}")
-
-
 def _start_gateway(tmp_path: Path, *, api_keys: bool) -> Iterator[RunningGateway]:
     (tmp_path / "table.json").write_bytes(_table())
     (tmp_path / "secrets").mkdir()
@@ -82,15 +66,14 @@ def _start_gateway(tmp_path: Path, *, api_keys: bool) -> Iterator[RunningGateway
         process = subprocess.Popen(args, cwd=manifests.ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
             running = RunningGateway(public=f"http://127.0.0.1:{public_port}", admin=f"http://127.0.0.1:{admin_port}")
-            _wait_ready(running.admin, process, tmp_path / "gateway.log")
+            wait_http_ok_sync(
+                running.admin + "/readyz",
+                alive=lambda: process.poll() is None,
+                log=tmp_path / "gateway.log",
+            )
             yield running
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            stop_sync(process, grace_seconds=15)
 
 
 @pytest.fixture

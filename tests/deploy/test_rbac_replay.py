@@ -14,7 +14,6 @@ import asyncio
 import base64
 import contextlib
 import os
-import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -33,6 +32,7 @@ from tests.deploy import manifests
 from tests.deploy.test_rbac_authorization import Request, allowed
 from tests.kubeapi.server import KubeApiServer
 from tests.support.ports import free_port
+from tests.support.processes import stop
 
 NS = manifests.NAMESPACE
 TEAM = "team-replay"
@@ -233,16 +233,6 @@ def _programmed(api: KubeApiServer) -> bool:
     return len(aliases) == 3 and sum(c["type"] == "Programmed" and c["status"] == "True" for c in conditions) == 3
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), timeout=15)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
 @contextlib.asynccontextmanager
 async def _oauth_upstream() -> AsyncIterator[tuple[str, str, list[str]]]:
     """A codex upstream (the simulator) and a token endpoint issuing one new token pair per refresh token."""
@@ -338,7 +328,7 @@ async def test_real_processes_need_no_permission_the_manifests_lack(
                 await _refresh_through_the_gateway(kube_api, gateway_public)
         finally:
             for process in processes:
-                await _stop(process)
+                await stop(process, grace_seconds=15)
             for log in logs.values():
                 log.close()
         traffic = list(records)

@@ -21,6 +21,7 @@ from gateway.settings import GatewaySettings
 from gateway.simulator import SimulatorConfig, create_simulator_app
 from tests.gateway.conftest import DEFAULT_ROUTES, StaticTableSource, build_table, write_secrets
 from tests.support.ports import free_port
+from tests.support.processes import wait_http_ok
 
 STREAMS = 50
 
@@ -105,7 +106,7 @@ async def test_sigterm_drains_a_real_gateway_process(aiohttp_server: AiohttpServ
     )  # fmt: skip
     try:
         async with aiohttp.ClientSession() as session:
-            await _wait_ready(session, f"http://127.0.0.1:{admin_port}/readyz")
+            await wait_http_ok(f"http://127.0.0.1:{admin_port}/readyz", timeout_seconds=15, session=session)
             started = asyncio.Event()
             counter: list[int] = []
             url = f"http://127.0.0.1:{port}/v1/chat/completions"
@@ -120,18 +121,6 @@ async def test_sigterm_drains_a_real_gateway_process(aiohttp_server: AiohttpServ
             await process.wait()
     assert results == ["You said: go #slow<DONE>"] * STREAMS
     assert code == 0
-
-
-async def _wait_ready(session: aiohttp.ClientSession, url: str) -> None:
-    async with asyncio.timeout(15):
-        while True:
-            try:
-                async with session.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
 
 
 async def test_streams_longer_than_the_grace_period_are_cut(aiohttp_server: AiohttpServer, tmp_path: Path) -> None:

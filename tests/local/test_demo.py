@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.ports import free_port
+from tests.support.processes import stop_sync
 
 ALIASGATE = Path(sys.executable).with_name("aliasgate")
 
@@ -68,13 +68,7 @@ def test_demo_prints_examples_that_work_and_stops_on_sigterm(tmp_path: Path) -> 
         assert demo_dir is not None
         assert Path(demo_dir.group(1)).is_dir()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-            raise
+        code = stop_sync(proc, grace_seconds=20)
     assert code == 0, log.read_text(errors="replace")
     assert not Path(demo_dir.group(1)).exists()
     assert "gateway_stopped" in log.read_text(errors="replace")
