@@ -28,7 +28,7 @@ from bench_conflicts import make_objects
 from controller.inventory import Inventory
 from controller.webhook.review import WEBHOOK_PATH
 from controller.webhook.server import WebhookServer
-from tests.kubeapi.server import self_signed_certificate
+from tests.kubeapi import self_signed_certificate
 
 
 def _raw(obj: Any) -> dict[str, Any]:

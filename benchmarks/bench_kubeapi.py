@@ -24,8 +24,7 @@ import orjson
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from tests.kubeapi.fixtures import TEST_CRD
-from tests.kubeapi.server import KubeApiServer
+from tests.kubeapi import TEST_CRD, KubeApiServer
 from tests.support.processes import stop
 
 PATH = "/apis/aliasgate.io/v1alpha1/namespaces/team-a/modelaliases"

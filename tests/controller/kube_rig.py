@@ -227,7 +227,7 @@ async def running_gateway(api: KubeApiServer, tmp_path: pathlib.Path, *, name: s
 @contextlib.asynccontextmanager
 async def started_api(**options: Any) -> AsyncIterator[KubeApiServer]:
     """A test API server with the project's CRD installed and the namespaces and Secrets seeded."""
-    from tests.kubeapi.fixtures import modelalias_crd_path
+    from tests.kubeapi import modelalias_crd_path
 
     options.setdefault("bookmark_interval", 0.5)
     async with KubeApiServer(**options) as api:

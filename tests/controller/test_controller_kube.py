@@ -24,7 +24,7 @@ from tests.controller.kube_rig import (
     settings_for,
     started_api,
 )
-from tests.kubeapi import KubeApiServer, operations
+from tests.kubeapi import KubeApiServer, WriteOptions
 from tests.support.metrics import sample_value, scrape
 from tests.support.ports import free_port
 
@@ -154,15 +154,13 @@ async def test_a_deleted_or_edited_table_configmap_is_repaired_with_a_higher_gen
     async with running_controller(settings_for(api, tmp_path)):
         first = await eventually(lambda: published(api))
         rt = api.resource("v1", "configmaps")
-        api.engine.delete(rt, NAMESPACE, CONFIGMAP, None, operations.WriteOptions())
+        api.engine.delete(rt, NAMESPACE, CONFIGMAP, None, WriteOptions())
         repaired = await eventually(lambda: published(api))
         assert repaired.generation > first.generation
         assert repaired.sha256 == first.sha256
         current = api.get("v1", "configmaps", CONFIGMAP, NAMESPACE)
         assert current is not None
-        api.engine.update(
-            rt, NAMESPACE, CONFIGMAP, {**current, "data": {"table.json": "{}"}}, None, operations.WriteOptions()
-        )
+        api.engine.update(rt, NAMESPACE, CONFIGMAP, {**current, "data": {"table.json": "{}"}}, None, WriteOptions())
         fixed = await eventually(lambda: (t := _readable(api)) is not None and t.generation > repaired.generation and t)
         assert fixed.sha256 == first.sha256
 

@@ -36,9 +36,9 @@ def routes(api: KubeApiServer) -> set[str]:
 
 def delete_alias(api: KubeApiServer, name: str, ns: str = TEAM) -> None:
     rt = api.resource("aliasgate.io/v1alpha1", "modelaliases")
-    from tests.kubeapi import operations
+    from tests.kubeapi import WriteOptions
 
-    api.engine.delete(rt, ns, name, None, operations.WriteOptions())
+    api.engine.delete(rt, ns, name, None, WriteOptions())
 
 
 def restarts(controller_metrics: bytes, reason_label: str) -> float:

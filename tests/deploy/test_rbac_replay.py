@@ -30,7 +30,7 @@ from aiohttp import web
 from gateway.simulator import create_simulator_app
 from tests.deploy import manifests
 from tests.deploy.test_rbac_authorization import Request, allowed
-from tests.kubeapi.server import KubeApiServer
+from tests.kubeapi import KubeApiServer
 from tests.support.ports import free_port
 from tests.support.processes import stop
 
