@@ -25,6 +25,7 @@ from gateway.simulator import SimulatorConfig, create_simulator_app, simulator_k
 from tests.controller.kube_rig import (
     NAMESPACE,
     RunningGateway,
+    alias_body,
     eventually,
     published,
     running_gateway,
@@ -166,17 +167,7 @@ def expected_accepted(documents: list[dict[str, Any]]) -> set[str]:
 
 
 def sim_alias(name: str, simulator_url: str, *, mode: str | None, model: str = "gpt-5.4") -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "backend": {"provider": "openai", "baseURL": f"{simulator_url}/v1", "model": model, "credentials": "openai-key"}
-    }
-    if mode:
-        spec["mode"] = mode
-    return {
-        "apiVersion": "aliasgate.io/v1alpha1",
-        "kind": "ModelAlias",
-        "metadata": {"name": name, "namespace": DEMO},
-        "spec": spec,
-    }
+    return alias_body(name, ns=DEMO, model=model, mode=mode, base_url=f"{simulator_url}/v1")
 
 
 def accepted_column(table_text: str, name: str) -> list[str]:
