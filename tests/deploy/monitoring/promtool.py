@@ -41,9 +41,7 @@ def version() -> tuple[int, int]:
 
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [promtool(), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
-    )
+    return subprocess.run([promtool(), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
 
 
 def rule_groups(rendered: manifests.Rendered) -> list[dict[str, Any]]:
