@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.deploy import manifests
 from tests.deploy.monitoring import promtool
@@ -42,6 +43,24 @@ def test_promtool_unit_tests_pass(unit_tests: Path, rendered: manifests.Rendered
     result = promtool.run("test", "rules", unit_tests.name, cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
+
+
+@pytest.mark.parametrize("interval", ["15s", "30s", "1m"])
+def test_a_70_second_outage_fires_whatever_the_evaluation_interval(
+    interval: str, rendered: manifests.Rendered, tmp_path: Path
+) -> None:
+    """Debian's prometheus.yml evaluates every 15 s, the Operator every 30 s, Prometheus' default is 1 m."""
+    source = promtool.ALERT_TESTS / "error_ratio.yaml"
+    loaded = yaml.safe_load(source.read_text(encoding="utf-8"))
+    (outage,) = [test for test in loaded["tests"] if test["name"].startswith("70 seconds of 100% 503")]
+    checks = [case for case in outage["alert_rule_test"] if case["alertname"] == "AliasgateAliasOutage"]
+    assert [(c["eval_time"], bool(c["exp_alerts"])) for c in checks] == [("5m", False), ("6m", True), ("7m", False)]
+    outage["alert_rule_test"] = checks
+    loaded.update(evaluation_interval=interval, tests=[outage])
+    (tmp_path / source.name).write_text(yaml.safe_dump(loaded, sort_keys=False), encoding="utf-8")
+    promtool.write_rules(rendered, tmp_path)
+    result = promtool.run("test", "rules", source.name, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_a_broken_expectation_fails(rendered: manifests.Rendered, tmp_path: Path) -> None:
