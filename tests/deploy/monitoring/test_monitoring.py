@@ -63,8 +63,12 @@ def test_alerts_cover_the_failure_modes(rendered_sources: dict[str, manifests.Re
     assert 'result="rejected"' in exprs["AliasgateRoutingTableRejected"]
     assert "increase(aliasgate_routing_table_loads_total" in exprs["AliasgateRoutingTableRejected"]
     assert "aliasgate_routing_table_generation" in exprs["AliasgateRoutingTableStale"]
-    assert "sum(aliasgate_controller_leader" in exprs["AliasgateNoLeader"]
+    assert "sum by (namespace) (aliasgate_controller_leader" in exprs["AliasgateNoLeader"]
     assert "== 0" in exprs["AliasgateNoLeader"]
+    assert "and on (namespace, pod) (aliasgate_controller_leader" in exprs["AliasgateAliasesRejected"]
+    assert 'result="source_error"' in exprs["AliasgateRoutingTableUnreadable"]
+    for ratio in ("AliasgateAliasOutage", "AliasgateErrorRatioHigh"):
+        assert 'aliasgate_requests_total{namespace="aliasgate-system",code=~"5.."}' in exprs[ratio]
     for name, expr in exprs.items():
         assert _metric_names(expr) <= DESIGN_METRICS, name
         assert 'namespace="aliasgate-system"' in expr, f"{name} is scoped to the release namespace"
