@@ -1,7 +1,8 @@
 """Controller settings (DESIGN §8): one documented object built from flags and ``ALIASGATE_*`` variables.
 
-Every field is a flag ``--<field-with-dashes>`` and a variable ``ALIASGATE_<FIELD>``; a flag given on the
-command line wins over the environment, which wins over the default written once, on the field. A value
+Every field is a flag ``--<field-with-dashes>`` and a variable ``ALIASGATE_<FIELD>`` (the machinery is
+:mod:`aliasgate.runtime.flags`, shared with the gateway); a flag given on the command line wins over the
+environment, which wins over the default written once, on the field. A value
 that does not fit its field is a usage error (exit 2, one line naming the flag), never a traceback.
 Fields carry their unit in the name and say why the default.
 """
@@ -12,21 +13,25 @@ import argparse
 import os
 import socket
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from aliasgate.runtime import flags
+from aliasgate.runtime.flags import ENV_PREFIX, Flag
+
 __all__ = [
     "ENV_PREFIX",
     "FALLBACK_NAMESPACE",
+    "FLAGS",
     "ControllerSettings",
     "build_parser",
     "default_namespace",
     "parse_settings",
 ]
 
-ENV_PREFIX = "ALIASGATE_"
 FALLBACK_NAMESPACE = "aliasgate-system"
 """The namespace when neither a flag, a variable, ``POD_NAMESPACE`` nor the service account says one."""
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -107,14 +112,6 @@ class ControllerSettings(BaseModel):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     """JSON log lines on stderr at this level and above."""
 
-    @field_validator("watch_namespaces", "gateway_status_urls", mode="before")
-    @classmethod
-    def _comma_list(cls, value: Any) -> Any:
-        """A flag or variable gives a comma list (``"team-a, team-b"``); Python callers give a sequence."""
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
-
     @field_validator("log_level", mode="before")
     @classmethod
     def _lower_case_level(cls, value: Any) -> Any:
@@ -127,74 +124,62 @@ class ControllerSettings(BaseModel):
         return self
 
 
-_FLAGS: tuple[tuple[str, str, str], ...] = (
-    ("namespace", "NAME", "namespace of the table ConfigMap, Lease and credentials Secrets (default: the pod's)"),
-    ("table_configmap", "NAME", "name of the published routing-table ConfigMap"),
-    ("admin_listen", "HOST:PORT", "host:port of /livez, /readyz, /metrics"),
-    ("watch_namespaces", "NS,...", "comma-separated namespaces to watch; empty = all"),
-    ("gateway_service", "NAME", "gateway Service whose EndpointSlices list the gateway pods"),
-    ("gateway_admin_port_name", "NAME", "named port of the gateway's admin server in those EndpointSlices"),
-    ("gateway_status_urls", "URL,...", "comma-separated gateway admin URLs (replaces EndpointSlice discovery)"),
-    ("programmed_poll_seconds", "SECONDS", "idle period between two reads of the gateways' /status"),
-    ("webhook_listen", "HOST:PORT", "host:port of the HTTPS admission webhook (e.g. 0.0.0.0:9443); empty = off"),
-    ("webhook_cert_file", "PATH", "PEM certificate of the webhook listener (reloaded when it changes)"),
-    ("webhook_key_file", "PATH", "PEM private key of the webhook listener"),
-    ("kubeconfig", "PATH", "kubeconfig path (default: KUBECONFIG, ~/.kube/config, or in-cluster)"),
-    ("identity", "NAME", "leader-election identity (default: hostname-pid)"),
-    ("log_level", "LEVEL", "debug, info, warning or error"),
-    ("lease_name", "NAME", "name of the leader-election Lease"),
-    ("lease_duration_seconds", "SECONDS", "Lease duration"),
-    ("renew_deadline_seconds", "SECONDS", "leader steps down when it could not renew for this long"),
-    ("retry_period_seconds", "SECONDS", "pause between two acquire/renew attempts"),
-    ("watch_inactivity_timeout_seconds", "SECONDS", "restart a watch silent for this long"),
-    ("watch_timeout_seconds", "SECONDS", "server-side timeout of each watch request (it then resumes)"),
-    ("backoff_base_seconds", "SECONDS", "first retry delay after an API error (full jitter, doubling)"),
-    ("backoff_max_seconds", "SECONDS", "ceiling of the retry delay after API errors"),
-    ("debounce_seconds", "SECONDS", "quiet time before a reconcile"),
-    ("debounce_max_seconds", "SECONDS", "a steady trickle of changes still reconciles at least this often"),
-    ("gzip_threshold_bytes", "BYTES", "publish the table gzipped when its JSON is larger than this"),
-    ("status_concurrency", "N", "parallel status writes at most"),
+FLAGS: tuple[Flag, ...] = (
+    Flag(
+        "namespace",
+        "NAME",
+        f"namespace of the table ConfigMap, Lease and credentials Secrets; default the pod's, else {FALLBACK_NAMESPACE}",
+    ),
+    Flag("table_configmap", "NAME", "name of the published routing-table ConfigMap"),
+    Flag("admin_listen", "HOST:PORT", "host:port of /livez, /readyz, /metrics"),
+    Flag("watch_namespaces", "NS,...", "comma-separated namespaces to watch; empty = all", "list"),
+    Flag("leader_election", "", "run Lease-based leader election", "switch"),
+    Flag("gateway_service", "NAME", "gateway Service whose EndpointSlices list the gateway pods"),
+    Flag("gateway_admin_port_name", "NAME", "named port of the gateway's admin server in those EndpointSlices"),
+    Flag(
+        "gateway_status_urls",
+        "URL,...",
+        "comma-separated gateway admin URLs (replaces EndpointSlice discovery)",
+        "list",
+    ),
+    Flag("programmed_poll_seconds", "SECONDS", "idle period between two reads of the gateways' /status"),
+    Flag("webhook_listen", "HOST:PORT", "host:port of the HTTPS admission webhook (e.g. 0.0.0.0:9443); empty = off"),
+    Flag("webhook_cert_file", "PATH", "PEM certificate of the webhook listener (reloaded when it changes)"),
+    Flag("webhook_key_file", "PATH", "PEM private key of the webhook listener"),
+    Flag("kubeconfig", "PATH", "kubeconfig path (default: KUBECONFIG, ~/.kube/config, or in-cluster)"),
+    Flag("identity", "NAME", "leader-election identity (default: hostname-pid)"),
+    Flag("log_level", "LEVEL", "debug, info, warning or error"),
+    Flag("lease_name", "NAME", "name of the leader-election Lease"),
+    Flag("lease_duration_seconds", "SECONDS", "Lease duration"),
+    Flag("renew_deadline_seconds", "SECONDS", "leader steps down when it could not renew for this long"),
+    Flag("retry_period_seconds", "SECONDS", "pause between two acquire/renew attempts"),
+    Flag("watch_inactivity_timeout_seconds", "SECONDS", "restart a watch silent for this long"),
+    Flag("watch_timeout_seconds", "SECONDS", "server-side timeout of each watch request (it then resumes)"),
+    Flag("backoff_base_seconds", "SECONDS", "first retry delay after an API error (full jitter, doubling)"),
+    Flag("backoff_max_seconds", "SECONDS", "ceiling of the retry delay after API errors"),
+    Flag("debounce_seconds", "SECONDS", "quiet time before a reconcile"),
+    Flag("debounce_max_seconds", "SECONDS", "a steady trickle of changes still reconciles at least this often"),
+    Flag("gzip_threshold_bytes", "BYTES", "publish the table gzipped when its JSON is larger than this"),
+    Flag("status_concurrency", "N", "parallel status writes at most"),
 )
-"""(field, metavar, help) of every valued flag; ``--[no-]leader-election`` is the one switch."""
+"""Every field of :class:`ControllerSettings` as a flag and a variable (tests check none is missing)."""
 
 
-def _flag(field: str) -> str:
-    return "--" + field.replace("_", "-")
-
-
-def _env(field: str) -> str:
-    return ENV_PREFIX + field.upper()
-
-
-def _default_text(field: str) -> str:
-    info = ControllerSettings.model_fields[field]
-    if info.default_factory is not None or info.default in (None, "", ()):
-        return ""
+def _with_default(flag: Flag) -> Flag:
+    """The help text ends with the field's default, read from the model (never written twice)."""
+    info = ControllerSettings.model_fields[flag.field]
     value = info.default
-    return f"; default {str(value).lower() if isinstance(value, bool) else value}"
+    if flag.field == "namespace" or info.default_factory is not None or value in (None, "", ()):
+        return flag
+    shown = ("on" if value else "off") if isinstance(value, bool) else value
+    return replace(flag, help=f"{flag.help}; default {shown}")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Flags of DESIGN §8 plus every tuning knob; a flag not given stays None (then variable, then default)."""
-    parser = argparse.ArgumentParser(prog="python -m controller", description="aliasgate controller")
-    for field, metavar, help_text in _FLAGS:
-        parser.add_argument(
-            _flag(field),
-            dest=field,
-            metavar=metavar,
-            default=None,
-            help=f"{help_text} (env {_env(field)}{_default_text(field)})",
-        )
-    parser.add_argument(
-        "--leader-election",
-        dest="leader_election",
-        action="store_const",
-        const=True,
-        default=None,
-        help=f"run Lease-based leader election (env {_env('leader_election')}; default on)",
+    return flags.build_parser(
+        [_with_default(flag) for flag in FLAGS], prog="python -m controller", description="aliasgate controller"
     )
-    parser.add_argument("--no-leader-election", dest="leader_election", action="store_const", const=False)
-    return parser
 
 
 def _usage_error(parser: argparse.ArgumentParser, exc: ValidationError) -> NoReturn:
@@ -204,7 +189,8 @@ def _usage_error(parser: argparse.ArgumentParser, exc: ValidationError) -> NoRet
         message = str(error["msg"]).removeprefix("Value error, ")
         field = str(error["loc"][0]) if error["loc"] else ""
         if field in ControllerSettings.model_fields:
-            problems.append(f"{_flag(field)} (or {_env(field)}) {error['input']!r}: {message}")
+            option = "--" + field.replace("_", "-")
+            problems.append(f"{option} (or {flags.env_name(field)}) {error['input']!r}: {message}")
         else:
             problems.append(message)
     parser.exit(2, f"{parser.prog}: error: {'; '.join(problems)}\n")
@@ -217,14 +203,8 @@ def parse_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str]
     """
     env = os.environ if environ is None else environ
     parser = build_parser()
-    args = parser.parse_args(argv)
-    values: dict[str, Any] = {}
-    for field in (*(entry[0] for entry in _FLAGS), "leader_election"):
-        value = getattr(args, field)
-        if value is None:
-            value = env.get(_env(field))
-        if value is not None and value != "":
-            values[field] = value
+    given = flags.gather(parser.parse_args(argv), FLAGS, env)
+    values = {field: value for field, value in given.items() if value != ""}
     values.setdefault("namespace", default_namespace(env))
     try:
         return ControllerSettings.model_validate(values)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from controller.settings import ControllerSettings, build_parser, parse_settings
+from controller.settings import FLAGS, ControllerSettings, build_parser, parse_settings
 
 
 def test_defaults_follow_the_design() -> None:
@@ -57,6 +57,7 @@ def test_the_lease_name_is_a_flag_and_a_variable() -> None:
 
 
 def test_every_field_is_a_flag_and_a_variable() -> None:
+    assert {flag.field for flag in FLAGS} == set(ControllerSettings.model_fields)
     parser_flags = {flag for action in build_parser()._actions for flag in action.option_strings}
     for field in ControllerSettings.model_fields:
         assert "--" + field.replace("_", "-") in parser_flags, field
