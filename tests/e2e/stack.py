@@ -21,7 +21,7 @@ from aiohttp import web
 
 from controller.local import LocalTableSource
 from gateway.app import create_app
-from gateway.credentials_dir import DirectoryCredentialStore
+from gateway.credentials.files import DirectoryCredentialStore
 from gateway.keys import admin_app_key, table_holder_key
 from gateway.settings import GatewaySettings
 from gateway.simulator import Simulator, SimulatorConfig, create_simulator_app, simulator_key

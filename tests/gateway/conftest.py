@@ -22,7 +22,7 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 
 from gateway.app import create_app
 from gateway.client_keys import ApiKeys
-from gateway.credentials_dir import DirectoryCredentialStore
+from gateway.credentials.files import DirectoryCredentialStore
 from gateway.keys import table_holder_key, upstream_key
 from gateway.logs import configure_logging
 from gateway.metrics import GatewayMetrics
