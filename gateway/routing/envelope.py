@@ -60,17 +60,33 @@ def decode(configmap: Mapping[str, Any], *, max_bytes: int = MAX_TABLE_BYTES) ->
     binary = configmap.get("binaryData") or {}
     if GZIP_KEY in binary:
         try:
-            packed = base64.b64decode(binary[GZIP_KEY], validate=True)
-            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            data = inflater.decompress(packed, max_bytes)
+            return _inflate(base64.b64decode(binary[GZIP_KEY], validate=True), max_bytes)
+        except EnvelopeError:
+            raise
         except (binascii.Error, zlib.error, gzip.BadGzipFile, TypeError, ValueError) as exc:
             raise EnvelopeError(f"binaryData[{GZIP_KEY!r}] is not base64 gzip: {exc}") from None
-        if inflater.unconsumed_tail:
-            raise EnvelopeError(f"binaryData[{GZIP_KEY!r}] inflates beyond {max_bytes} bytes")
-        if not inflater.eof:
-            raise EnvelopeError(f"binaryData[{GZIP_KEY!r}] is a truncated gzip stream")
-        return data
     data_map = configmap.get("data") or {}
     if JSON_KEY in data_map:
         return str(data_map[JSON_KEY]).encode("utf-8")
     raise EnvelopeError(f"the ConfigMap has neither data[{JSON_KEY!r}] nor binaryData[{GZIP_KEY!r}]")
+
+
+_STEP = 1024 * 1024
+
+
+def _inflate(packed: bytes, max_bytes: int) -> bytes:
+    """Inflate one gzip member a MiB at a time, so a bomb costs at most ``max_bytes`` (plus a step) of memory."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    parts: list[bytes] = []
+    size = 0
+    pending = packed
+    while not inflater.eof:
+        part = inflater.decompress(pending, _STEP)
+        pending = inflater.unconsumed_tail
+        size += len(part)
+        if size > max_bytes:
+            raise EnvelopeError(f"binaryData[{GZIP_KEY!r}] inflates beyond {max_bytes} bytes")
+        parts.append(part)
+        if not part and not pending:
+            raise EnvelopeError(f"binaryData[{GZIP_KEY!r}] is a truncated gzip stream")
+    return b"".join(parts)
