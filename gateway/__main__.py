@@ -32,7 +32,7 @@ def _table_source(settings: GatewaySettings) -> TableSource:
     )
 
 
-def _credentials(settings: GatewaySettings) -> tuple[CredentialStore, TokenRefresher]:
+def build_credentials(settings: GatewaySettings) -> tuple[CredentialStore, TokenRefresher]:
     """The credential store and who refreshes its OAuth tokens: files are refreshed locally (in memory);
     Secrets read through the API are refreshed once for all replicas and written back into the Secret."""
     if settings.secrets_dir is not None:
@@ -57,7 +57,7 @@ async def _main(settings: GatewaySettings) -> None:
         api_keys = ApiKeys.from_file(settings.api_keys_file) if settings.api_keys_file else None
     except (OSError, ApiKeyFileError) as exc:
         raise SystemExit(f"gateway: cannot use --api-keys-file: {exc}") from None
-    credentials, token_refresher = _credentials(settings)
+    credentials, token_refresher = build_credentials(settings)
     app = create_app(
         settings,
         table_source=_table_source(settings),

@@ -87,6 +87,11 @@ class KubeTokenRefresher:
         self._unwritten: dict[str, str] = {}
         """Per Secret, the access token this replica minted but could not write back (ours is newer)."""
 
+    @property
+    def store(self) -> KubeCredentialStore:
+        """The store this refresher reads through (and whose watch tells it of other replicas' writes)."""
+        return self._store
+
     def _url(self, secret: str) -> str:
         return f"{self._store.connection.server}/api/v1/namespaces/{self._store.namespace}/secrets/{secret}"
 
