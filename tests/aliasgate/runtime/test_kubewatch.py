@@ -232,11 +232,10 @@ async def test_silence_raises_inactive_error() -> None:
         await asyncio.Event().wait()
         yield b"never"
 
-    got: list[bytes] = []
+    lines = watch_lines(silent(), inactivity_seconds=0.05)
+    assert await anext(lines) == b"a"
     with pytest.raises(InactiveError):
-        async for piece in watch_lines(silent(), inactivity_seconds=0.05):
-            got.append(piece)
-    assert got == [b"a"]
+        await anext(lines)
 
 
 def test_backoff_policy_is_full_jitter_over_the_upper_half() -> None:

@@ -61,7 +61,7 @@ def test_truncated_gzip_is_refused_rather_than_read_in_part() -> None:
 
 def test_gzip_bomb_is_refused() -> None:
     bomb = gzip.compress(b"0" * (65 * 1024 * 1024), compresslevel=9)
-    with pytest.raises(envelope.EnvelopeError, match="^binaryData.* inflates beyond"):
+    with pytest.raises(envelope.EnvelopeError, match=r"^binaryData.* inflates beyond"):
         envelope.decode({"binaryData": {"table.json.gz": base64.b64encode(bomb).decode()}})
 
 
