@@ -4,8 +4,8 @@ Reading: a Secret's keys (files in a mounted folder, or the API object's base64 
 ``stringData``, :func:`secret_values`) are flat (``apiKey``, ``accessToken``, ``accountId``,
 ``refreshToken``, ``expiresAt``, ``idToken``); an ``auth.json`` key (the Codex CLI's file:
 ``tokens.access_token``, ``tokens.account_id``, ``tokens.refresh_token``, ``tokens.id_token``,
-``OPENAI_API_KEY``, ``expires_at``) is expanded into those names by :func:`with_auth_json_expanded`,
-flat keys winning. :func:`tokens_from_keys` then reads the OAuth :class:`Tokens`.
+``OPENAI_API_KEY``, ``expires_at``) is replaced by those names by :func:`with_auth_json_expanded`,
+flat keys winning; both stores (a folder, the API) hand out the same keys for the same Secret. :func:`tokens_from_keys` then reads the OAuth :class:`Tokens`.
 
 Writing: :func:`secret_data_with` puts refreshed tokens back into a Secret's ``data`` in the format
 it already had (flat keys, or the ``auth.json`` document updated in place).
@@ -74,10 +74,11 @@ def keys_from_auth_json(data: bytes) -> dict[str, str]:
 
 
 def with_auth_json_expanded(keys: Mapping[str, str]) -> dict[str, str]:
-    """``keys`` plus the flat keys an ``auth.json`` key holds (flat keys already there win)."""
+    """``keys`` with an ``auth.json`` key replaced by the flat keys it holds (flat keys already there win)."""
     expanded = dict(keys)
-    if AUTH_JSON_KEY in keys:
-        for key, value in keys_from_auth_json(keys[AUTH_JSON_KEY].encode("utf-8")).items():
+    document = expanded.pop(AUTH_JSON_KEY, None)
+    if document is not None:
+        for key, value in keys_from_auth_json(document.encode("utf-8")).items():
             expanded.setdefault(key, value)
     return expanded
 

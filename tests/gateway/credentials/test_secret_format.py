@@ -40,6 +40,7 @@ def test_api_secret_data_and_string_data_are_read_and_auth_json_expanded() -> No
         }
     )
     assert undecodable == ["bad"]
+    assert "auth.json" not in values  # replaced by the flat keys it holds, as for a mounted folder
     assert values["accessToken"] == "a0"
     assert values["refreshToken"] == "r0"
     assert values["accountId"] == "flat-wins"
