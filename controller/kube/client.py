@@ -22,6 +22,7 @@ from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
 
 from aliasgate.runtime.kubeerrors import KubeApiError, TransportError, error_from_body
+from aliasgate.runtime.kubehttp import body_chunks
 
 __all__ = ["KubeClient", "connect"]
 
@@ -115,17 +116,9 @@ class KubeClient:
         try:
             if not 200 <= response.status < 300:
                 raise error_from_body(response.status, await response.read())
-            yield _chunks(response)
+            yield body_chunks(response)
         finally:
             response.close()
-
-
-async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in response.content.iter_any():
-            yield chunk
-    except aiohttp.ClientError as exc:
-        raise TransportError(type(exc).__name__, str(exc)) from exc
 
 
 async def connect(kubeconfig: str | None = None) -> KubeClient:

@@ -25,6 +25,7 @@ import orjson
 import yaml
 
 from aliasgate.runtime.kubeerrors import TransportError, error_from_body
+from aliasgate.runtime.kubehttp import body_chunks
 from aliasgate.runtime.kubewatch import Changed, Listed, Restarting, WatchPolicy, list_then_watch
 
 __all__ = ["KubeConnection", "load_connection", "request_json", "watch_named"]
@@ -149,14 +150,6 @@ async def request_json(
     return document
 
 
-async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in response.content.iter_any():
-            yield chunk
-    except aiohttp.ClientError as exc:
-        raise TransportError(type(exc).__name__, str(exc)) from exc
-
-
 async def watch_named(
     *,
     connection: KubeConnection,
@@ -186,7 +179,7 @@ async def watch_named(
             try:
                 if response.status != 200:
                     raise error_from_body(response.status, await response.read())
-                yield _chunks(response)
+                yield body_chunks(response)
             finally:
                 response.close()
 
