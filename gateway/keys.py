@@ -9,7 +9,7 @@ from aiohttp import web
 
 from gateway.client_keys import ApiKeyFile
 from gateway.context import RequestContext
-from gateway.credentials import CredentialStore
+from gateway.credentials.store import CredentialStore
 from gateway.metrics import GatewayMetrics
 from gateway.probing import HealthTracker, Prober
 from gateway.providers import Providers

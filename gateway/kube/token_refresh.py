@@ -1,6 +1,7 @@
 """One OAuth refresher across gateway replicas, coordinated through the credentials Secret itself.
 
-Protocol (decisions in :mod:`gateway.token_refresh`, I/O here):
+Protocol (decisions in :mod:`gateway.credentials.refresh`, the Secret's format in
+:mod:`gateway.credentials.secret_format`, I/O here):
 
 1. ``GET`` the Secret. Newer, valid tokens there → adopt them (another replica refreshed, or this
    one restarted). A live lock annotation held by someone else → wait (bounded) for the watch to
@@ -20,6 +21,9 @@ credentials Secrets), and a replica that reads the Secret sees both the tokens a
 When the API refuses a write (RBAC, outage), the refresh still happens and the new tokens are used
 from memory; the result is ``writeback_failed``, warned once per Secret until a write succeeds.
 Token values never reach a log line or an exception message.
+
+Built where the gateway is wired (``gateway/__main__.py``) beside the
+:class:`~gateway.kube.secrets.KubeCredentialStore` it reads through, and injected into the providers.
 """
 
 from __future__ import annotations
@@ -35,25 +39,24 @@ from typing import Any
 import aiohttp
 import structlog
 
-from gateway.kube_client import ApiStatusError, request_json
-from gateway.kube_credentials import KubeCredentialStore, decode_secret
-from gateway.token_refresh import (
+from aliasgate.runtime.kubeerrors import ConflictError, KubeApiError
+from gateway.credentials.refresh import (
     LOCK_ANNOTATION,
     Decision,
     Mint,
     RefreshLock,
     RefreshOutcome,
-    Tokens,
     decide,
     format_lock,
     parse_lock,
-    secret_data_with,
-    tokens_from_keys,
 )
+from gateway.credentials.secret_format import Tokens, secret_data_with, tokens_from_keys
+from gateway.kube.client import request_json
+from gateway.kube.secrets import KubeCredentialStore, decode_secret
 
 __all__ = ["KubeTokenRefresher", "default_holder"]
 
-_log = structlog.get_logger("gateway.kube_token_refresh")
+_log = structlog.get_logger("gateway.kube.token_refresh")
 _API_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
@@ -63,7 +66,7 @@ def default_holder() -> str:
 
 
 class KubeTokenRefresher:
-    """:class:`~gateway.token_refresh.TokenRefresher` for Secrets read through the Kubernetes API."""
+    """:class:`~gateway.credentials.refresh.TokenRefresher` for Secrets read through the Kubernetes API."""
 
     def __init__(
         self,
@@ -84,6 +87,11 @@ class KubeTokenRefresher:
         self._unwritten: dict[str, str] = {}
         """Per Secret, the access token this replica minted but could not write back (ours is newer)."""
 
+    @property
+    def store(self) -> KubeCredentialStore:
+        """The store this refresher reads through (and whose watch tells it of other replicas' writes)."""
+        return self._store
+
     def _url(self, secret: str) -> str:
         return f"{self._store.connection.server}/api/v1/namespaces/{self._store.namespace}/secrets/{secret}"
 
@@ -99,7 +107,7 @@ class KubeTokenRefresher:
             while True:
                 try:
                     observed = await self._get(session, secret)
-                except (ApiStatusError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                except (KubeApiError, TimeoutError, ValueError) as exc:
                     return await self._uncoordinated(secret, current, mint, reason=_reason(exc))
                 secret_tokens = tokens_from_keys(decode_secret(observed))
                 annotations = (observed.get("metadata") or {}).get("annotations") or {}
@@ -133,13 +141,11 @@ class KubeTokenRefresher:
                 locked_body = _with_annotation(observed, format_lock(claim))
                 try:
                     locked = await self._put(session, secret, locked_body)
-                except ApiStatusError as exc:
-                    if exc.status == 409:
-                        if time.monotonic() < deadline:
-                            continue  # another replica moved first: look again
-                        return RefreshOutcome(None, "failed")
-                    return await self._uncoordinated(secret, refresh_from, mint, reason=_reason(exc))
-                except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+                except ConflictError:
+                    if time.monotonic() < deadline:
+                        continue  # another replica moved first: look again
+                    return RefreshOutcome(None, "failed")
+                except (KubeApiError, TimeoutError, ValueError) as exc:
                     return await self._uncoordinated(secret, refresh_from, mint, reason=_reason(exc))
                 if lock is not None and lock.holder != self.holder:
                     _log.warning("token_refresh_lock_taken_over", secret_name=secret, previous_holder=lock.holder)
@@ -155,7 +161,7 @@ class KubeTokenRefresher:
         if fresh is None:
             try:
                 await self._put(session, secret, _with_annotation(locked, None))
-            except (ApiStatusError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            except (KubeApiError, TimeoutError, ValueError) as exc:
                 _log.warning("token_refresh_unlock_failed", secret_name=secret, reason=_reason(exc))
             return RefreshOutcome(None, "failed")
         target = locked
@@ -167,10 +173,9 @@ class KubeTokenRefresher:
             body.pop("stringData", None)
             try:
                 await self._put(session, secret, body)
-            except ApiStatusError as exc:
-                if exc.status != 409:
-                    return self._writeback_failed(secret, fresh, reason=_reason(exc))
-            except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            except ConflictError:
+                pass  # handled below: re-read
+            except (KubeApiError, TimeoutError, ValueError) as exc:
                 return self._writeback_failed(secret, fresh, reason=_reason(exc))
             else:
                 self._warned.discard(secret)
@@ -180,7 +185,7 @@ class KubeTokenRefresher:
             # 409: the Secret changed while we held the lock; write only over the tokens we refreshed from.
             try:
                 target = await self._get(session, secret)
-            except (ApiStatusError, aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            except (KubeApiError, TimeoutError, ValueError) as exc:
                 return self._writeback_failed(secret, fresh, reason=_reason(exc))
             now_there = tokens_from_keys(decode_secret(target))
             if now_there is None or now_there.refresh_token != expected_refresh:
@@ -224,6 +229,6 @@ def _with_annotation(secret: dict[str, Any], value: str | None) -> dict[str, Any
 
 def _reason(exc: BaseException) -> str:
     """A loggable reason: the status or the exception type, never an answer's text (it could echo a token)."""
-    if isinstance(exc, ApiStatusError):
-        return f"HTTP {exc.status}"
+    if isinstance(exc, KubeApiError):  # a TransportError's reason is the transport exception's type name
+        return f"HTTP {exc.status}" if exc.status else exc.reason
     return type(exc).__name__

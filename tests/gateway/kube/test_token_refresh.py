@@ -27,12 +27,14 @@ from pytest_aiohttp import AiohttpClient, AiohttpServer
 from aliasgate.runtime.logs import configure_logging
 from aliasgate.simulator import create_simulator_app
 from gateway.app import create_app
+from gateway.credentials.refresh import LOCK_ANNOTATION
+from gateway.credentials.secret_format import Tokens, parse_expiry, rfc3339
 from gateway.keys import table_holder_key
-from gateway.kube_client import KubeConnection
-from gateway.kube_credentials import KubeCredentialStore
+from gateway.kube.client import KubeConnection
+from gateway.kube.secrets import KubeCredentialStore
+from gateway.kube.token_refresh import KubeTokenRefresher
 from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
-from gateway.token_refresh import LOCK_ANNOTATION, Tokens, parse_expiry, rfc3339
 from tests.gateway.conftest import RouteSpec, StaticTableSource, build_table
 from tests.kubeapi import KubeApiServer
 
@@ -159,6 +161,7 @@ class Cluster:
             GatewaySettings(chatgpt_token_url=self.oauth.url, chatgpt_client_id="client-x"),
             table_source=StaticTableSource(table),
             credentials=store,
+            token_refresher=KubeTokenRefresher(store=store),
             metrics=metrics,
             probing=False,
         )
@@ -367,7 +370,7 @@ async def test_a_replica_behind_the_secret_adopts_its_tokens_without_refreshing(
         return None
 
     stale = Tokens(access_token=access(0), account_id=ACCOUNT, refresh_token=refresh(0), expires_at=time.time() + 60)
-    outcome = await store.token_refresher().refresh(SECRET, stale, mint, margin_seconds=300)
+    outcome = await KubeTokenRefresher(store=store).refresh(SECRET, stale, mint, margin_seconds=300)
     assert outcome.result == "adopted"
     assert outcome.tokens is not None
     assert (outcome.tokens.access_token, outcome.tokens.refresh_token) == (access(1), refresh(1))

@@ -2,72 +2,36 @@
 
 Kubernetes mounts a Secret as a folder of files (one per key, swapped atomically through a
 ``..data`` symlink); local mode uses the same layout. A Codex CLI ``auth.json`` in a secret folder
-is understood too (``tokens.access_token``, ``tokens.account_id``, ``tokens.refresh_token``).
+is understood too (:mod:`gateway.credentials.secret_format` expands it, as for Secrets read through the API).
 The folder is re-read when any file's (mtime, size) changes. Values are kept in memory only.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
-import orjson
 import structlog
 
-__all__ = ["DirectoryCredentialStore", "EmptyCredentialStore", "keys_from_auth_json"]
+from gateway.credentials.secret_format import with_auth_json_expanded
 
-_log = structlog.get_logger("gateway.credentials")
+__all__ = ["DirectoryCredentialStore"]
+
+_log = structlog.get_logger("gateway.credentials.files")
 _MAX_FILE_BYTES = 64 * 1024
-
-
-def keys_from_auth_json(data: bytes) -> dict[str, str]:
-    """Map a Codex CLI ``auth.json`` to the store's key names; unknown shapes give nothing."""
-    try:
-        doc = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        return {}
-    if not isinstance(doc, dict):
-        return {}
-    keys: dict[str, str] = {}
-    tokens = doc.get("tokens")
-    if isinstance(tokens, dict):
-        for src, dst in (
-            ("access_token", "accessToken"),
-            ("account_id", "accountId"),
-            ("refresh_token", "refreshToken"),
-            ("id_token", "idToken"),
-        ):
-            value = tokens.get(src)
-            if isinstance(value, str) and value:
-                keys[dst] = value
-    api_key = doc.get("OPENAI_API_KEY")
-    if isinstance(api_key, str) and api_key:
-        keys["apiKey"] = api_key
-    expires = doc.get("expires_at")
-    if isinstance(expires, int | float):
-        keys["expiresAt"] = str(expires)
-    return keys
 
 
 def _read_secret(folder: Path) -> dict[str, str]:
     keys: dict[str, str] = {}
-    auth_json: bytes | None = None
     for entry in sorted(folder.iterdir()):
         if entry.name.startswith(".") or not entry.is_file():
             continue
         if entry.stat().st_size > _MAX_FILE_BYTES:
             continue
-        data = entry.read_bytes()
-        if entry.name == "auth.json":
-            auth_json = data
-            continue
-        keys[entry.name] = data.decode("utf-8", "replace").strip()
-    if auth_json is not None:
-        for key, value in keys_from_auth_json(auth_json).items():
-            keys.setdefault(key, value)
-    return keys
+        keys[entry.name] = entry.read_bytes().decode("utf-8", "replace").strip()
+    return with_auth_json_expanded(keys)
 
 
 def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
@@ -89,7 +53,7 @@ def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
 
 
 class DirectoryCredentialStore:
-    """A :class:`~gateway.credentials.CredentialStore` over ``DIR/<secret-name>/<key>`` files."""
+    """A :class:`~gateway.credentials.store.CredentialStore` over ``DIR/<secret-name>/<key>`` files."""
 
     def __init__(
         self,
@@ -107,6 +71,9 @@ class DirectoryCredentialStore:
 
     def get(self, secret_name: str) -> Mapping[str, str] | None:
         return self._secrets.get(secret_name)
+
+    def want(self, names: Iterable[str]) -> None:
+        """Every folder is read anyway: nothing to start."""
 
     def names(self) -> list[str]:
         return sorted(self._secrets)
@@ -138,13 +105,3 @@ class DirectoryCredentialStore:
         while True:
             await self._sleep(self.interval_seconds)
             await asyncio.to_thread(self.reload)
-
-
-class EmptyCredentialStore:
-    """No credentials at all (a gateway in front of keyless openai-compatible backends)."""
-
-    def get(self, secret_name: str) -> Mapping[str, str] | None:
-        return None
-
-    async def run(self) -> None:
-        await asyncio.Event().wait()

@@ -12,10 +12,10 @@ import pytest
 import structlog
 
 from controller.kube.publishing import render_configmap
-from gateway.kube_client import KubeConnection
-from gateway.kube_credentials import KubeCredentialStore
+from gateway.kube.client import KubeConnection
+from gateway.kube.secrets import KubeCredentialStore
+from gateway.kube.table_source import ConfigMapTableSource
 from gateway.metrics import GatewayMetrics
-from gateway.routing.kube_source import ConfigMapTableSource
 from gateway.routing.loading import TableHolder
 from gateway.routing.table import Backend, Route, RoutingTable, SourceRef
 from tests.kubeapi import KubeApiServer, operations

@@ -1,62 +1,101 @@
-"""OAuth token refresh coordination: which replica refreshes, and what the Secret looks like afterwards.
+"""A credentials Secret's format, read and written here only: flat keys, a Codex CLI ``auth.json``, OAuth tokens.
 
-OAuth refresh tokens rotate: each one is good for a single refresh, and reusing one may revoke the
-whole token family. Several gateway replicas sharing one credentials Secret must therefore agree on
-one refresher and then all use its result. This module is the I/O-free part of that:
+Reading: a Secret's keys (files in a mounted folder, or the API object's base64 ``data`` and
+``stringData``, :func:`secret_values`) are flat (``apiKey``, ``accessToken``, ``accountId``,
+``refreshToken``, ``expiresAt``, ``idToken``); an ``auth.json`` key (the Codex CLI's file:
+``tokens.access_token``, ``tokens.account_id``, ``tokens.refresh_token``, ``tokens.id_token``,
+``OPENAI_API_KEY``, ``expires_at``) is replaced by those names by :func:`with_auth_json_expanded`,
+flat keys winning; both stores (a folder, the API) hand out the same keys for the same Secret. :func:`tokens_from_keys` then reads the OAuth :class:`Tokens`.
 
-- :class:`Tokens`, read from a Secret's keys as the ChatGPT provider reads them;
-- the refresh lock, an annotation on the Secret itself (``aliasgate.io/token-refresh:
-  <holder>/<until RFC3339>``), and :func:`decide` (adopt the Secret's newer tokens, wait for the
-  lock holder, or take the lock);
-- :func:`secret_data_with`, the Secret's ``data`` with new tokens in the format it already had
-  (flat ``accessToken``/``refreshToken``/``expiresAt`` keys, or a Codex CLI ``auth.json``);
-- :class:`TokenRefresher`, what the provider calls, and :class:`LocalTokenRefresher` (one process:
-  read-only credentials from files or local mode). The Kubernetes implementation is
-  :mod:`gateway.kube_token_refresh`.
+Writing: :func:`secret_data_with` puts refreshed tokens back into a Secret's ``data`` in the format
+it already had (flat keys, or the ``auth.json`` document updated in place).
 
-Token values never appear in anything this module returns as text except Secret data.
+Pure: no I/O, no logging. Token values appear only in Secret data, never in text this module returns.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
-from typing import Literal, Protocol
+from typing import Any
 
 import orjson
 
 __all__ = [
-    "LOCK_ANNOTATION",
-    "Decision",
-    "LocalTokenRefresher",
-    "Mint",
-    "RefreshLock",
-    "RefreshOutcome",
-    "RefreshResult",
-    "TokenRefresher",
+    "AUTH_JSON_KEY",
     "Tokens",
-    "decide",
-    "expiring",
-    "format_lock",
     "jwt_account_id",
     "jwt_claims",
     "jwt_expiry",
+    "keys_from_auth_json",
     "parse_expiry",
-    "parse_lock",
-    "refresher_for",
     "rfc3339",
     "secret_data_with",
+    "secret_values",
     "tokens_from_keys",
+    "with_auth_json_expanded",
 ]
 
-LOCK_ANNOTATION = "aliasgate.io/token-refresh"
+AUTH_JSON_KEY = "auth.json"
 
-RefreshResult = Literal["refreshed", "adopted", "failed", "writeback_failed"]
-"""Label values of ``aliasgate_token_refreshes_total{result}``."""
+_AUTH_JSON_TOKENS = (
+    ("access_token", "accessToken"),
+    ("account_id", "accountId"),
+    ("refresh_token", "refreshToken"),
+    ("id_token", "idToken"),
+)
+
+
+def keys_from_auth_json(data: bytes) -> dict[str, str]:
+    """Map a Codex CLI ``auth.json`` to the store's key names; unknown shapes give nothing."""
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return {}
+    if not isinstance(doc, dict):
+        return {}
+    keys: dict[str, str] = {}
+    tokens = doc.get("tokens")
+    if isinstance(tokens, dict):
+        for src, dst in _AUTH_JSON_TOKENS:
+            value = tokens.get(src)
+            if isinstance(value, str) and value:
+                keys[dst] = value
+    api_key = doc.get("OPENAI_API_KEY")
+    if isinstance(api_key, str) and api_key:
+        keys["apiKey"] = api_key
+    expires = doc.get("expires_at")
+    if isinstance(expires, int | float):
+        keys["expiresAt"] = str(expires)
+    return keys
+
+
+def with_auth_json_expanded(keys: Mapping[str, str]) -> dict[str, str]:
+    """``keys`` with an ``auth.json`` key replaced by the flat keys it holds (flat keys already there win)."""
+    expanded = dict(keys)
+    document = expanded.pop(AUTH_JSON_KEY, None)
+    if document is not None:
+        for key, value in keys_from_auth_json(document.encode("utf-8")).items():
+            expanded.setdefault(key, value)
+    return expanded
+
+
+def secret_values(secret: Mapping[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """A Secret object's ``data`` (base64) and ``stringData`` as text, ``auth.json`` expanded; and the
+    names of the keys that were not base64 UTF-8 (skipped: the caller may name them, never show them)."""
+    values: dict[str, str] = {}
+    undecodable: list[str] = []
+    for key, encoded in (secret.get("data") or {}).items():
+        try:
+            values[str(key)] = base64.b64decode(str(encoded), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            undecodable.append(str(key))
+    for key, text in (secret.get("stringData") or {}).items():
+        values[str(key)] = str(text)
+    return with_auth_json_expanded(values), undecodable
 
 
 def jwt_claims(token: str) -> dict[str, object]:
@@ -138,64 +177,6 @@ def tokens_from_keys(keys: Mapping[str, str] | None) -> Tokens | None:
     )
 
 
-def expiring(tokens: Tokens, *, now: float, margin_seconds: float) -> bool:
-    """True when these tokens are due for a refresh (expiry known and within the margin)."""
-    return tokens.expires_at is not None and tokens.expires_at - margin_seconds <= now
-
-
-@dataclass(frozen=True, slots=True)
-class RefreshLock:
-    """Who refreshes a Secret's tokens, and until when the claim holds (after that anyone may take over)."""
-
-    holder: str
-    until: float
-
-
-def format_lock(lock: RefreshLock) -> str:
-    return f"{lock.holder}/{rfc3339(lock.until)}"
-
-
-def parse_lock(value: str | None) -> RefreshLock | None:
-    """The lock annotation's value; a malformed one counts as no lock (it protects nothing)."""
-    if not value or "/" not in value:
-        return None
-    holder, _, until = value.rpartition("/")
-    when = parse_expiry(until)
-    if not holder or when is None:
-        return None
-    return RefreshLock(holder=holder, until=when)
-
-
-class Decision(Enum):
-    ADOPT = "adopt"
-    """The Secret already holds newer, still-valid tokens: use them."""
-    WAIT = "wait"
-    """Another replica holds a live lock: wait for its tokens to arrive."""
-    TAKE = "take"
-    """Nobody is refreshing (or the holder's claim expired): take the lock and refresh."""
-
-
-def decide(
-    secret_tokens: Tokens | None,
-    lock: RefreshLock | None,
-    *,
-    stale_access_token: str,
-    holder: str,
-    now: float,
-    margin_seconds: float,
-) -> Decision:
-    """What a replica whose ``stale_access_token`` is due (or was refused with 401) should do."""
-    if (
-        secret_tokens is not None
-        and secret_tokens.access_token != stale_access_token
-        and not expiring(secret_tokens, now=now, margin_seconds=margin_seconds)
-    ):
-        return Decision.ADOPT
-    if lock is not None and lock.holder != holder and lock.until > now:
-        return Decision.WAIT
-    return Decision.TAKE
-
-
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
@@ -236,7 +217,7 @@ def secret_data_with(data: Mapping[str, str], tokens: Tokens, *, now: float) -> 
         if tokens.id_token and "idToken" in data:
             updated["idToken"] = _b64(tokens.id_token)
         return updated
-    raw = _unb64(data["auth.json"]) if "auth.json" in data else None
+    raw = _unb64(data[AUTH_JSON_KEY]) if AUTH_JSON_KEY in data else None
     try:
         doc = orjson.loads(raw) if raw is not None else None
     except orjson.JSONDecodeError:
@@ -251,40 +232,5 @@ def secret_data_with(data: Mapping[str, str], tokens: Tokens, *, now: float) -> 
     doc["last_refresh"] = datetime.fromtimestamp(now, UTC).isoformat().replace("+00:00", "Z")
     if "expires_at" in doc and tokens.expires_at is not None:
         doc["expires_at"] = int(tokens.expires_at)
-    updated["auth.json"] = base64.b64encode(orjson.dumps(doc, option=orjson.OPT_INDENT_2)).decode("ascii")
+    updated[AUTH_JSON_KEY] = base64.b64encode(orjson.dumps(doc, option=orjson.OPT_INDENT_2)).decode("ascii")
     return updated
-
-
-Mint = Callable[[str], Awaitable[Tokens | None]]
-"""Call the token endpoint with a refresh token: the new tokens, or None when it refused (logged there)."""
-
-
-@dataclass(frozen=True, slots=True)
-class RefreshOutcome:
-    tokens: Tokens | None
-    """Tokens to use from now on; None when there are none better than the current ones."""
-    result: RefreshResult
-
-
-class TokenRefresher(Protocol):
-    """Refreshes one Secret's tokens; the caller guarantees one call at a time per Secret in this process."""
-
-    async def refresh(self, secret: str, current: Tokens, mint: Mint, *, margin_seconds: float) -> RefreshOutcome:
-        """New tokens for ``secret``, given the ``current`` ones are due or were refused."""
-        ...
-
-
-class LocalTokenRefresher:
-    """One process, nothing to coordinate with and nowhere to write: refresh, keep in memory."""
-
-    async def refresh(self, secret: str, current: Tokens, mint: Mint, *, margin_seconds: float) -> RefreshOutcome:
-        if not current.refresh_token:
-            return RefreshOutcome(None, "failed")
-        fresh = await mint(current.refresh_token)
-        return RefreshOutcome(fresh, "refreshed" if fresh is not None else "failed")
-
-
-def refresher_for(store: object) -> TokenRefresher:
-    """The store's own refresher when it has one (Secrets read through the API), else a local one."""
-    make: Callable[[], TokenRefresher] | None = getattr(store, "token_refresher", None)
-    return make() if callable(make) else LocalTokenRefresher()

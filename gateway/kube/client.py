@@ -1,21 +1,21 @@
 """The gateway's minimal Kubernetes API access: plain aiohttp, in-cluster service account or a kubeconfig.
 
 A gateway pod reads exactly two kinds of objects, each by name (RBAC ``resourceNames``): the routing
-table ConfigMap and its credentials Secrets. :func:`watch_named` lists one object with
-``fieldSelector=metadata.name=<name>`` and then watches it from the list's resourceVersion, with
-bookmarks, an inactivity timeout, re-list on ``410 Gone`` and jittered backoff. The gateway never
-imports kubernetes_asyncio or the controller.
+table ConfigMap and its credentials Secrets. :func:`watch_named` mirrors one object through the shared
+list-then-watch loop (:mod:`aliasgate.runtime.kubewatch`: ``fieldSelector=metadata.name=<name>``,
+bookmarks, inactivity timeout, re-list on ``410 Gone``, jittered backoff); :func:`request_json` is one
+request. Failures are :mod:`aliasgate.runtime.kubeerrors` classes, as in the controller. The gateway
+never imports kubernetes_asyncio or the controller.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
+import contextlib
 import os
-import random
 import ssl
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,22 +24,13 @@ import aiohttp
 import orjson
 import yaml
 
-__all__ = ["ApiStatusError", "KubeConnection", "WatchGoneError", "load_connection", "request_json", "watch_named"]
+from aliasgate.runtime.kubeerrors import TransportError, error_from_body
+from aliasgate.runtime.kubehttp import body_chunks
+from aliasgate.runtime.kubewatch import Changed, Listed, Restarting, WatchPolicy, list_then_watch
+
+__all__ = ["KubeConnection", "load_connection", "request_json", "watch_named"]
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
-
-
-class WatchGoneError(Exception):
-    """410: the resourceVersion is too old; list again."""
-
-
-class ApiStatusError(Exception):
-    """The API server answered with an error status. ``message`` is the start of its answer, for logs of
-    objects whose answers hold no secret values; callers touching Secrets log ``status`` only."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -127,22 +118,6 @@ def load_connection(kubeconfig: str | None = None) -> KubeConnection:
     return KubeConnection.from_kubeconfig(Path.home() / ".kube" / "config")
 
 
-async def _lines(response: aiohttp.ClientResponse, inactivity_seconds: float) -> AsyncIterator[bytes]:
-    """Lines of any length (a table ConfigMap can be several hundred KiB on one line)."""
-    buffer = b""
-    chunks = response.content.iter_any().__aiter__()
-    while True:
-        try:
-            chunk = await asyncio.wait_for(chunks.__anext__(), timeout=inactivity_seconds)
-        except StopAsyncIteration:
-            return
-        buffer += chunk
-        while (index := buffer.find(b"\n")) >= 0:
-            line, buffer = buffer[:index], buffer[index + 1 :]
-            if line.strip():
-                yield line
-
-
 async def request_json(
     session: aiohttp.ClientSession,
     connection: KubeConnection,
@@ -152,20 +127,23 @@ async def request_json(
     params: dict[str, str] | None = None,
     body: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """One JSON request; the answer's object, or :class:`ApiStatusError` for any status but 200.
-
-    Raises ``ValueError`` when a 200 answer is not a JSON object."""
+    """One JSON request; the answer's object. Raises a :mod:`~aliasgate.runtime.kubeerrors` class for any
+    status but 200 (``TransportError`` when no answer came), ``ValueError`` when a 200 is not a JSON object."""
     headers = connection.headers()
     data = None
     if body is not None:
         headers["Content-Type"] = "application/json"
         data = orjson.dumps(body)
-    async with session.request(
-        method, url, params=params, data=data, headers=headers, ssl=connection.ssl_context
-    ) as resp:
-        answer = await resp.read()
-        if resp.status != 200:
-            raise ApiStatusError(resp.status, answer[:200].decode("utf-8", "replace"))
+    try:
+        async with session.request(
+            method, url, params=params, data=data, headers=headers, ssl=connection.ssl_context
+        ) as resp:
+            answer = await resp.read()
+            status = resp.status
+    except aiohttp.ClientError as exc:
+        raise TransportError(type(exc).__name__, str(exc)) from exc
+    if status != 200:
+        raise error_from_body(status, answer)
     document = orjson.loads(answer)
     if not isinstance(document, dict):
         raise ValueError("the API answered something other than a JSON object")
@@ -179,61 +157,43 @@ async def watch_named(
     name: str,
     on_object: Callable[[dict[str, Any] | None], Awaitable[None]],
     on_failure: Callable[[str], Awaitable[None]],
-    inactivity_seconds: float = 70.0,
-    backoff_base_seconds: float = 0.2,
-    backoff_max_seconds: float = 5.0,
-    watch_timeout_seconds: int = 300,
+    policy: WatchPolicy | None = None,
 ) -> None:
-    """Mirror one named object forever: ``on_object(obj)`` after each list and change (None = absent)."""
-    rng = random.Random()  # jitter only
+    """Mirror one named object forever: ``on_object(obj)`` after each list and change (None = absent);
+    ``on_failure(reason)`` when the API fails (the loop retries on its own)."""
     url = connection.server + collection_path
-    selector = {"fieldSelector": f"metadata.name={name}"}
-    failures = 0
-    version: str | None = None
     timeout = aiohttp.ClientTimeout(total=None, connect=10, sock_connect=10)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        while True:
+
+        async def list_page(query: Mapping[str, str]) -> dict[str, Any]:
+            return await request_json(session, connection, "GET", url, params=dict(query))
+
+        @contextlib.asynccontextmanager
+        async def open_watch(query: Mapping[str, str]) -> AsyncIterator[AsyncIterator[bytes]]:
             try:
-                if version is None:
-                    try:
-                        listing = await request_json(session, connection, "GET", url, params=selector)
-                    except ApiStatusError as exc:
-                        if exc.status == 410:
-                            raise WatchGoneError from None
-                        raise
-                    items = [item for item in listing.get("items") or [] if isinstance(item, dict)]
-                    version = str((listing.get("metadata") or {}).get("resourceVersion") or "")
-                    await on_object(items[0] if items else None)
-                params = selector | {
-                    "watch": "true",
-                    "resourceVersion": version,
-                    "allowWatchBookmarks": "true",
-                    "timeoutSeconds": str(watch_timeout_seconds),
-                }
-                async with session.get(
-                    url, params=params, headers=connection.headers(), ssl=connection.ssl_context
-                ) as resp:
-                    if resp.status == 410:
-                        raise WatchGoneError
-                    if resp.status != 200:
-                        raise ApiStatusError(resp.status, (await resp.read())[:200].decode("utf-8", "replace"))
-                    failures = 0
-                    async for line in _lines(resp, inactivity_seconds):
-                        event = orjson.loads(line)
-                        kind, obj = event.get("type"), event.get("object") or {}
-                        if kind == "ERROR":
-                            if obj.get("code") == 410:
-                                raise WatchGoneError
-                            raise ApiStatusError(int(obj.get("code") or 0), str(obj.get("message") or ""))
-                        version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
-                        if kind in {"ADDED", "MODIFIED"}:
-                            await on_object(obj)
-                        elif kind == "DELETED":
-                            await on_object(None)
-            except WatchGoneError:
-                version = None
-            except (aiohttp.ClientError, OSError, TimeoutError, ValueError, ApiStatusError) as exc:
-                await on_failure(f"{type(exc).__name__}: {exc}"[:300])
-                ceiling = min(backoff_max_seconds, backoff_base_seconds * 2**failures)
-                failures += 1
-                await asyncio.sleep(rng.uniform(ceiling / 2, ceiling))
+                response = await session.get(
+                    url, params=dict(query), headers=connection.headers(), ssl=connection.ssl_context
+                )
+            except aiohttp.ClientError as exc:
+                raise TransportError(type(exc).__name__, str(exc)) from exc
+            try:
+                if response.status != 200:
+                    raise error_from_body(response.status, await response.read())
+                yield body_chunks(response)
+            finally:
+                response.close()
+
+        events = list_then_watch(
+            list_page=list_page,
+            open_watch=open_watch,
+            query={"fieldSelector": f"metadata.name={name}"},
+            policy=policy,
+        )
+        async with contextlib.aclosing(events):
+            async for event in events:
+                if isinstance(event, Listed):
+                    await on_object(event.items[0] if event.items else None)
+                elif isinstance(event, Changed):
+                    await on_object(None if event.type == "DELETED" else event.object)
+                elif isinstance(event, Restarting) and event.cause == "error":
+                    await on_failure(f"{type(event.error).__name__}: {event.error}"[:300])

@@ -6,19 +6,8 @@ import base64
 
 import orjson
 
-from gateway.token_refresh import (
-    Decision,
-    LocalTokenRefresher,
-    RefreshLock,
-    Tokens,
-    decide,
-    format_lock,
-    parse_expiry,
-    parse_lock,
-    refresher_for,
-    secret_data_with,
-    tokens_from_keys,
-)
+from gateway.credentials.refresh import Decision, LocalTokenRefresher, RefreshLock, decide, format_lock, parse_lock
+from gateway.credentials.secret_format import Tokens, parse_expiry, secret_data_with, tokens_from_keys
 
 NOW = 1_900_000_000.0
 OLD = Tokens(access_token="old-access", account_id="acct", refresh_token="old-refresh", expires_at=NOW + 30)
@@ -107,8 +96,7 @@ async def test_the_local_refresher_mints_with_the_current_refresh_token() -> Non
         used.append(refresh_token)
         return NEW
 
-    refresher = refresher_for(object())
-    assert isinstance(refresher, LocalTokenRefresher)
+    refresher = LocalTokenRefresher()
     outcome = await refresher.refresh("s", OLD, mint, margin_seconds=300)
     assert (outcome.tokens, outcome.result, used) == (NEW, "refreshed", ["old-refresh"])
     no_refresh = Tokens(access_token="a", account_id="acct")

@@ -1,52 +1,22 @@
 """Table source that watches the published routing-table ConfigMap through the API (DESIGN §4).
 
-It lists and watches the one ConfigMap by name (RBAC ``resourceNames`` allows nothing else), decodes
-``data["table.json"]`` or the gzipped ``binaryData["table.json.gz"]``, and hands the bytes to the sink,
-which validates and swaps atomically. A bad document, a missing object or an API outage never clears
-the table: the sink keeps the last good one and is told with ``source_failed``. Only a changed
-resourceVersion is offered again, so bookmarks and duplicate events cost nothing.
+It lists and watches the one ConfigMap by name (RBAC ``resourceNames`` allows nothing else), takes the
+table out of it with the contract's capped decoder (:func:`gateway.routing.envelope.decode`), and hands
+the bytes to the sink, which validates and swaps atomically. A bad document, a missing object or an API
+outage never clears the table: the sink keeps the last good one and is told with ``source_failed``.
+Only a changed resourceVersion is offered again, so bookmarks and duplicate events cost nothing.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import gzip
-import zlib
 from typing import Any
 
-from gateway.kube_client import KubeConnection, load_connection, watch_named
+from aliasgate.runtime.kubewatch import WatchPolicy
+from gateway.kube.client import KubeConnection, load_connection, watch_named
+from gateway.routing import envelope
 from gateway.routing.source import TableSink
 
-__all__ = ["GZIP_KEY", "JSON_KEY", "ConfigMapTableSource", "TableDecodeError", "table_bytes"]
-
-JSON_KEY = "table.json"
-GZIP_KEY = "table.json.gz"
-MAX_TABLE_BYTES = 64 * 1024 * 1024
-"""Refuse to inflate a gzip bomb beyond this (a real table of 10k aliases is a few MiB)."""
-
-
-class TableDecodeError(ValueError):
-    """The ConfigMap holds no readable table."""
-
-
-def table_bytes(configmap: dict[str, Any]) -> bytes:
-    """The table JSON inside the ConfigMap; raises :class:`TableDecodeError` naming what is wrong."""
-    binary = configmap.get("binaryData") or {}
-    if GZIP_KEY in binary:
-        try:
-            packed = base64.b64decode(binary[GZIP_KEY], validate=True)
-            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            data = inflater.decompress(packed, MAX_TABLE_BYTES)
-        except (binascii.Error, zlib.error, gzip.BadGzipFile, TypeError) as exc:
-            raise TableDecodeError(f"binaryData[{GZIP_KEY!r}] is not base64 gzip: {exc}") from None
-        if inflater.unconsumed_tail:
-            raise TableDecodeError(f"binaryData[{GZIP_KEY!r}] inflates beyond {MAX_TABLE_BYTES} bytes")
-        return data
-    data_map = configmap.get("data") or {}
-    if JSON_KEY in data_map:
-        return str(data_map[JSON_KEY]).encode("utf-8")
-    raise TableDecodeError(f"the ConfigMap has neither data[{JSON_KEY!r}] nor binaryData[{GZIP_KEY!r}]")
+__all__ = ["ConfigMapTableSource"]
 
 
 class ConfigMapTableSource:
@@ -85,8 +55,8 @@ class ConfigMapTableSource:
                 return
             self._last_version = version
             try:
-                data = table_bytes(configmap)
-            except TableDecodeError as exc:
+                data = envelope.decode(configmap)
+            except envelope.EnvelopeError as exc:
                 sink.source_failed(str(exc), origin=self.origin)
                 return
             sink.load_bytes(data, origin=self.origin)
@@ -100,6 +70,5 @@ class ConfigMapTableSource:
             name=self._name,
             on_object=on_object,
             on_failure=on_failure,
-            inactivity_seconds=self._inactivity,
-            backoff_max_seconds=self._backoff_max,
+            policy=WatchPolicy(inactivity_seconds=self._inactivity, backoff_max_seconds=self._backoff_max),
         )

@@ -1,51 +1,42 @@
-"""A :class:`~gateway.credentials.CredentialStore` over the credentials Secrets, watched through the API.
+"""A :class:`~gateway.credentials.store.CredentialStore` over the credentials Secrets, watched through the API.
 
 One list+watch per Secret name (``fieldSelector=metadata.name=<name>``, as RBAC ``resourceNames``
 requires); values are base64-decoded into memory and nowhere else: not logged, not in errors. Names
 come from the constructor and from :meth:`want` (the gateway calls it with the credentials its table
 references); ``get`` of an unknown name also starts a watch for it. A Secret that disappears is dropped;
 an API outage keeps the last values (credentials do not vanish because the API is down).
-A Codex CLI ``auth.json`` key is expanded into the flat keys, as the credentials folder does.
+A Codex CLI ``auth.json`` key is expanded into the flat keys, as the credentials folder does
+(:mod:`gateway.credentials.secret_format`).
 
-The store also hands out the replicas' shared OAuth refresher (:meth:`token_refresher`, see
-:mod:`gateway.kube_token_refresh`), which writes refreshed tokens back into these Secrets.
+The replicas' shared OAuth refresher, which writes refreshed tokens back into these Secrets, is
+:class:`gateway.kube.token_refresh.KubeTokenRefresher`: built beside this store where the gateway is
+wired, it uses :attr:`connection`, :attr:`namespace` and :meth:`next_update`. This module does not know it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
-from gateway.credentials_dir import keys_from_auth_json
-from gateway.kube_client import KubeConnection, load_connection, watch_named
-
-if TYPE_CHECKING:
-    from gateway.kube_token_refresh import KubeTokenRefresher
+from aliasgate.runtime.kubewatch import WatchPolicy
+from gateway.credentials.secret_format import secret_values
+from gateway.kube.client import KubeConnection, load_connection, watch_named
 
 __all__ = ["KubeCredentialStore", "decode_secret"]
 
-log = structlog.get_logger("gateway.kube_credentials")
+log = structlog.get_logger("gateway.kube.secrets")
 
 
 def decode_secret(secret: Mapping[str, Any]) -> dict[str, str]:
-    """``data`` (base64) and ``stringData`` as text; undecodable keys are skipped (named, never shown)."""
-    values: dict[str, str] = {}
-    for key, encoded in (secret.get("data") or {}).items():
-        try:
-            values[str(key)] = base64.b64decode(str(encoded), validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            log.warning("secret_key_undecodable", secret_name=(secret.get("metadata") or {}).get("name"), key=key)
-    for key, text in (secret.get("stringData") or {}).items():
-        values[str(key)] = str(text)
-    if "auth.json" in values:
-        for key, value in keys_from_auth_json(values["auth.json"].encode("utf-8")).items():
-            values.setdefault(key, value)
+    """The Secret's keys as text (:func:`~gateway.credentials.secret_format.secret_values`); undecodable
+    keys are skipped and named in a warning, never shown."""
+    values, undecodable = secret_values(secret)
+    for key in undecodable:
+        log.warning("secret_key_undecodable", secret_name=(secret.get("metadata") or {}).get("name"), key=key)
     return values
 
 
@@ -102,12 +93,6 @@ class KubeCredentialStore:
         """Return when the watch next delivers a version of Secret ``name`` (callers bound the wait)."""
         await self._updated.setdefault(name, asyncio.Event()).wait()
 
-    def token_refresher(self) -> KubeTokenRefresher:
-        """One refresher for these Secrets, shared with the other replicas through the Secrets themselves."""
-        from gateway.kube_token_refresh import KubeTokenRefresher
-
-        return KubeTokenRefresher(store=self)
-
     async def _watch(self, name: str) -> None:
         async def on_object(secret: dict[str, Any] | None) -> None:
             if secret is None:
@@ -129,7 +114,7 @@ class KubeCredentialStore:
             name=name,
             on_object=on_object,
             on_failure=on_failure,
-            inactivity_seconds=self._inactivity,
+            policy=WatchPolicy(inactivity_seconds=self._inactivity),
         )
 
     async def run(self) -> None:
