@@ -48,7 +48,7 @@ from gateway.providers import Providers
 from gateway.routing.loading import CompiledTable, TableHolder
 from gateway.routing.source import TableSource
 from gateway.settings import GatewaySettings, split_host_port
-from gateway.upstream import UpstreamClient
+from gateway.upstream.client import UpstreamClient
 
 __all__ = ["create_app", "serve"]
 

@@ -1,69 +1,26 @@
-"""UpstreamClient: the one pooled ClientSession, per-route timeouts, auth via providers, retries and fallbacks.
+"""UpstreamClient: the one pooled ClientSession, per-route timeouts, and auth via providers.
 
-Handlers hand this module a :class:`~gateway.routing.loading.RouteTarget` and a body; it asks the
-target's provider for URL and credential headers (so keys never pass through handler code), sends,
-refreshes once on a 401 when the provider can, and counts ``aliasgate_upstream_requests_total``.
-:func:`with_failover` runs an attempt function over the route and its fallbacks with exponential
-backoff and full jitter; attempts raise :class:`UpstreamFailure` saying whether a retry may help.
-Callers only retry before a byte reached their client.
+Handlers and the prober hand this module a :class:`~gateway.routing.loading.RouteTarget` and a body; it asks
+the target's provider for URL and credential headers (so keys never pass through handler code), sends,
+refreshes once on a 401 when the provider can, and counts ``aliasgate_upstream_requests_total``. Transport
+errors become :class:`~gateway.upstream.failures.UpstreamFailure`; retries and fallbacks are `failover`'s job.
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 import aiohttp
 
 from gateway.bridge import errors as bridge_errors
-from gateway.errors import GatewayError, UpstreamError, UpstreamTimeoutError, UpstreamUnavailableError
+from gateway.errors import UpstreamTimeoutError, UpstreamUnavailableError
 from gateway.metrics import GatewayMetrics
 from gateway.providers import CredentialsUnavailableError, Providers
 from gateway.providers.base import Endpoint
-from gateway.routing.loading import CompiledTable, RouteTarget
+from gateway.routing.loading import RouteTarget
+from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
 
-__all__ = [
-    "UpstreamClient",
-    "UpstreamFailure",
-    "error_from_chat_error",
-    "failure_from_chat_error",
-    "is_retryable_status",
-    "with_failover",
-]
-
-T = TypeVar("T")
-
-
-def is_retryable_status(status: int) -> bool:
-    """429 and 5xx may succeed on another try; other 4xx will not."""
-    return status == 429 or status >= 500
-
-
-class UpstreamFailure(Exception):
-    """One failed attempt, with the error the client would get if nothing else works."""
-
-    def __init__(self, error: GatewayError, *, retryable: bool) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.retryable = retryable
-
-
-def error_from_chat_error(error: bridge_errors.ChatError) -> UpstreamError:
-    return UpstreamError(
-        error.message,
-        status=error.status,
-        error_type=error.type,
-        param=error.param,
-        code=error.code,
-        retry_after=error.retry_after,
-    )
-
-
-def failure_from_chat_error(error: bridge_errors.ChatError) -> UpstreamFailure:
-    return UpstreamFailure(error_from_chat_error(error), retryable=is_retryable_status(error.status))
+__all__ = ["UpstreamClient"]
 
 
 @dataclass(slots=True)
@@ -133,44 +90,3 @@ class UpstreamClient:
             resp.status, body, retry_after_header=resp.headers.get("Retry-After")
         )
         return failure_from_chat_error(error)
-
-
-def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
-    """Full jitter: uniform in [0, min(cap, base * 2**attempt)]."""
-    return rng.uniform(0.0, min(cap, base * (2**attempt)))
-
-
-async def with_failover(
-    table: CompiledTable,
-    target: RouteTarget,
-    attempt: Callable[[RouteTarget], Awaitable[T]],
-    *,
-    metrics: GatewayMetrics,
-    rng: random.Random,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> T:
-    """Try ``target`` (with its retries), then each fallback alias in order; re-raise the last failure."""
-    chain = [target]
-    for name in target.fallbacks:
-        fallback = table.get(name)
-        if fallback is not None and fallback not in chain:
-            chain.append(fallback)
-    last: UpstreamFailure | None = None
-    for position, current in enumerate(chain):
-        if position > 0:
-            metrics.fallbacks(target.alias, current.alias).inc()
-        retries = current.route.settings.retries
-        for n in range(max(1, retries.attempts)):
-            if n > 0:
-                metrics.retries(current.alias).inc()
-                await sleep(
-                    backoff_seconds(n - 1, base=retries.backoff_seconds, cap=retries.backoff_max_seconds, rng=rng)
-                )
-            try:
-                return await attempt(current)
-            except UpstreamFailure as failure:
-                last = failure
-                if not failure.retryable:
-                    raise
-    assert last is not None
-    raise last
