@@ -35,7 +35,7 @@ from typing import Any
 
 from gateway.bridge import errors, usage
 from gateway.bridge.recovery import NOT_NEEDED, OutputCollector, RecoveryOutcome
-from gateway.schemas.responses import TERMINAL_EVENTS
+from gateway.schemas.responses import OK_TERMINAL_EVENTS, TERMINAL_EVENTS
 
 __all__ = [
     "FoldResult",
@@ -256,7 +256,7 @@ def fold_chat_completion(events: Iterable[dict[str, Any]], *, model: str) -> Fol
                 continue
         elif kind is not None:
             continue  # a garbage `type` is as unknown as any other
-        if kind == "response.completed" or kind == "response.incomplete":
+        if kind in OK_TERMINAL_EVENTS:
             response = event.get("response")
             if not isinstance(response, dict):
                 response = {"status": "incomplete" if kind == "response.incomplete" else "completed"}
