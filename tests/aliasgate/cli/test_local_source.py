@@ -6,10 +6,10 @@ import asyncio
 import os
 from pathlib import Path
 
-from controller.local import LocalTableSource, read_and_resolve, render_banner
+from aliasgate.cli.local import LocalTableSource, read_and_resolve, render_banner
 from gateway.metrics import GatewayMetrics
 from gateway.routing.loading import TableHolder
-from tests.local.manifests_fixture import aliases_yaml, write_secrets
+from tests.aliasgate.cli.manifests_fixture import aliases_yaml, write_secrets
 
 UPSTREAM = "http://127.0.0.1:9"
 

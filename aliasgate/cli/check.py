@@ -1,6 +1,6 @@
 """``aliasgate check``: what the controller would accept or reject, before anything is applied.
 
-Reads manifests (``controller.manifests``), runs the same conflict engine as the controller
+Reads manifests (``aliasgate.cli.manifests``), runs the same conflict engine as the controller
 (``controller.conflicts``) and prints one line per object, or JSON. Exit codes: 0 every object
 accepted, 1 any rejected, 2 unreadable or invalid input (one message on stderr naming the file, the
 document index and the field; nothing on stdout). Output is assembled first and written once, so a
@@ -15,7 +15,8 @@ from typing import Any, TextIO
 
 import orjson
 
-from controller import manifests, resources
+from aliasgate.cli import manifests
+from controller import resources
 from controller.conflicts import CredentialInfo, Resolution, Verdict, resolve
 
 __all__ = ["EXIT_INVALID", "EXIT_OK", "EXIT_REJECTED", "main", "render_json", "render_text"]

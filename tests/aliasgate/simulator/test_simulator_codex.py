@@ -8,8 +8,8 @@ import aiohttp
 import openai
 import pytest
 
-from tests.simulator.conftest import StartSimulator, base_url
-from tests.simulator.sse_reading import parse_sse
+from tests.aliasgate.simulator.conftest import StartSimulator, base_url
+from tests.aliasgate.simulator.sse_reading import parse_sse
 
 CODEX = "/backend-api/codex"
 CODEX_HEADERS = {"Authorization": "Bearer tok", "ChatGPT-Account-Id": "acct-1"}

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from controller import conflicts, manifests
+from aliasgate.cli import manifests
+from controller import conflicts
 from tests.controller.modelaliases import SAMPLES_DIR
 
 ALIAS = """\

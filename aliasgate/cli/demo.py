@@ -1,6 +1,6 @@
 """``aliasgate demo``: the upstream simulator and local mode in one process, with example aliases.
 
-The simulator (``gateway.simulator``) plays ChatGPT's codex backend under ``/backend-api/codex`` (its
+The simulator (``aliasgate.simulator``) plays ChatGPT's codex backend under ``/backend-api/codex`` (its
 quirks on, and half of its streams ending with ``response.completed.output == []``), api.openai.com
 under ``/v1`` and a self-hosted OpenAI-compatible server under ``/vllm/v1``. The example aliases are
 the kinds of ``deploy/samples/`` — a chatgpt Responses alias, a ``mode: chat`` alias on the same
@@ -20,9 +20,9 @@ from typing import TextIO
 
 from aiohttp import web
 
-from controller import local
-from gateway.settings import split_host_port
-from gateway.simulator import SimulatorConfig, create_simulator_app
+from aliasgate.cli import local
+from aliasgate.runtime.listen import parse_listen
+from aliasgate.simulator import SimulatorConfig, create_simulator_app
 
 __all__ = ["DEMO_ALIAS", "demo_manifests", "instructions", "main", "run_demo", "write_demo_files"]
 
@@ -114,9 +114,9 @@ def _client_host(host: str) -> str:
 
 def instructions(*, listen: str, admin_listen: str) -> str:
     """The copy-paste examples printed once the gateway serves (a test runs them exactly as printed)."""
-    host, port = split_host_port(listen)
+    host, port = parse_listen(listen)
     base = f"http://{_client_host(host)}:{port}/v1"
-    admin_host, admin_port = split_host_port(admin_listen)
+    admin_host, admin_port = parse_listen(admin_listen)
     admin = f"http://{_client_host(admin_host)}:{admin_port}"
     body = '{"model": "' + DEMO_ALIAS + '", "messages": [{"role": "user", "content": "Hello from curl"}]}'
     curl = f"curl -sS {base}/chat/completions -H 'Content-Type: application/json' -d {shlex.quote(body)}"
@@ -151,7 +151,7 @@ def instructions(*, listen: str, admin_listen: str) -> str:
 
 async def run_demo(*, listen: str, admin_listen: str, upstream_listen: str, stop: asyncio.Event, out: TextIO) -> int:
     """Start the simulator, then local mode on generated manifests, until ``stop`` is set."""
-    up_host, up_port = split_host_port(upstream_listen)
+    up_host, up_port = parse_listen(upstream_listen)
     simulator = web.AppRunner(
         create_simulator_app(SimulatorConfig(empty_output_rate=0.5, upstream_id="demo")), access_log=None
     )
@@ -186,7 +186,7 @@ async def run_demo(*, listen: str, admin_listen: str, upstream_listen: str, stop
 
 
 def main(args: argparse.Namespace) -> int:
-    from gateway.logs import configure_logging
+    from aliasgate.runtime.logs import configure_logging
 
     configure_logging(level="info", json=False)
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from controller import cli
+from aliasgate import cli
 from tests.controller.modelaliases import SAMPLES_DIR
 
-SCRIPT = Path(sys.executable).parent / "aliasgate"
+SCRIPT = [sys.executable, "-m", "aliasgate"]
+"""The command as a user runs it; ``python -m aliasgate`` is the console script's body (see test_entry_points)."""
 BASIC = SAMPLES_DIR / "aliasgate_v1alpha1_modelalias.yaml"
 COMPATIBLE = SAMPLES_DIR / "aliasgate_v1alpha1_modelalias_openai_compatible.yaml"
 
@@ -26,7 +27,7 @@ spec:
 
 
 def run_script(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(SCRIPT), "check", *args], capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run([*SCRIPT, "check", *args], capture_output=True, text=True, timeout=60, check=False)
 
 
 def run_inline(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

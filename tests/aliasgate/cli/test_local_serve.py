@@ -12,8 +12,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from controller import local
-from tests.local.manifests_fixture import aliases_yaml, write_secrets
+from aliasgate.cli import local
+from tests.aliasgate.cli.manifests_fixture import aliases_yaml, write_secrets
 
 UPSTREAM = "http://127.0.0.1:9"
 

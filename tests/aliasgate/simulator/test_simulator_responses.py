@@ -12,8 +12,8 @@ import pytest
 from openai.types.responses import Response, ResponseStreamEvent
 from pydantic import TypeAdapter
 
-from tests.simulator.conftest import StartSimulator, base_url
-from tests.simulator.sse_reading import parse_sse
+from tests.aliasgate.simulator.conftest import StartSimulator, base_url
+from tests.aliasgate.simulator.sse_reading import parse_sse
 
 EVENTS = TypeAdapter(ResponseStreamEvent)
 AUTH = {"Authorization": "Bearer sk-test"}

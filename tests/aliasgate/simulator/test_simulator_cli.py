@@ -1,4 +1,5 @@
-"""``python -m gateway.simulator`` runs standalone (the benchmark and the README use it this way)."""
+"""``python -m aliasgate.simulator`` runs standalone (the benchmark and the README use it this way), and the
+older documented ``python -m gateway.simulator`` forwards to it."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import time
 import urllib.error
 import urllib.request
 
+import pytest
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -18,10 +21,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_standalone_simulator_serves_and_stops_on_sigterm() -> None:
+@pytest.mark.parametrize("module", ["aliasgate.simulator", "gateway.simulator"])
+def test_standalone_simulator_serves_and_stops_on_sigterm(module: str) -> None:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway.simulator", f"--listen=127.0.0.1:{port}", "--empty-output-rate=1", "--no-auth"],
+        [sys.executable, "-m", module, f"--listen=127.0.0.1:{port}", "--empty-output-rate=1", "--no-auth"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -59,3 +63,18 @@ def test_standalone_simulator_serves_and_stops_on_sigterm() -> None:
         output, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0
     assert f"http://127.0.0.1:{port}" in output.decode()
+
+
+@pytest.mark.parametrize("module", ["aliasgate.simulator", "gateway.simulator"])
+def test_bad_flags_exit_2_with_usage(module: str) -> None:
+    for argv in (["--listen", "8787"], ["--empty-output-rate", "2"]):
+        result = subprocess.run(
+            [sys.executable, "-m", module, *argv], capture_output=True, text=True, timeout=30, check=False
+        )
+        assert result.returncode == 2, (argv, result.stderr)
+        assert "Traceback" not in result.stderr
+    listen = subprocess.run(
+        [sys.executable, "-m", module, "--listen", "8787"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert "usage: python -m aliasgate.simulator" in listen.stderr
+    assert "HOST:PORT" in listen.stderr

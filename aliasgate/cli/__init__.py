@@ -1,7 +1,10 @@
 """The ``aliasgate`` command: ``check`` (GitOps pre-merge check), ``run`` (local mode), ``demo``.
 
-Only argument parsing lives here; each subcommand's work is in its own module, imported lazily so
-that ``aliasgate check`` never loads the gateway's server stack.
+The command sits above both planes and composes them (the planes never import it): :mod:`.check` runs
+the controller's conflict engine on files, :mod:`.local` serves the gateway on the result, :mod:`.demo`
+puts the upstream simulator behind it, :mod:`.manifests` reads the files. Only argument parsing lives
+here; each subcommand's module is imported lazily, so ``aliasgate check`` never loads the gateway's
+server stack. Also runs as ``python -m aliasgate``.
 """
 
 from __future__ import annotations
@@ -9,6 +12,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import metadata
+
+__all__ = ["build_parser", "main", "version"]
+
+
+def version() -> str:
+    """The installed distribution's version (pyproject's ``version``)."""
+    try:
+        return metadata.version("aliasgate")
+    except metadata.PackageNotFoundError:  # a source tree on PYTHONPATH, never installed
+        return "0+unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="aliasgate",
         description="Kubernetes-native LLM gateway: conflict-checked model aliases and a Responses bridge.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     check = commands.add_parser(
@@ -55,15 +70,25 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "check":
-        from controller import checking
+        from aliasgate.cli import check
 
-        return checking.main(args)
+        return check.main(args)
     if args.command == "run":
-        from controller import local
+        from aliasgate.cli import local
 
         return local.main(args)
-    from controller import demo
-
+    try:
+        from aliasgate.cli import demo
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("aliasgate.simulator"):
+            raise
+        # The container image leaves the simulator (a test double) out; say so instead of a traceback.
+        print(
+            "aliasgate demo: the upstream simulator is not installed here (the gateway image leaves it out);"
+            " run the demo from a source checkout: make demo",
+            file=sys.stderr,
+        )
+        return 2
     return demo.main(args)
 
 

@@ -1,6 +1,6 @@
 """Local mode, ``aliasgate run``: manifest files → conflict engine → the gateway, in one process.
 
-The same code paths as the cluster: ``controller.manifests`` reads the files, ``controller.conflicts``
+The same code paths as the cluster: ``aliasgate.cli.manifests`` reads the files, ``controller.conflicts``
 judges them, and the resulting :class:`~gateway.routing.table.RoutingTable` reaches the gateway through
 the :class:`~gateway.routing.source.TableSource` seam (:class:`LocalTableSource`), exactly where the
 ConfigMap watch plugs in on a cluster. The source polls the files' mtimes and re-resolves on any
@@ -22,13 +22,13 @@ from typing import TextIO
 
 import structlog
 
-from controller import manifests
+from aliasgate.cli import manifests
 from controller.conflicts import CredentialInfo, Resolution, resolve
 from gateway.routing.source import TableSink
 
 __all__ = ["LocalTableSource", "ManifestSnapshot", "main", "render_banner", "serve"]
 
-_log = structlog.get_logger("controller.local")
+_log = structlog.get_logger("aliasgate.cli.local")
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
@@ -231,9 +231,9 @@ async def _wait_until_listening(
     listen: str, snapshot_ready: Callable[[], bool], *, limit_seconds: float = 30.0
 ) -> bool:
     """True once the public port accepts connections and the first table was served."""
-    from gateway.settings import split_host_port
+    from aliasgate.runtime.listen import parse_listen
 
-    host, port = split_host_port(listen)
+    host, port = parse_listen(listen)
     host = "127.0.0.1" if host in {"0.0.0.0", ""} else ("::1" if host == "::" else host)
     deadline = asyncio.get_running_loop().time() + limit_seconds
     while asyncio.get_running_loop().time() < deadline:
@@ -302,7 +302,7 @@ def install_stop_signals(stop: asyncio.Event) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from gateway.logs import configure_logging
+    from aliasgate.runtime.logs import configure_logging
 
     configure_logging(level="info", json=False)
 

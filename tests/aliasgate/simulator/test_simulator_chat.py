@@ -6,9 +6,9 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionChunk, ChatCompletionFunctionToolParam
 
-from gateway.simulator import SimulatorConfig, create_simulator_app
-from tests.simulator.conftest import StartSimulator, base_url
-from tests.simulator.serving import serve_in_thread
+from aliasgate.simulator import SimulatorConfig, create_simulator_app
+from tests.aliasgate.simulator.conftest import StartSimulator, base_url
+from tests.aliasgate.simulator.serving import serve_in_thread
 
 TOOL: ChatCompletionFunctionToolParam = {
     "type": "function",

@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpServer
 
-from gateway.simulator import Simulator, SimulatorConfig, create_simulator_app, simulator_key
+from aliasgate.simulator import Simulator, SimulatorConfig, create_simulator_app, simulator_key
 
 StartSimulator = Callable[..., Awaitable[tuple[TestServer, Simulator]]]
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-ALIASGATE = Path(sys.executable).with_name("aliasgate")
+ALIASGATE = [sys.executable, "-m", "aliasgate"]
+"""The command as a user runs it; ``python -m aliasgate`` is the console script's body (see test_entry_points)."""
 
 
 def free_port() -> int:
@@ -46,7 +47,7 @@ def test_demo_prints_examples_that_work_and_stops_on_sigterm(tmp_path: Path) -> 
     with log.open("wb") as sink:
         proc = subprocess.Popen(
             [
-                str(ALIASGATE),
+                *ALIASGATE,
                 "demo",
                 f"--listen=127.0.0.1:{listen}",
                 f"--admin-listen=127.0.0.1:{admin}",

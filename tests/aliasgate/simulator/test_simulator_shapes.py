@@ -9,8 +9,8 @@ import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response
 
-from tests.simulator.conftest import StartSimulator, base_url
-from tests.simulator.sse_reading import parse_sse
+from tests.aliasgate.simulator.conftest import StartSimulator, base_url
+from tests.aliasgate.simulator.sse_reading import parse_sse
 
 AUTH = {"Authorization": "Bearer sk-test"}
 TEXTS = ["plain", "#tool x", "#reason x", "#refuse x", "#incomplete x", "#reason #tool x", "#fail x"]
