@@ -49,7 +49,7 @@ from gateway.providers import Providers
 from gateway.routing.loading import CompiledTable, TableHolder
 from gateway.routing.source import TableSource
 from gateway.settings import GatewaySettings
-from gateway.upstream import UpstreamClient
+from gateway.upstream.client import UpstreamClient
 
 __all__ = ["create_app", "serve"]
 

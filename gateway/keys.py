@@ -16,7 +16,7 @@ from gateway.providers import Providers
 from gateway.routing.loading import TableHolder
 from gateway.routing.source import TableSource
 from gateway.settings import GatewaySettings
-from gateway.upstream import UpstreamClient
+from gateway.upstream.client import UpstreamClient
 
 __all__ = [
     "admin_app_key",

@@ -8,7 +8,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-from tests.bridge import harness
+from tests.gateway.bridge import harness
 
 VECTORS = harness.load_vectors()
 IDS = [vector.name for vector in VECTORS]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bridge import harness
+from tests.gateway.bridge import harness
 
 VECTORS = harness.load_vectors()
 IDS = [vector.name for vector in VECTORS]

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.bridge import ResponsesToChatStream, fold_chat_completion
-from tests.bridge import harness
+from tests.gateway.bridge import harness
 
 text = st.text(alphabet="abc xyz.\n{}\"'é", min_size=1, max_size=12)
 

@@ -6,7 +6,6 @@ import aiohttp
 
 from gateway import bridge
 from gateway.context import RequestContext
-from gateway.handlers import common
 from gateway.routing.loading import RouteTarget
 from gateway.routing.table import Backend, Route, SourceRef, backend_key
 
@@ -32,12 +31,12 @@ def _state(ctx: RequestContext) -> tuple[str | None, str | None, bool]:
 
 def test_a_new_attempt_forgets_what_a_failed_one_recovered() -> None:
     ctx = RequestContext(request_id="r", started=0.0)
-    common.serving(ctx, _target("first"))
-    common.record_recovery(ctx, bridge.RecoveryOutcome(source="deltas", unrecoverable=False))
+    ctx.serving(_target("first"))
+    ctx.record_recovery(bridge.RecoveryOutcome(source="deltas", unrecoverable=False))
     assert _state(ctx) == ("first", "deltas", False)
-    common.serving(ctx, _target("fallback"))  # the first attempt failed after recovering
+    ctx.serving(_target("fallback"))  # the first attempt failed after recovering
     assert _state(ctx) == ("fallback", None, False)
-    common.record_recovery(ctx, bridge.RecoveryOutcome(source=None, unrecoverable=True))
+    ctx.record_recovery(bridge.RecoveryOutcome(source=None, unrecoverable=True))
     assert _state(ctx) == ("fallback", None, True)
-    common.record_recovery(ctx, bridge.RecoveryOutcome())
+    ctx.record_recovery(bridge.RecoveryOutcome())
     assert _state(ctx) == ("fallback", None, False)

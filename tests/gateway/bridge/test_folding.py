@@ -16,7 +16,7 @@ from gateway.bridge import (
     prepare_responses_request,
     probe_request,
 )
-from tests.bridge import harness
+from tests.gateway.bridge import harness
 
 BY_NAME = {vector.name: vector for vector in harness.load_vectors()}
 

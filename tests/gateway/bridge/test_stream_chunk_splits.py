@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.bridge import harness
+from tests.gateway.bridge import harness
 
 VECTORS = harness.load_vectors()
 IDS = [vector.name for vector in VECTORS]

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from gateway.bridge import ResponsesToChatStream, fold_chat_completion
-from tests.bridge import harness
+from tests.gateway.bridge import harness
 
 BY_NAME = {vector.name: vector for vector in harness.load_vectors()}
 
