@@ -1,8 +1,9 @@
 """Logging: structlog JSON lines on stdout, stdlib loggers (aiohttp, asyncio) rendered the same way.
 
 One ``request_completed`` line per request (written by the middleware); bodies and headers are
-never logged wholesale, and a last processor blanks any key that names a credential, in case a
-future call site gets it wrong.
+never logged wholesale. Exceptions are rendered without frame locals and every event passes
+:mod:`aliasgate.runtime.redaction` last (credential-named keys blanked at any depth, credential-looking
+text masked, size capped), in case a future call site gets it wrong.
 """
 
 from __future__ import annotations
@@ -15,18 +16,14 @@ import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from aliasgate.runtime.redaction import redact_event, render_exception
+
 __all__ = ["configure_logging", "redact_secrets"]
 
-_SECRET_KEYS = frozenset(
-    {"authorization", "api_key", "apikey", "access_token", "refresh_token", "token", "password", "secret"}
-)
 
-
-def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """Replace the value of any key that names a credential."""
-    for key in event_dict.keys() & _SECRET_KEYS:
-        event_dict[key] = "[redacted]"
-    return event_dict
+def redact_secrets(logger: WrappedLogger, name: str, event_dict: EventDict) -> EventDict:
+    """Replace the value of any key that names a credential, at any depth, and bound the event's size."""
+    return redact_event(logger, name, event_dict)
 
 
 def _orjson_dumps(obj: Any, **_: Any) -> str:
@@ -42,10 +39,12 @@ def configure_logging(*, level: str = "info", json: bool = True, cache: bool = T
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
     renderer: Processor = (
-        structlog.processors.JSONRenderer(serializer=_orjson_dumps) if json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer(serializer=_orjson_dumps)
+        if json
+        else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
-        processors=[*shared, structlog.processors.dict_tracebacks, redact_secrets, renderer],
+        processors=[*shared, render_exception, redact_secrets, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(),  # sys.stdout at call time, so redirects work
         cache_logger_on_first_use=cache,
@@ -54,7 +53,12 @@ def configure_logging(*, level: str = "info", json: bool = True, cache: bool = T
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, redact_secrets, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                render_exception,
+                redact_secrets,
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()
