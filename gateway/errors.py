@@ -17,14 +17,19 @@ it never matches on message text. The tree (status, ``error.type``, ``error.code
         ├── UpstreamUnavailableError  502 server_error           upstream_unavailable
         └── UpstreamTimeoutError      504 server_error           upstream_timeout
 
-Messages never carry a secret or a list of other aliases.
+Messages never carry a secret or a list of other aliases, and are cut to ``MAX_MESSAGE_CHARS`` (``param`` to
+``MAX_PARAM_CHARS``) so no client-supplied value comes back unbounded.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from gateway.limits import echo
+
 __all__ = [
+    "MAX_MESSAGE_CHARS",
+    "MAX_PARAM_CHARS",
     "AuthenticationError",
     "BodyTooLargeError",
     "GatewayError",
@@ -40,6 +45,10 @@ __all__ = [
     "UpstreamUnavailableError",
     "error_body",
 ]
+
+
+MAX_MESSAGE_CHARS = 2048
+MAX_PARAM_CHARS = 256
 
 
 def error_body(*, message: str, error_type: str, param: str | None, code: str | None) -> dict[str, Any]:
@@ -64,9 +73,10 @@ class GatewayError(Exception):
         error_type: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        message = echo(message, MAX_MESSAGE_CHARS)
         super().__init__(message)
         self.message = message
-        self.param = param
+        self.param = None if param is None else echo(param, MAX_PARAM_CHARS)
         self.code = code if code is not None else self.error_code
         self.http_status = status if status is not None else self.status
         self.type = error_type if error_type is not None else self.error_type

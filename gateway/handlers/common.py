@@ -33,6 +33,7 @@ from gateway.keys import (
     table_holder_key,
     upstream_key,
 )
+from gateway.limits import echo
 from gateway.providers.base import Endpoint
 from gateway.routing.loading import CompiledTable, RouteTarget
 from gateway.sse import SSEDecoder, SSEEvent
@@ -237,7 +238,9 @@ def resolve(request: web.Request, alias: str) -> tuple[CompiledTable, RouteTarge
     ctx = request[context_key]
     target = table.get(alias)
     if target is None:
-        raise UnknownAliasError(f"The model '{alias}' does not exist or you do not have access to it.", param="model")
+        raise UnknownAliasError(
+            f"The model '{echo(alias)}' does not exist or you do not have access to it.", param="model"
+        )
     ctx.alias = alias
     if ctx.grant is not None and not ctx.grant.allows(alias):
         raise PermissionDeniedError(f"Your API key may not use the model '{alias}'.", param="model")
