@@ -3,13 +3,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
 from gateway.limits import MAX_JSON_DEPTH
-from tests.gateway.conftest import Gateway
+from gateway.settings import GatewaySettings
+from tests.gateway.conftest import Gateway, GatewayFactory
 
 MSG = [{"role": "user", "content": "hi"}]
 
@@ -41,7 +44,8 @@ def _tools_nested_raw(depth: int, alias: str) -> bytes:
 
 def _assert_envelope(error: dict[str, Any]) -> None:
     assert set(error) == {"message", "type", "param", "code"}
-    assert isinstance(error["message"], str) and error["message"]
+    assert isinstance(error["message"], str)
+    assert error["message"]
 
 
 @pytest.mark.parametrize("role", [{}, [], ["user"], 7, True, 1.5, {"a": "user"}])
@@ -101,7 +105,8 @@ async def test_an_unknown_model_name_is_echoed_truncated(gateway: Gateway, path:
     error = orjson.loads(raw)["error"]
     _assert_envelope(error)
     assert error["code"] == "model_not_found"
-    assert "mmmm" in error["message"] and "more chars" in error["message"]
+    assert "mmmm" in error["message"]
+    assert "more chars" in error["message"]
 
 
 async def test_bridge_refusals_do_not_echo_unbounded_values(gateway: Gateway) -> None:
@@ -109,3 +114,40 @@ async def test_bridge_refusals_do_not_echo_unbounded_values(gateway: Gateway) ->
     resp = await gateway.client.post("/v1/chat/completions", json=body)
     assert resp.status == 400
     assert len(await resp.read()) < 4096
+
+
+async def _raw_exchange(gateway: Gateway, request: bytes) -> tuple[bytes, dict[str, Any]]:
+    """Send raw bytes to the public port; the status line and the JSON body of the answer."""
+    server = gateway.client.server
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        length = int(next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length:")).split(b":")[1])
+        body = await asyncio.wait_for(reader.readexactly(length), 10)
+    finally:
+        writer.close()
+    return head.split(b"\r\n", 1)[0], orjson.loads(body)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [b"Bearer \xff\xfe", b"Bearer \xed\xa0\x80", b"Bearer sk-\xc3\x28", b"\xff\xfe", b"Bearer  \x80"],
+)
+async def test_undecodable_bytes_in_the_key_are_a_401(
+    make_gateway: GatewayFactory, tmp_path: Path, authorization: bytes
+) -> None:
+    keys = tmp_path / "keys"
+    keys.write_text("sk-client-key-1\n")
+    gateway = await make_gateway(settings=GatewaySettings(api_keys_file=keys))
+    body = orjson.dumps({"model": "team/chat", "messages": MSG})
+    request = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: " + authorization + b"\r\n"
+        b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+    status, answer = await _raw_exchange(gateway, request)
+    assert status == b"HTTP/1.1 401 Unauthorized"
+    _assert_envelope(answer["error"])
+    assert answer["error"]["type"] == "authentication_error"
+    assert gateway.sim.requests == []

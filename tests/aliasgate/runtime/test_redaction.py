@@ -32,7 +32,8 @@ def _exc_info() -> tuple[type[BaseException], BaseException, Any]:
         _failing_with_local()
     except ValueError:
         info = sys.exc_info()
-        assert info[0] is not None and info[1] is not None
+        assert info[0] is not None
+        assert info[1] is not None
         return (info[0], info[1], info[2])
     raise AssertionError("unreachable")
 
@@ -63,7 +64,8 @@ def test_text_that_looks_like_a_credential_is_masked() -> None:
         "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl here",
     ):
         masked = mask_credentials(text)
-        assert SECRET not in masked and "sk-proj-abcdefghijklmnop1234" not in masked
+        assert SECRET not in masked
+        assert "sk-proj-abcdefghijklmnop1234" not in masked
         assert "eyJzdWIiOiIxMjM0NTY3ODkwIn0" not in masked
         assert REDACTED in masked
 
@@ -72,7 +74,8 @@ def test_exception_is_rendered_without_locals() -> None:
     event = render_exception(None, "error", {"event": "x", "exc_info": _exc_info()})
     text = event["exception"]
     assert isinstance(text, str)
-    assert "_failing_with_local" in text and "ValueError: bad length 44" in text
+    assert "_failing_with_local" in text
+    assert "ValueError: bad length 44" in text
     assert SECRET not in text
     assert "exc_info" not in event
 
@@ -112,7 +115,9 @@ def test_an_event_is_bounded_however_large_its_values() -> None:
         st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=50), st.just(SECRET)),
         lambda children: st.one_of(
             st.lists(children, max_size=4),
-            st.dictionaries(st.sampled_from(["token", "api_key", "x", "nested", "Authorization"]), children, max_size=4),
+            st.dictionaries(
+                st.sampled_from(["token", "api_key", "x", "nested", "Authorization"]), children, max_size=4
+            ),
         ),
         max_leaves=30,
     )
