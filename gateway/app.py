@@ -47,6 +47,7 @@ from gateway.probing import HealthTracker, Prober
 from gateway.providers import Providers
 from gateway.routing.loading import CompiledTable, TableHolder
 from gateway.routing.source import TableSource
+from gateway.scrubbing import CredentialScrubber
 from gateway.settings import GatewaySettings, split_host_port
 from gateway.upstream import UpstreamClient
 
@@ -88,7 +89,10 @@ def create_app(
         api_keys, path=settings.api_keys_file, interval_seconds=settings.api_keys_poll_interval_seconds
     )
     holder = TableHolder(metrics=metrics)
-    health = HealthTracker(metrics=metrics, failure_threshold=settings.passive_failure_threshold)
+    scrubber = CredentialScrubber(client_digests=lambda: key_file.current.digests())
+    health = HealthTracker(
+        metrics=metrics, failure_threshold=settings.passive_failure_threshold, scrub=scrubber.scrub_text
+    )
     upstream_ref: list[UpstreamClient] = []
     providers = Providers.build(
         credentials=credentials,
@@ -98,7 +102,7 @@ def create_app(
         chatgpt_refresh_margin_seconds=settings.chatgpt_refresh_margin_seconds,
         metrics=metrics,
     )
-    upstream = UpstreamClient(providers=providers, metrics=metrics)
+    upstream = UpstreamClient(providers=providers, metrics=metrics, scrubber=scrubber)
     upstream_ref.append(upstream)
     prober = Prober(
         holder=holder,

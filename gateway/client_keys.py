@@ -95,6 +95,10 @@ class ApiKeys:
     def from_file(cls, path: Path) -> ApiKeys:
         return cls(parse_api_keys(path.read_text()))
 
+    def digests(self) -> frozenset[bytes]:
+        """The stored hashes (what the credential scrubber recognises client keys by)."""
+        return frozenset(grant.digest for grant in self.grants)
+
     def authenticate(self, presented: str) -> KeyGrant | None:
         """The grant of the presented key, or None; compares against every stored hash."""
         digest = hash_key(presented)

@@ -7,6 +7,7 @@ Pure accounting, no I/O: the request path asks these objects and answers with th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["MAX_ECHO_CHARS", "MAX_JSON_DEPTH", "BodyBudget", "echo", "json_depth_exceeds"]
 
@@ -26,15 +27,16 @@ def json_depth_exceeds(value: object, limit: int = MAX_JSON_DEPTH, *, brackets: 
     in the raw text) short-cuts the walk: fewer containers than the limit cannot nest that deep."""
     if brackets is not None and brackets <= limit:
         return False
-    stack: list[tuple[object, int]] = [(value, 1)]
+    stack: list[tuple[dict[Any, Any] | list[Any], int]] = []
+    if isinstance(value, dict | list):
+        stack.append((value, 1))
     pop = stack.pop
     push = stack.append
     while stack:
         current, depth = pop()
         if depth > limit:
             return True
-        children = current.values() if type(current) is dict else current
-        for child in children:  # type: ignore[union-attr]
+        for child in current.values() if isinstance(current, dict) else current:
             if type(child) in _CONTAINERS:
                 push((child, depth + 1))
     return False

@@ -24,9 +24,10 @@ from gateway.errors import (
     GatewayError,
     MethodNotAllowedError,
     NotFoundError,
+    UpstreamError,
     error_body,
 )
-from gateway.keys import api_keys_key, clock_key, context_key, ids_key, metrics_key
+from gateway.keys import api_keys_key, clock_key, context_key, ids_key, metrics_key, upstream_key
 from gateway.metrics import UNKNOWN_ALIAS, GatewayMetrics
 
 __all__ = ["auth_middleware", "error_response", "request_middleware", "set_request_id_header"]
@@ -72,6 +73,8 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
             response = await handler(request)
         except GatewayError as exc:
             ctx.error_code = exc.code
+            if isinstance(exc, UpstreamError):  # upstream text: no credential value, whatever the path
+                exc.message = app[upstream_key].scrubber.scrub_text(exc.message)
             response = error_response(exc)
         except web.HTTPException as exc:
             response = _http_error(exc)

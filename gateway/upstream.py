@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 import aiohttp
@@ -23,7 +23,9 @@ from gateway.errors import GatewayError, UpstreamError, UpstreamTimeoutError, Up
 from gateway.metrics import GatewayMetrics
 from gateway.providers import CredentialsUnavailableError, Providers
 from gateway.providers.base import Endpoint
+from gateway.relayed_errors import relayable
 from gateway.routing.loading import CompiledTable, RouteTarget
+from gateway.scrubbing import CredentialScrubber
 
 __all__ = [
     "UpstreamClient",
@@ -52,6 +54,7 @@ class UpstreamFailure(Exception):
 
 
 def error_from_chat_error(error: bridge_errors.ChatError) -> UpstreamError:
+    error = relayable(error)
     return UpstreamError(
         error.message,
         status=error.status,
@@ -75,6 +78,8 @@ class UpstreamClient:
 
     providers: Providers
     metrics: GatewayMetrics
+    scrubber: CredentialScrubber = field(default_factory=CredentialScrubber)
+    """Learns every credential attached here; whatever upstream text is relayed or stored passes it."""
     _session: aiohttp.ClientSession | None = None
 
     @property
@@ -101,6 +106,7 @@ class UpstreamClient:
                 raise UpstreamFailure(
                     UpstreamUnavailableError(str(exc), code="credentials_unavailable"), retryable=False
                 ) from None
+            self.scrubber.learn(call.headers)
             try:
                 resp = await self.session.post(call.url, data=body, headers=call.headers, timeout=timeout)
             except TimeoutError:
@@ -130,9 +136,9 @@ class UpstreamClient:
         finally:
             resp.release()
         error = bridge_errors.error_from_upstream_http(
-            resp.status, body, retry_after_header=resp.headers.get("Retry-After")
+            resp.status, self.scrubber.scrub_bytes(body), retry_after_header=resp.headers.get("Retry-After")
         )
-        return failure_from_chat_error(error)
+        return failure_from_chat_error(replace(error, message=self.scrubber.scrub_text(error.message)))
 
 
 def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:

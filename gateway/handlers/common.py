@@ -185,6 +185,7 @@ async def read_json(request: web.Request, resp: aiohttp.ClientResponse, started:
     finally:
         ctx.upstream_seconds += clock() - started
         resp.release()
+    data = request.app[upstream_key].scrubber.scrub_bytes(data)
     parsed = parse_object(data)
     if parsed is None:
         raise failure_from_chat_error(NOT_JSON)
@@ -260,13 +261,14 @@ def apply_route_settings(body: dict[str, Any], target: RouteTarget) -> dict[str,
 class UpstreamEvents:
     """SSE events from an upstream response, counting the time spent waiting on it."""
 
-    __slots__ = ("_clock", "_ctx", "_decoder", "_resp", "eof", "keepalive_seconds")
+    __slots__ = ("_clock", "_ctx", "_decoder", "_resp", "_scrubber", "eof", "keepalive_seconds")
 
     def __init__(self, resp: aiohttp.ClientResponse, request: web.Request) -> None:
         self._resp = resp
         self._ctx: RequestContext = request[context_key]
         self._clock = request.app[clock_key]
         self._decoder = SSEDecoder()
+        self._scrubber = request.app[upstream_key].scrubber
         self.eof = False
         self.keepalive_seconds: float = request.app[settings_key].sse_keepalive_seconds
         """Silence after which the client gets a keepalive comment (0 = never)."""
@@ -305,8 +307,8 @@ class UpstreamEvents:
             self._ctx.upstream_seconds += self._clock() - started
         if not chunk:
             self.eof = True
-            return self._decoder.close()
-        return self._decoder.feed(chunk)
+            return self._scrubber.scrub_events(self._decoder.close())
+        return self._scrubber.scrub_events(self._decoder.feed(chunk))
 
 
 _TOKEN_FIELDS = (("prompt", "prompt_tokens"), ("completion", "completion_tokens"))

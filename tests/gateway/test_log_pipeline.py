@@ -4,6 +4,7 @@ nested redaction, bounded lines, and a console renderer that survives a logged e
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import orjson
 import pytest
@@ -15,7 +16,7 @@ SECRET = "sk-pipeline-secret-0123456789abcdef"
 TOKEN = "opaque-access-token-value-9876543210"  # looks like nothing: only structure can keep it out
 
 
-def _fail(body: dict[str, object]) -> None:
+def _fail(body: dict[str, Any]) -> None:
     presented = SECRET
     access_token = TOKEN
     raise TypeError(f"unhashable type: 'dict' ({len(body)} fields, key of {len(presented) + len(access_token)})")
