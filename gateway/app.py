@@ -20,6 +20,7 @@ import structlog
 from aiohttp import web
 
 from gateway.client_keys import ApiKeyFile, ApiKeys
+from gateway.connections import ConnectionGuard, GuardedAppRunner
 from gateway.credentials import CredentialStore
 from gateway.credentials_dir import EmptyCredentialStore
 from gateway.handlers import admin, chat_completions, models, responses
@@ -27,6 +28,7 @@ from gateway.keys import (
     Draining,
     admin_app_key,
     api_keys_key,
+    body_budget_key,
     clock_key,
     credentials_key,
     draining_key,
@@ -41,6 +43,7 @@ from gateway.keys import (
     table_source_key,
     upstream_key,
 )
+from gateway.limits import BodyBudget
 from gateway.metrics import GatewayMetrics
 from gateway.middlewares import auth_middleware, request_middleware, set_request_id_header
 from gateway.probing import HealthTracker, Prober
@@ -54,6 +57,8 @@ from gateway.upstream import UpstreamClient
 __all__ = ["create_app", "serve"]
 
 _log = structlog.get_logger("gateway.app")
+ADMIN_MAX_CONNECTIONS = 256
+"""The admin port serves probes and scrapes: a few connections; the cap keeps a flood off the event loop."""
 
 
 def random_ids() -> Callable[[], str]:
@@ -153,6 +158,9 @@ def create_app(
     app[ids_key] = ids if ids is not None else random_ids()
     app[rng_key] = rng if rng is not None else random.Random()
     app[admin_app_key] = admin_app
+    app[body_budget_key] = BodyBudget(
+        settings.max_inflight_body_bytes, on_change=lambda held: metrics.body_bytes_inflight.set(held)
+    )
 
     app.router.add_routes(
         [
@@ -232,8 +240,23 @@ async def _start_draining(app: web.Application) -> None:
 async def serve(app: web.Application, settings: GatewaySettings, *, stop: asyncio.Event) -> None:
     """Serve the public and admin ports until ``stop`` is set, then drain within the grace period."""
     admin_app = app[admin_app_key]
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_grace_seconds)
-    admin_runner = web.AppRunner(admin_app, access_log=None, shutdown_timeout=1.0)
+    metrics = app[metrics_key]
+    guard = ConnectionGuard(
+        max_connections=settings.max_connections,
+        header_timeout=settings.header_read_timeout_seconds,
+        on_open=metrics.connections.set,
+        on_rejected=metrics.connections_rejected.inc,
+        on_header_timeout=metrics.read_timeouts("headers").inc,
+        on_bad_request=lambda code: metrics.bad_http_requests(code).inc(),
+    )
+    admin_guard = ConnectionGuard(max_connections=ADMIN_MAX_CONNECTIONS, header_timeout=guard.header_timeout)
+    keepalive = settings.keepalive_timeout_seconds
+    runner = GuardedAppRunner(
+        app, guard=guard, access_log=None, keepalive_timeout=keepalive, shutdown_timeout=settings.shutdown_grace_seconds
+    )
+    admin_runner = GuardedAppRunner(
+        admin_app, guard=admin_guard, access_log=None, keepalive_timeout=keepalive, shutdown_timeout=1.0
+    )
     await runner.setup()
     await admin_runner.setup()
     try:

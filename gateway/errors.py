@@ -6,14 +6,18 @@ it never matches on message text. The tree (status, ``error.type``, ``error.code
     GatewayError                      500 server_error           internal_error
     ├── InvalidRequestError           400 invalid_request_error  invalid_request (param names the field)
     │   ├── UnsupportedParameterError 400 invalid_request_error  unsupported_parameter
-    │   └── BodyTooLargeError         413 invalid_request_error  request_too_large
+    │   ├── BodyTooLargeError         413 invalid_request_error  request_too_large
+    │   └── RequestTimeoutError       408 invalid_request_error  request_timeout (the body did not arrive in time)
     ├── AuthenticationError           401 authentication_error   invalid_api_key
     ├── PermissionDeniedError         403 permission_error       model_not_permitted
     ├── NotFoundError                 404 invalid_request_error  not_found
     │   └── UnknownAliasError         404 invalid_request_error  model_not_found
     ├── MethodNotAllowedError         405 invalid_request_error  method_not_allowed
     ├── NotReadyError                 503 server_error           table_not_loaded
-    └── UpstreamError                 (status of the upstream/bridge error; type and code as mapped by the bridge)
+    ├── OverloadedError               503 server_error           server_overloaded (Retry-After: 1)
+    └── UpstreamError                 (status of the upstream/bridge error; type and code as mapped by the bridge,
+        │                              except an upstream 401/403: 502 upstream_authentication_failed /
+        │                              upstream_permission_denied, see gateway/relayed_errors.py)
         ├── UpstreamUnavailableError  502 server_error           upstream_unavailable
         └── UpstreamTimeoutError      504 server_error           upstream_timeout
 
@@ -37,7 +41,9 @@ __all__ = [
     "MethodNotAllowedError",
     "NotFoundError",
     "NotReadyError",
+    "OverloadedError",
     "PermissionDeniedError",
+    "RequestTimeoutError",
     "UnknownAliasError",
     "UnsupportedParameterError",
     "UpstreamError",
@@ -101,6 +107,11 @@ class BodyTooLargeError(InvalidRequestError):
     error_code = "request_too_large"
 
 
+class RequestTimeoutError(InvalidRequestError):
+    status = 408
+    error_code = "request_timeout"
+
+
 class AuthenticationError(GatewayError):
     status = 401
     error_type = "authentication_error"
@@ -132,6 +143,13 @@ class MethodNotAllowedError(GatewayError):
 class NotReadyError(GatewayError):
     status = 503
     error_code = "table_not_loaded"
+
+
+class OverloadedError(GatewayError):
+    """The gateway holds as much as it may (connections, request bodies): retry shortly, maybe elsewhere."""
+
+    status = 503
+    error_code = "server_overloaded"
 
 
 class UpstreamError(GatewayError):

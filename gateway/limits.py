@@ -6,6 +6,7 @@ Pure accounting, no I/O: the request path asks these objects and answers with th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,8 @@ class BodyBudget:
     limit. A single request may always use the whole budget when nothing else holds any."""
 
     limit: int
+    on_change: Callable[[int], None] = lambda _held: None
+    """Called with the bytes held after every change (the in-flight gauge)."""
     held: int = 0
     peak: int = field(default=0)
 
@@ -68,7 +71,9 @@ class BodyBudget:
             return False
         self.held += size
         self.peak = max(self.peak, self.held)
+        self.on_change(self.held)
         return True
 
     def release(self, size: int) -> None:
         self.held = max(0, self.held - size)
+        self.on_change(self.held)

@@ -42,9 +42,12 @@ def error_response(error: GatewayError) -> web.Response:
     headers = {}
     if error.retry_after is not None:
         headers["Retry-After"] = str(max(0, round(error.retry_after)))
-    return web.Response(
+    response = web.Response(
         status=error.http_status, body=orjson.dumps(error.body()), content_type="application/json", headers=headers
     )
+    if error.http_status == 408:
+        response.force_close()  # the client is still sending a body nobody will read
+    return response
 
 
 def _http_error(exc: web.HTTPException) -> web.Response:

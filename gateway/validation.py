@@ -57,7 +57,7 @@ _RESPONSES_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
 }
 
 
-def parse_json_object(raw: bytes) -> dict[str, Any]:
+def parse_json_object(raw: bytes | bytearray) -> dict[str, Any]:
     if not raw:
         raise InvalidRequestError("The request body is empty; expected a JSON object.")
     try:

@@ -12,10 +12,10 @@ import orjson
 from aiohttp import web
 
 from gateway import bridge
+from gateway.body import read_json_body
 from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
 from gateway.errors import (
-    BodyTooLargeError,
     InvalidRequestError,
     NotReadyError,
     PermissionDeniedError,
@@ -38,7 +38,6 @@ from gateway.providers.base import Endpoint
 from gateway.routing.loading import CompiledTable, RouteTarget
 from gateway.sse import SSEDecoder, SSEEvent
 from gateway.upstream import UpstreamFailure, failure_from_chat_error, with_failover
-from gateway.validation import parse_json_object
 
 __all__ = [
     "BAD_EVENT",
@@ -219,16 +218,8 @@ class StreamBroken(Exception):
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:
-    """The JSON object body, refusing anything above ``max_body_bytes`` before reading it when possible."""
-    limit = request.app[settings_key].max_body_bytes
-    length = request.content_length
-    if length is not None and length > limit:
-        raise BodyTooLargeError(f"The request body exceeds the limit of {limit} bytes.")
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise BodyTooLargeError(f"The request body exceeds the limit of {limit} bytes.") from None
-    return parse_json_object(raw)
+    """The JSON object body, within the size, time and in-flight limits (:mod:`gateway.body`)."""
+    return await read_json_body(request)
 
 
 def resolve(request: web.Request, alias: str) -> tuple[CompiledTable, RouteTarget]:
