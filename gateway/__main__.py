@@ -7,11 +7,11 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from aliasgate.runtime.logs import configure_logging
 from gateway.app import create_app, serve
 from gateway.client_keys import ApiKeyFileError, ApiKeys
 from gateway.credentials import CredentialStore
 from gateway.credentials_dir import DirectoryCredentialStore
-from gateway.logs import configure_logging
 from gateway.routing.loading import FileTableSource
 from gateway.routing.source import TableSource
 from gateway.settings import GatewaySettings, parse_settings

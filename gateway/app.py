@@ -19,6 +19,7 @@ import aiohttp
 import structlog
 from aiohttp import web
 
+from aliasgate.runtime.listen import parse_listen
 from gateway.client_keys import ApiKeyFile, ApiKeys
 from gateway.connections import ConnectionGuard, GuardedAppRunner
 from gateway.credentials import CredentialStore
@@ -51,7 +52,7 @@ from gateway.providers import Providers
 from gateway.routing.loading import CompiledTable, TableHolder
 from gateway.routing.source import TableSource
 from gateway.scrubbing import CredentialScrubber
-from gateway.settings import GatewaySettings, split_host_port
+from gateway.settings import GatewaySettings
 from gateway.upstream import UpstreamClient
 
 __all__ = ["create_app", "serve"]
@@ -260,9 +261,9 @@ async def serve(app: web.Application, settings: GatewaySettings, *, stop: asynci
     await runner.setup()
     await admin_runner.setup()
     try:
-        host, port = split_host_port(settings.listen)
+        host, port = parse_listen(settings.listen)
         await web.TCPSite(runner, host, port).start()
-        admin_host, admin_port = split_host_port(settings.admin_listen)
+        admin_host, admin_port = parse_listen(settings.admin_listen)
         await web.TCPSite(admin_runner, admin_host, admin_port).start()
         _log.info("gateway_started", listen=settings.listen, admin_listen=settings.admin_listen)
         await stop.wait()

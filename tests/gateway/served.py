@@ -14,12 +14,12 @@ import orjson
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
+from aliasgate.simulator import SimulatorConfig, create_simulator_app
 from gateway.app import create_app, serve
 from gateway.credentials_dir import DirectoryCredentialStore
 from gateway.keys import table_holder_key
 from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
-from gateway.simulator import SimulatorConfig, create_simulator_app
 from tests.gateway.conftest import DEFAULT_ROUTES, StaticTableSource, build_table, write_secrets
 from tests.support.ports import free_port
 

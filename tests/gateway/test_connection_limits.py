@@ -13,7 +13,7 @@ import orjson
 import pytest
 from pytest_aiohttp import AiohttpServer
 
-from gateway.simulator import SimulatorConfig
+from aliasgate.simulator import SimulatorConfig
 from tests.gateway.served import RawAnswer, raw_request, read_answer, served_gateway
 
 CHAT = b"POST /v1/chat/completions HTTP/1.1\r\nHost: gw\r\nContent-Type: application/json\r\n"

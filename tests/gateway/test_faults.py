@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from gateway.simulator import SimulatorConfig
+from aliasgate.simulator import SimulatorConfig
 from tests.gateway.conftest import FAST_RETRIES, GatewayFactory, RouteSpec, build_table
 from tests.gateway.upstreams import chat_chunk, early_failure_app, ended_early_app, hits_key
 

@@ -13,8 +13,8 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionChunk
 
+from aliasgate.simulator import SimulatorConfig
 from gateway.settings import GatewaySettings
-from gateway.simulator import SimulatorConfig
 from tests.gateway.conftest import GatewayFactory, RouteSpec
 
 KEEPALIVE = b": keepalive\n\n"

@@ -24,14 +24,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
+from aliasgate.runtime.logs import configure_logging
+from aliasgate.simulator import create_simulator_app
 from gateway.app import create_app
 from gateway.keys import table_holder_key
 from gateway.kube_client import KubeConnection
 from gateway.kube_credentials import KubeCredentialStore
-from gateway.logs import configure_logging
 from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
-from gateway.simulator import create_simulator_app
 from gateway.token_refresh import LOCK_ANNOTATION, Tokens, parse_expiry, rfc3339
 from tests.gateway.conftest import RouteSpec, StaticTableSource, build_table
 from tests.kubeapi import KubeApiServer
