@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_gateway import BRIDGED, proc_memory_mb, started  # noqa: E402
+from bench_gateway import BRIDGED, proc_memory_mb, started  # noqa: E402  (a sibling: this folder is sys.path[0])
 
 
 def fds(pid: int) -> int:
