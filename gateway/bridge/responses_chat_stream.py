@@ -82,7 +82,8 @@ class _Reasoning:
         self.index = index
         self.id = item_id
         self.text = ""
-        self.closed = False
+        self.closed: str | None = None
+        """The status the item was closed with (None while open)."""
 
     def final(self, status: str) -> dict[str, Any]:
         return reasoning_item(self.id, self.text, status)
@@ -107,7 +108,8 @@ class _Message:
         self.index = index
         self.id = item_id
         self.parts: list[_Part] = []
-        self.closed = False
+        self.closed: str | None = None
+        """The status the item was closed with (None while open)."""
 
     def part(self, kind: str) -> tuple[int, _Part, bool]:
         """(content index, part, whether it is new) for the message's part of `kind`."""
@@ -132,7 +134,8 @@ class _Call:
         self.name = ""
         self.arguments = ""
         self.tool: ToolName | None = None
-        self.closed = False
+        self.closed: str | None = None
+        """The status the item was closed with (None while open)."""
 
     @property
     def announced(self) -> bool:
@@ -313,7 +316,7 @@ class ChatToResponsesStream:
 
     def _output(self, status: str) -> list[dict[str, Any]]:
         """The items so far; an item still open is given `status` (the last one, when the stream closes)."""
-        return [item.final("completed" if item.closed else status) for item in self._items if _announced(item)]
+        return [item.final(item.closed or status) for item in self._items if _announced(item)]
 
     # ---- deltas --------------------------------------------------------------------------------------------
 
@@ -493,7 +496,7 @@ class ChatToResponsesStream:
         if item is None:
             return
         self._reasoning = None
-        item.closed = True
+        item.closed = status
         where = {"item_id": item.id, "output_index": item.index, "summary_index": 0}
         self._emit(out, "response.reasoning_summary_text.done", **where, text=item.text)
         self._emit(
@@ -506,7 +509,7 @@ class ChatToResponsesStream:
         if message is None:
             return
         self._message = None
-        message.closed = True
+        message.closed = status
         for content_index, part in enumerate(message.parts):
             where = {"item_id": message.id, "output_index": message.index, "content_index": content_index}
             if part.kind == "output_text":
@@ -517,7 +520,7 @@ class ChatToResponsesStream:
         self._emit(out, "response.output_item.done", output_index=message.index, item=message.final(status))
 
     def _close_call(self, out: list[dict[str, Any]], call: _Call, status: str) -> None:
-        call.closed = True
+        call.closed = status
         where = {"item_id": call.id, "output_index": call.index}
         if call.tool is not None and call.tool.kind == "custom":
             value = custom_input(call.arguments)
