@@ -126,7 +126,8 @@ def check_stream_invariants(events: list[dict[str, Any]]) -> None:
     added = [e["output_index"] for e in events if e["type"] == "response.output_item.added"]
     done = [e["output_index"] for e in events if e["type"] == "response.output_item.done"]
     assert added == list(range(len(added))), "items are added in output order, without gaps"
-    assert len(set(done)) == len(done) and set(done) <= set(added)
+    assert len(set(done)) == len(done), "each item is done once"
+    assert set(done) <= set(added), "only added items are done"
     if events[-1]["type"] != "response.failed":
         assert sorted(done) == added, "every item is done before the response completes"
         assert [item["id"] for item in events[-1]["response"]["output"]] == [
