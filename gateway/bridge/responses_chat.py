@@ -195,9 +195,13 @@ def response_annotation(annotation: object) -> dict[str, Any] | None:
     }
 
 
+_SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority", "fast", "ultrafast"})
+
+
 def service_tier_of(body: Mapping[str, Any]) -> str | None:
+    """The tier the upstream reports having used, when it is one the Responses API knows."""
     tier = body.get("service_tier")
-    return tier if isinstance(tier, str) and tier else None
+    return tier if isinstance(tier, str) and tier in _SERVICE_TIERS else None
 
 
 def _first_choice(completion: dict[str, Any]) -> dict[str, Any] | None:
