@@ -178,10 +178,11 @@ def chat_tools(tools: object) -> tuple[list[dict[str, Any]], ToolNames]:
                 chat_tool["function"]["name"] = name.chat_name
                 add(chat_tool, name, where)
         elif isinstance(kind, str):
+            hint = " (Codex CLI: set `web_search = \"disabled\"`)" if kind.startswith("web_search") else ""
             raise _unsupported(
                 f"{param}.type",
                 f"Tool type {kind!r} needs the OpenAI platform to run it and cannot be served by a chat-completions "
-                "backend; only `function`, `custom` and `namespace` tools are supported",
+                f"backend; only `function`, `custom` and `namespace` tools are supported: remove it from `tools`{hint}",
             )
         else:
             raise _invalid(f"{param}.type", "A tool needs a string `type`.")
