@@ -178,7 +178,7 @@ def chat_tools(tools: object) -> tuple[list[dict[str, Any]], ToolNames]:
                 chat_tool["function"]["name"] = name.chat_name
                 add(chat_tool, name, where)
         elif isinstance(kind, str):
-            hint = " (Codex CLI: set `web_search = \"disabled\"`)" if kind.startswith("web_search") else ""
+            hint = ' (Codex CLI: set `web_search = "disabled"`)' if kind.startswith("web_search") else ""
             raise _unsupported(
                 f"{param}.type",
                 f"Tool type {kind!r} needs the OpenAI platform to run it and cannot be served by a chat-completions "
