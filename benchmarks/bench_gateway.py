@@ -1,7 +1,7 @@
 """Gateway benchmark: what the gateway costs on top of the upstream alone, measured in one run.
 
 Processes (each its own interpreter, pinned with ``taskset`` when available): the upstream simulator
-(``python -m gateway.simulator``, zero added latency) and the load generator (``benchmarks/loadgen.py``)
+(``python -m aliasgate.simulator``, zero added latency) and the load generator (``benchmarks/loadgen.py``)
 share core 1; the gateway (``python -m gateway`` with a file table and a secrets folder, the production
 entry point) runs alone on core 0. Scenarios:
 
@@ -44,8 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from aliasgate.cli.manifests import load_manifests, load_secrets_dir  # noqa: E402
 from controller.conflicts import resolve  # noqa: E402
-from controller.manifests import load_manifests, load_secrets_dir  # noqa: E402
 
 PYTHON = sys.executable
 LOADGEN = str(Path(__file__).resolve().with_name("loadgen.py"))
@@ -165,7 +165,7 @@ def started(folder: Path, *, pinning: bool, gateway_env: dict[str, str] | None =
     sim_log = (folder / "simulator.log").open("wb")
     gw_log = (folder / "gateway.log").open("wb")
     simulator = subprocess.Popen(
-        pin(1, [PYTHON, "-m", "gateway.simulator", f"--listen=127.0.0.1:{sim_port}", "--no-record"], pinning),
+        pin(1, [PYTHON, "-m", "aliasgate.simulator", f"--listen=127.0.0.1:{sim_port}", "--no-record"], pinning),
         cwd=ROOT,
         stdout=sim_log,
         stderr=subprocess.STDOUT,

@@ -7,7 +7,6 @@ Shutdown stops the watches and the reconciler, then releases the Lease so the ot
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -16,6 +15,8 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from aliasgate.runtime.listen import parse_listen
+from aliasgate.runtime.logs import configure_logging
 from controller import ports
 from controller.health import create_admin_app
 from controller.inventory import ALL_NAMESPACES, Change, Inventory, alias_essence, secret_essence
@@ -37,22 +38,6 @@ from controller.webhook_server import WebhookServer
 __all__ = ["Controller", "configure_logging", "main"]
 
 log = structlog.get_logger("controller")
-
-
-def configure_logging(level: str) -> None:
-    """JSON lines on stderr; structlog is not cached so tests can capture logs."""
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(message)s")
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.JSONRenderer(),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
-        cache_logger_on_first_use=False,
-    )
 
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
@@ -92,11 +77,6 @@ def table_essence(raw: Mapping[str, Any]) -> Any:
 def table_essence_only(raw: dict[str, Any]) -> dict[str, Any]:
     """Keep only metadata of the table ConfigMap in memory (the table itself is large)."""
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": raw.get("metadata") or {}}
-
-
-def _split_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 class Controller:
@@ -232,7 +212,7 @@ class Controller:
         app = create_admin_app(metrics=self.metrics, ready=self.ready)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        host, port = _split_listen(self.settings.admin_listen)
+        host, port = parse_listen(self.settings.admin_listen)
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         for address in self._runner.addresses:
@@ -288,7 +268,7 @@ async def run(settings: ControllerSettings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_settings(argv)
-    configure_logging(settings.log_level)
+    configure_logging(level=settings.log_level, stream="stderr", cache=False)  # JSON lines on stderr, redacted
     asyncio.run(run(settings))
     return 0
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from aliasgate.runtime.listen import parse_listen
 from controller.conflicts import InvalidAlias, Verdict, resolve
 from controller.inventory import Inventory
 from controller.parsing import ParsedAliases
@@ -106,11 +107,6 @@ class ReloadingCertificate:
             self.check()
 
 
-def _split_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    return host.strip("[]") or "0.0.0.0", int(port)
-
-
 class WebhookServer:
     """``POST /validate-modelalias`` over HTTPS, answering from the controller's own inventory."""
 
@@ -128,7 +124,7 @@ class WebhookServer:
         app.add_routes(routes)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        host, port = _split_listen(self.listen)
+        host, port = parse_listen(self.listen)
         await web.TCPSite(self._runner, host, port, ssl_context=self.certificate.context).start()
         self.port = int(self._runner.addresses[0][1])
         self._watch = asyncio.create_task(self.certificate.watch())

@@ -21,8 +21,8 @@ import pytest
 import yaml
 from aiohttp import web
 
+from aliasgate.simulator import SimulatorConfig, create_simulator_app, simulator_key
 from controller import conflicts
-from gateway.simulator import SimulatorConfig, create_simulator_app, simulator_key
 from tests.controller.kube_rig import (
     NAMESPACE,
     RunningGateway,

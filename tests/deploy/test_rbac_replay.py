@@ -29,7 +29,7 @@ import pytest
 import yaml
 from aiohttp import web
 
-from gateway.simulator import create_simulator_app
+from aliasgate.simulator import create_simulator_app
 from tests.deploy import manifests
 from tests.deploy.test_rbac_authorization import Request, allowed
 from tests.kubeapi.server import KubeApiServer

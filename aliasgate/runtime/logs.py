@@ -1,0 +1,75 @@
+"""Logging for every process: structlog JSON lines, stdlib loggers (aiohttp, asyncio, kubernetes) rendered
+the same way, and secret redaction as the last step before rendering.
+
+One pipeline for both planes: ``python -m gateway`` logs to stdout, ``python -m controller`` to stderr,
+the ``aliasgate`` command to stdout in console form. Bodies and headers are never logged wholesale, and
+:func:`redact_secrets` blanks any key that names a credential, in case a future call site gets it wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any, Literal, TextIO
+
+import orjson
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+__all__ = ["SECRET_KEYS", "Stream", "configure_logging", "redact_secrets"]
+
+SECRET_KEYS = frozenset(
+    {"authorization", "api_key", "apikey", "access_token", "refresh_token", "token", "password", "secret"}
+)
+"""Event keys whose values are never written (``[redacted]`` instead)."""
+
+Stream = Literal["stdout", "stderr"]
+
+
+def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Replace the value of any key that names a credential."""
+    for key in event_dict.keys() & SECRET_KEYS:
+        event_dict[key] = "[redacted]"
+    return event_dict
+
+
+def _orjson_dumps(obj: Any, **_: Any) -> str:
+    return orjson.dumps(obj, default=str).decode()
+
+
+def _stream(name: Stream) -> TextIO:
+    return sys.stderr if name == "stderr" else sys.stdout
+
+
+def configure_logging(*, level: str = "info", json: bool = True, cache: bool = True, stream: Stream = "stdout") -> None:
+    """Configure structlog and stdlib logging once per process (tests pass ``cache=False``).
+
+    ``stream`` is resolved when a logger is made (``sys.stdout``/``sys.stderr`` as they are then; with
+    ``cache=False`` that is every call), so redirects and test capture work.
+    """
+    numeric = logging.getLevelName(level.upper())
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Processor = (
+        structlog.processors.JSONRenderer(serializer=_orjson_dumps) if json else structlog.dev.ConsoleRenderer()
+    )
+    structlog.configure(
+        processors=[*shared, structlog.processors.dict_tracebacks, redact_secrets, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=lambda *_: structlog.PrintLogger(_stream(stream)),
+        cache_logger_on_first_use=cache,
+    )
+    handler = logging.StreamHandler(_stream(stream))
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, redact_secrets, renderer],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
+    logging.getLogger("aiohttp.access").disabled = True
