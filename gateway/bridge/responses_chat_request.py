@@ -330,7 +330,8 @@ class _AssistantTurn:
             self.reasoning.append(_SEPARATOR.join(texts))
 
     def message(self) -> dict[str, Any] | None:
-        if not (self.text or self.calls or self.refusals or self.reasoning):
+        """The chat assistant message; reasoning alone is not a turn (a chat assistant message needs content)."""
+        if not (self.text or self.calls or self.refusals):
             return None
         message: dict[str, Any] = {"role": "assistant", "content": "".join(self.text) if self.text else None}
         if self.refusals:

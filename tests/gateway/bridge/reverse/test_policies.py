@@ -132,6 +132,21 @@ def test_only_the_leading_system_text_merges_and_images_in_system_messages_are_r
     assert raised.value.error.param == "input[0].content[0].type"
 
 
+def test_replayed_reasoning_without_an_answer_adds_no_empty_assistant_message() -> None:
+    request = {
+        "model": "a",
+        "input": [
+            {"role": "user", "content": "a"},
+            {"type": "reasoning", "id": "rs_1", "summary": [{"type": "summary_text", "text": "hm"}]},
+            {"role": "user", "content": "b"},
+        ],
+    }
+    plan = to_chat_request(
+        request, upstream_model="u", provider="openai-compatible", reasoning_history="reasoning_content"
+    )
+    assert plan.body["messages"] == [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}]
+
+
 def test_only_system_text_is_refused_rather_than_sent_as_an_empty_conversation() -> None:
     with pytest.raises(errors.BridgeRequestError) as raised:
         to_chat_request(
