@@ -520,7 +520,7 @@ def _include(include: object) -> None:
     if not isinstance(include, list):
         raise _invalid("include", "`include` must be a list.")
     for j, value in enumerate(include):
-        if value not in _INERT_INCLUDES:
+        if not (isinstance(value, str) and value in _INERT_INCLUDES):
             if value == "message.output_text.logprobs":
                 raise _unsupported(f"include[{j}]", "Log probabilities are not translated by the chat bridge")
             raise _invalid(f"include[{j}]", f"Unknown `include` value {value!r}.")
