@@ -315,7 +315,8 @@ class ChatToResponsesStream:
         self._started = started
 
     def _output(self, status: str) -> list[dict[str, Any]]:
-        """The items so far; an item still open is given `status` (the last one, when the stream closes)."""
+        """The items so far, each with the status it was closed with; one still open (a failure cut it short)
+        is given `status`."""
         return [item.final(item.closed or status) for item in self._items if _announced(item)]
 
     # ---- deltas --------------------------------------------------------------------------------------------
