@@ -14,6 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from aliasgate.runtime.flags import add_version
+
 __all__ = ["ControllerSettings", "build_parser", "default_namespace", "parse_settings"]
 
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -104,6 +106,7 @@ def _parse_bool(text: str) -> bool:
 def build_parser(environ: Mapping[str, str]) -> argparse.ArgumentParser:
     """Flags of DESIGN §8 (plus tuning knobs); defaults come from ``ALIASGATE_*`` variables."""
     parser = argparse.ArgumentParser(prog="python -m controller", description="aliasgate controller")
+    add_version(parser)
 
     def add(flag: str, default: str | None, help_text: str) -> None:
         parser.add_argument(f"--{flag}", default=_env_default(environ, flag, default), help=help_text)

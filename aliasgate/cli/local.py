@@ -18,13 +18,17 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import structlog
 
 from aliasgate.cli import manifests
 from controller.conflicts import CredentialInfo, Resolution, resolve
 from gateway.routing.source import TableSink
+
+if TYPE_CHECKING:
+    from gateway.client_keys import ApiKeys
+    from gateway.settings import GatewaySettings
 
 __all__ = ["LocalTableSource", "ManifestSnapshot", "main", "render_banner", "serve"]
 
@@ -154,7 +158,14 @@ class LocalTableSource:
             await self.sleep(self.interval_seconds)
 
 
-def render_banner(snapshot: ManifestSnapshot, *, listen: str, admin_listen: str, secrets_dir: str | None) -> str:
+def render_banner(
+    snapshot: ManifestSnapshot,
+    *,
+    listen: str,
+    admin_listen: str,
+    secrets_dir: str | None,
+    api_keys_file: str | None = None,
+) -> str:
     """What a person starting local mode needs: where to connect and what was accepted or rejected, and why."""
     table = snapshot.resolution.table
     lines = [
@@ -163,6 +174,7 @@ def render_banner(snapshot: ManifestSnapshot, *, listen: str, admin_listen: str,
         f"  admin                  http://{admin_listen}   (/readyz /metrics /status /health/models)",
         f"  manifests              {', '.join(snapshot.loaded.files) or '-'}",
         f"  credentials            {secrets_dir if secrets_dir else 'not checked (no --secrets-dir)'}",
+        f"  client API keys        {api_keys_file if api_keys_file else 'none: the API port is open'}",
         f"  table generation {table.generation}, sha256 {table.sha256[:12]}",
         "",
         f"accepted aliases ({len(table.routes)}):",
@@ -183,14 +195,15 @@ def render_banner(snapshot: ManifestSnapshot, *, listen: str, admin_listen: str,
 async def serve(
     *,
     paths: Sequence[str],
-    listen: str,
-    admin_listen: str,
-    secrets_dir: str | None,
+    settings: GatewaySettings,
     stop: asyncio.Event,
     out: TextIO,
     ready: Callable[[ManifestSnapshot], None] | None = None,
 ) -> int:
-    """Run local mode until ``stop`` is set; returns the exit code. Separate from :func:`main` for tests."""
+    """Run local mode until ``stop`` is set; returns the exit code. Separate from :func:`main` for tests.
+
+    ``settings`` are the gateway's (:func:`aliasgate.cli.gateway_flags.gateway_settings`)."""
+    secrets_dir = None if settings.secrets_dir is None else str(settings.secrets_dir)
     try:
         source = LocalTableSource(paths=tuple(paths), secrets_dir=secrets_dir)
         first = read_and_resolve(paths, secrets_dir, generation=1)
@@ -202,26 +215,40 @@ async def serve(
         out.write(f"aliasgate run: error: no ModelAlias objects found in {' '.join(paths)}\n")
         out.flush()
         return 2
+    from gateway.client_keys import ApiKeyFileError, ApiKeys
+
+    try:
+        api_keys = ApiKeys.from_file(settings.api_keys_file) if settings.api_keys_file else None
+    except (OSError, ApiKeyFileError) as exc:
+        out.write(f"aliasgate run: error: cannot use --api-keys-file: {exc}\n")
+        out.flush()
+        return 2
     return await run_gateway(
         source=source,
         first=first,
-        listen=listen,
-        admin_listen=admin_listen,
-        secrets_dir=secrets_dir,
+        settings=settings,
+        api_keys=api_keys,
         stop=stop,
-        announce=lambda snapshot: _announce(snapshot, listen, admin_listen, secrets_dir, out, ready),
+        announce=lambda snapshot: _announce(snapshot, settings, out, ready),
     )
 
 
 def _announce(
     snapshot: ManifestSnapshot,
-    listen: str,
-    admin_listen: str,
-    secrets_dir: str | None,
+    settings: GatewaySettings,
     out: TextIO,
     ready: Callable[[ManifestSnapshot], None] | None,
 ) -> None:
-    out.write(render_banner(snapshot, listen=listen, admin_listen=admin_listen, secrets_dir=secrets_dir))
+    secrets_dir = None if settings.secrets_dir is None else str(settings.secrets_dir)
+    out.write(
+        render_banner(
+            snapshot,
+            listen=settings.listen,
+            admin_listen=settings.admin_listen,
+            secrets_dir=secrets_dir,
+            api_keys_file=None if settings.api_keys_file is None else str(settings.api_keys_file),
+        )
+    )
     out.flush()
     if ready is not None:
         ready(snapshot)
@@ -255,30 +282,23 @@ async def run_gateway(
     *,
     source: LocalTableSource,
     first: ManifestSnapshot,
-    listen: str,
-    admin_listen: str,
-    secrets_dir: str | None,
+    settings: GatewaySettings,
+    api_keys: ApiKeys | None,
     stop: asyncio.Event,
     announce: Callable[[ManifestSnapshot], None],
 ) -> int:
     """Serve the gateway (``gateway.app``) with ``source`` as its table source until ``stop`` is set."""
     from gateway import app as gateway_app
     from gateway.credentials_dir import DirectoryCredentialStore
-    from gateway.settings import GatewaySettings
 
-    settings = GatewaySettings(
-        listen=listen,
-        admin_listen=admin_listen,
-        namespace="local",
-        table_source="file",
-        secrets_dir=Path(secrets_dir) if secrets_dir else None,
-        shutdown_grace_seconds=5.0,
-        log_json=False,
+    credentials = (
+        DirectoryCredentialStore(settings.secrets_dir, interval_seconds=settings.credentials_poll_interval_seconds)
+        if settings.secrets_dir is not None
+        else None
     )
-    credentials = DirectoryCredentialStore(Path(secrets_dir)) if secrets_dir else None
-    app = gateway_app.create_app(settings, table_source=source, credentials=credentials)
+    app = gateway_app.create_app(settings, table_source=source, credentials=credentials, api_keys=api_keys)
     server = asyncio.create_task(gateway_app.serve(app, settings, stop=stop), name="aliasgate:local-gateway")
-    waiter = asyncio.create_task(_wait_until_listening(listen, lambda: source.snapshot is not None))
+    waiter = asyncio.create_task(_wait_until_listening(settings.listen, lambda: source.snapshot is not None))
     await asyncio.wait({server, waiter}, return_when=asyncio.FIRST_COMPLETED)
     if waiter.done() and waiter.result() and not server.done():
         announce(source.snapshot or first)
@@ -301,21 +321,14 @@ def install_stop_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, settings: GatewaySettings) -> int:
     from aliasgate.runtime.logs import configure_logging
 
-    configure_logging(level="info", json=False)
+    configure_logging(level=settings.log_level, json=settings.log_json)
 
     async def run() -> int:
         stop = asyncio.Event()
         install_stop_signals(stop)
-        return await serve(
-            paths=list(args.manifests),
-            listen=str(args.listen),
-            admin_listen=str(args.admin_listen),
-            secrets_dir=args.secrets_dir,
-            stop=stop,
-            out=sys.stdout,
-        )
+        return await serve(paths=list(args.manifests), settings=settings, stop=stop, out=sys.stdout)
 
     return asyncio.run(run())

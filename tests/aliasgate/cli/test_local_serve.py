@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 
 from aliasgate.cli import local
+from aliasgate.cli.gateway_flags import command_settings
 from tests.aliasgate.cli.manifests_fixture import aliases_yaml, write_secrets
 
 UPSTREAM = "http://127.0.0.1:9"
@@ -53,9 +54,7 @@ async def test_serve_follows_manifest_edits_and_keeps_the_last_good_table(tmp_pa
     task = asyncio.create_task(
         local.serve(
             paths=[str(manifest)],
-            listen=listen,
-            admin_listen=admin,
-            secrets_dir=str(secrets),
+            settings=command_settings(listen=listen, admin_listen=admin, secrets_dir=secrets),
             stop=stop,
             out=out,
             ready=lambda _: ready.set(),
@@ -111,9 +110,7 @@ async def test_serve_refuses_to_start_on_unusable_manifests(tmp_path: Path, cont
     out = io.StringIO()
     code = await local.serve(
         paths=[str(manifest)],
-        listen=f"127.0.0.1:{free_port()}",
-        admin_listen=f"127.0.0.1:{free_port()}",
-        secrets_dir=None,
+        settings=command_settings(listen=f"127.0.0.1:{free_port()}", admin_listen=f"127.0.0.1:{free_port()}"),
         stop=asyncio.Event(),
         out=out,
     )
