@@ -136,6 +136,9 @@ class LocalTableSource:
                     credentials_checked=snapshot.resolution.credentials_checked,
                 ),
             )
+            # Offered again, so the sink records "unchanged": after a fix back to the served content,
+            # /status must stop reporting the source error.
+            sink.load_table(previous.resolution.table, origin=self.origin)
             return False
         if not sink.load_table(snapshot.resolution.table, origin=self.origin):
             return False

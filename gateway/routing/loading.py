@@ -230,6 +230,7 @@ class TableHolder:
                 self._reject(f"routing table content cannot be hashed: {str(exc)[:200]}", origin=origin)
                 return "rejected"
         if current is not None and current.table.sha256 == table.sha256 and current.generation == table.generation:
+            self.last_error = None  # the source delivers again (after an outage or a bad document): say so
             self._record("unchanged")
             return "unchanged"
         if current is not None and table.generation < current.generation:

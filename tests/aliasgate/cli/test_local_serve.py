@@ -91,6 +91,17 @@ async def test_serve_follows_manifest_edits_and_keeps_the_last_good_table(tmp_pa
             assert "aliases.yaml" in status["lastLoadError"]
             models = await get_json(session, f"http://{listen}/v1/models")
             assert "local/qwen-next" in [m["id"] for m in models["data"]]
+
+            rewrite(manifest, aliases_yaml(UPSTREAM).replace("local/qwen", "local/qwen-next"))  # fixed back
+
+            async def recovered() -> bool:
+                data = await get_json(session, f"http://{admin}/status")
+                return bool(data["lastLoadResult"] != "source_error")
+
+            await wait_until(recovered)
+            status = await get_json(session, f"http://{admin}/status")
+            assert (status["lastLoadResult"], status["lastLoadError"]) == ("unchanged", None)
+            assert (status["servedGeneration"], status["ready"]) == (2, True)
     finally:
         stop.set()
         code = await asyncio.wait_for(task, 20)
