@@ -80,6 +80,10 @@ def test_invalid_manifests_keep_the_last_good_table_and_say_why(tmp_path: Path) 
     assert served.generation == 2
 
 
+def last_load(holder: TableHolder) -> tuple[str | None, str | None]:
+    return holder.last_result, holder.last_error
+
+
 def test_a_fix_back_to_the_served_content_clears_the_source_error(tmp_path: Path) -> None:
     manifest = tmp_path / "aliases.yaml"
     manifest.write_text(aliases_yaml(UPSTREAM))
@@ -88,11 +92,12 @@ def test_a_fix_back_to_the_served_content_clears_the_source_error(tmp_path: Path
     source.poll(holder)
     touch_later(manifest, "apiVersion: aliasgate.io/v1alpha1\nkind: ModelAlias\nmetadata: [broken\n")
     source.poll(holder)
-    assert holder.last_result == "source_error"
-    assert holder.last_error is not None
+    result, error = last_load(holder)
+    assert result == "source_error"
+    assert error is not None
     touch_later(manifest, aliases_yaml(UPSTREAM))  # fixed: the very table being served
     assert source.poll(holder) is False
-    assert (holder.last_result, holder.last_error) == ("unchanged", None)
+    assert last_load(holder) == ("unchanged", None)
     assert source.last_error is None
     served = holder.current
     assert served is not None
