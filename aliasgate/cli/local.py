@@ -5,7 +5,9 @@ judges them, and the resulting :class:`~gateway.routing.table.RoutingTable` reac
 the :class:`~gateway.routing.source.TableSource` seam (:class:`LocalTableSource`), exactly where the
 ConfigMap watch plugs in on a cluster. The source polls the files' mtimes and re-resolves on any
 change; invalid manifests are reported to the sink (``source_failed``) and the last good table keeps
-serving. Credentials come from ``--secrets-dir`` (``DIR/<secret-name>/<key>``), as mounted Secrets do.
+serving. Credentials come from ``--secrets-dir`` (``DIR/<secret-name>/<key>``), as mounted Secrets do;
+the source re-reads them in the same round, before it offers a table, so an alias is never served before
+the credentials that let it through (a probe would fail and mark it unhealthy).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 import structlog
 
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
     from gateway.client_keys import ApiKeys
     from gateway.settings import GatewaySettings
 
-__all__ = ["LocalTableSource", "ManifestSnapshot", "main", "render_banner", "serve"]
+__all__ = ["LocalTableSource", "ManifestSnapshot", "Reloadable", "main", "render_banner", "serve"]
 
 _log = structlog.get_logger("aliasgate.cli.local")
 
@@ -86,6 +88,12 @@ def read_and_resolve(paths: Sequence[str], secrets_dir: str | None, *, generatio
     return ManifestSnapshot(loaded=loaded, resolution=resolution)
 
 
+class Reloadable(Protocol):
+    """A credentials store that can be brought up to date on demand (``DirectoryCredentialStore``)."""
+
+    def reload(self) -> bool: ...
+
+
 @dataclass(slots=True)
 class LocalTableSource:
     """A :class:`~gateway.routing.source.TableSource` over manifest files (and a secrets folder).
@@ -97,6 +105,8 @@ class LocalTableSource:
 
     paths: tuple[str, ...]
     secrets_dir: str | None = None
+    credentials: Reloadable | None = None
+    """The gateway's store over ``secrets_dir``: reloaded at the start of every round, before any table."""
     interval_seconds: float = 0.5
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests pass a fast sleep
     on_snapshot: list[Callable[[ManifestSnapshot], None]] = field(default_factory=list)
@@ -112,6 +122,8 @@ class LocalTableSource:
 
     def poll(self, sink: TableSink) -> bool:
         """One round: re-resolve if anything changed; True when a new table was offered to the sink."""
+        if self.credentials is not None:
+            self.credentials.reload()  # first: what the next table needs is then already there
         stamp = fingerprint(self.paths, self.secrets_dir)
         if stamp == self._stamp:
             return False
@@ -299,6 +311,7 @@ async def run_gateway(
         if settings.secrets_dir is not None
         else None
     )
+    source.credentials = credentials
     app = gateway_app.create_app(settings, table_source=source, credentials=credentials, api_keys=api_keys)
     server = asyncio.create_task(gateway_app.serve(app, settings, stop=stop), name="aliasgate:local-gateway")
     waiter = asyncio.create_task(_wait_until_listening(settings.listen, lambda: source.snapshot is not None))

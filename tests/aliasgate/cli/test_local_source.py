@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from pathlib import Path
 
 from aliasgate.cli.local import LocalTableSource, read_and_resolve, render_banner
+from gateway.credentials_dir import DirectoryCredentialStore
 from gateway.metrics import GatewayMetrics
 from gateway.routing.loading import TableHolder
 from tests.aliasgate.cli.manifests_fixture import aliases_yaml, write_secrets
@@ -169,3 +171,20 @@ def test_banner_lists_addresses_accepted_and_rejected_aliases_with_reasons(tmp_p
     rejected_line = next(line for line in banner.splitlines() if line.strip().startswith("gpt-5.4-chat"))
     assert "UnsupportedMode" in rejected_line
     assert "not checked" in banner
+
+
+def test_credentials_are_reloaded_before_the_table_that_needs_them(tmp_path: Path) -> None:
+    manifest = tmp_path / "aliases.yaml"
+    manifest.write_text(aliases_yaml(UPSTREAM))
+    secrets = write_secrets(tmp_path / "secrets")
+    shutil.rmtree(secrets / "openai-key")
+    store = DirectoryCredentialStore(secrets, interval_seconds=3600)
+    holder = TableHolder(GatewayMetrics())
+    seen: list[object] = []
+    holder.on_swap.append(lambda table: seen.append(("gpt-4.1-mini" in table.aliases, store.get("openai-key"))))
+    source = LocalTableSource(paths=(str(manifest),), secrets_dir=str(secrets), credentials=store)
+    assert source.poll(holder) is True
+    (secrets / "openai-key").mkdir()
+    (secrets / "openai-key" / "apiKey").write_text("sk-new")
+    assert source.poll(holder) is True
+    assert seen == [(False, None), (True, {"apiKey": "sk-new"})]  # the key was there when the alias was
