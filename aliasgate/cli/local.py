@@ -223,7 +223,7 @@ async def serve(
         source = LocalTableSource(paths=tuple(paths), secrets_dir=secrets_dir)
         first = read_and_resolve(paths, secrets_dir, generation=1)
     except (manifests.ManifestError, OSError) as exc:
-        out.write(f"aliasgate run: error: {exc}\n")
+        out.write("".join(f"aliasgate run: error: {line}\n" for line in str(exc).splitlines()))
         out.flush()
         return 2
     if not first.loaded.objects:
