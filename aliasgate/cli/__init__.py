@@ -2,9 +2,10 @@
 
 The command sits above both planes and composes them (the planes never import it): :mod:`.check` runs
 the controller's conflict engine on files, :mod:`.local` serves the gateway on the result, :mod:`.demo`
-puts the upstream simulator behind it, :mod:`.manifests` reads the files. Only argument parsing lives
-here; each subcommand's module is imported lazily, so ``aliasgate check`` never loads the gateway's
-server stack. Also runs as ``python -m aliasgate``.
+puts the upstream simulator behind it, :mod:`.manifests` reads the files; ``run`` and ``demo`` take the
+gateway's own flag rows (:mod:`.gateway_flags`). Only argument parsing lives here; each subcommand's
+module is imported lazily, so ``aliasgate check`` never loads the gateway's server stack. Also runs as
+``python -m aliasgate``; every subcommand takes ``--version``.
 """
 
 from __future__ import annotations
