@@ -18,15 +18,15 @@ import yaml
 from aliasgate.runtime.logs import configure_logging
 from gateway.app import create_app, serve
 from gateway.client_keys import ApiKeyFileError, ApiKeys
-from gateway.credentials import CredentialStore
-from gateway.credentials_dir import DirectoryCredentialStore
+from gateway.credentials.files import DirectoryCredentialStore
+from gateway.credentials.refresh import LocalTokenRefresher, TokenRefresher
+from gateway.credentials.store import CredentialStore
 from gateway.routing.loading import FileTableSource
 from gateway.routing.source import TableSource
 from gateway.settings import GatewaySettings, parse_settings
 
 if TYPE_CHECKING:
-    from gateway.kube_client import KubeConnection
-
+    from gateway.kube.client import KubeConnection
 
 PROG = "python -m gateway"
 
@@ -52,10 +52,10 @@ def _connection(settings: GatewaySettings) -> KubeConnection | None:
     purpose = _api_purpose(settings)
     if purpose is None:
         return None
-    from gateway import kube_client  # lazy: only cluster deployments talk to the API
+    from gateway.kube.client import load_connection  # lazy: only cluster deployments talk to the API
 
     try:
-        return kube_client.load_connection()
+        return load_connection()
     except (OSError, ValueError, LookupError, TypeError, AttributeError, yaml.YAMLError) as exc:
         reason = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) and exc.strerror else str(exc)
         _usage_error(
@@ -66,25 +66,42 @@ def _connection(settings: GatewaySettings) -> KubeConnection | None:
 
 def _table_source(settings: GatewaySettings, connection: KubeConnection | None) -> TableSource:
     if settings.table_source == "file":
-        assert settings.table_file is not None  # checked by _check
+        if settings.table_file is None:
+            _usage_error("--table-source file needs --table-file PATH")
         return FileTableSource(settings.table_file, interval_seconds=settings.table_poll_interval_seconds)
-    from gateway.routing import kube_source
+    # Lazy: only cluster deployments talk to the API (plain aiohttp, never kubernetes_asyncio).
+    from gateway.kube.table_source import ConfigMapTableSource
 
-    assert connection is not None  # _api_purpose asked for it
-    return kube_source.ConfigMapTableSource(
-        connection=connection, namespace=settings.namespace, name=settings.table_configmap
+    return ConfigMapTableSource(
+        connection=connection or _connection_or_fail(settings),
+        namespace=settings.namespace,
+        name=settings.table_configmap,
     )
 
 
-def _credentials(settings: GatewaySettings, connection: KubeConnection | None) -> CredentialStore:
+def _connection_or_fail(settings: GatewaySettings) -> KubeConnection:
+    connection = _connection(settings)
+    if connection is None:  # pragma: no cover - _api_purpose asks for one whenever a caller needs it
+        _usage_error("no Kubernetes API connection")
+    return connection
+
+
+def build_credentials(
+    settings: GatewaySettings, connection: KubeConnection | None = None
+) -> tuple[CredentialStore, TokenRefresher]:
+    """The credential store and who refreshes its OAuth tokens: files are refreshed locally (in memory);
+    Secrets read through the API are refreshed once for all replicas and written back into the Secret.
+    Without ``connection``, one is loaded (a usage error when there is none to load)."""
     if settings.secrets_dir is not None:
-        return DirectoryCredentialStore(
+        files = DirectoryCredentialStore(
             settings.secrets_dir, interval_seconds=settings.credentials_poll_interval_seconds
         )
-    from gateway import kube_credentials
+        return files, LocalTokenRefresher()
+    from gateway.kube.secrets import KubeCredentialStore
+    from gateway.kube.token_refresh import KubeTokenRefresher
 
-    assert connection is not None  # _api_purpose asked for it
-    return kube_credentials.KubeCredentialStore(connection=connection, namespace=settings.namespace)
+    secrets = KubeCredentialStore(connection=connection or _connection_or_fail(settings), namespace=settings.namespace)
+    return secrets, KubeTokenRefresher(store=secrets)
 
 
 def _api_keys(settings: GatewaySettings) -> ApiKeys | None:
@@ -99,10 +116,12 @@ async def _main(settings: GatewaySettings, connection: KubeConnection | None, ap
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    credentials, token_refresher = build_credentials(settings, connection)
     app = create_app(
         settings,
         table_source=_table_source(settings, connection),
-        credentials=_credentials(settings, connection),
+        credentials=credentials,
+        token_refresher=token_refresher,
         api_keys=api_keys,
     )
     await serve(app, settings, stop=stop)
@@ -113,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.table_source == "file" and settings.table_file is None:
         _usage_error("--table-source file needs --table-file PATH")
     api_keys = _api_keys(settings)
-    connection = _connection(settings)
+    connection = _connection(settings)  # before serving: a missing cluster is a usage error, not a traceback
     configure_logging(level=settings.log_level, json=settings.log_json)
     asyncio.run(_main(settings, connection, api_keys))
     return 0

@@ -13,10 +13,15 @@ from typing import Generic, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-__all__ = ["UNKNOWN_ALIAS", "GatewayMetrics"]
+__all__ = ["TABLE_LOAD_RESULTS", "UNKNOWN_ALIAS", "GatewayMetrics"]
 
 UNKNOWN_ALIAS = "_unknown"
 """The alias label of requests whose model is not in the table (raw client input never becomes a label)."""
+
+TABLE_LOAD_RESULTS = ("accepted", "unchanged", "rejected", "source_error")
+"""Every ``result`` of ``aliasgate_routing_table_loads_total`` (``gateway.routing.loading.LoadResult``). Each is
+exported at 0 from the start: born on its first event at 1, ``increase()`` would never see a pod's first
+rejected table, and alerts on it would stay silent."""
 
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 _OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
@@ -118,6 +123,8 @@ class GatewayMetrics:
         self.retries = _Children(lambda *lv: self._retries.labels(*lv))
         self.fallbacks = _Children(lambda *lv: self._fallbacks.labels(*lv))
         self.token_refreshes = _Children(lambda *lv: self._token_refreshes.labels(*lv))
+        for result in TABLE_LOAD_RESULTS:
+            self.table_loads(result)
 
     def forget_aliases(self, keep: set[str]) -> None:
         """Drop the health gauge of aliases no longer in the table (they would report stale health forever)."""

@@ -304,7 +304,7 @@ async def run_gateway(
 ) -> int:
     """Serve the gateway (``gateway.app``) with ``source`` as its table source until ``stop`` is set."""
     from gateway import app as gateway_app
-    from gateway.credentials_dir import DirectoryCredentialStore
+    from gateway.credentials.files import DirectoryCredentialStore
 
     credentials = (
         DirectoryCredentialStore(settings.secrets_dir, interval_seconds=settings.credentials_poll_interval_seconds)

@@ -96,7 +96,7 @@ def add_flags(parser: argparse._ActionsContainer, flags: Iterable[Flag], *, env_
         help_text = f"{flag.help} (env {env_name(flag.field, env_prefix)})"
         if flag.kind == "switch":
             parser.add_argument(
-                flag.option, dest=flag.field, nargs="?", const=True, metavar=flag.metavar, help=help_text
+                flag.option, dest=flag.field, nargs="?", const=True, metavar=flag.metavar or "BOOL", help=help_text
             )
             no = "--no-" + flag.option[2:]
             parser.add_argument(no, dest=flag.field, action="store_const", const=False, help=f"turn {flag.option} off")

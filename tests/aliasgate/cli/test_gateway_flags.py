@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from aliasgate.runtime.flags import env_name
 from gateway.settings import FLAGS
 from tests.aliasgate.cli.manifests_fixture import aliases_yaml, write_secrets
 from tests.support.ports import free_port
+from tests.support.processes import stop_sync
 
 ALIASGATE = [sys.executable, "-m", "aliasgate"]
 
@@ -111,16 +111,6 @@ def wait_for(path: Path, marker: str, proc: subprocess.Popen[bytes], limit_secon
     pytest.fail(f"no {marker!r} within {limit_seconds} s:\n{path.read_text(errors='replace')}")
 
 
-def stop(proc: subprocess.Popen[bytes]) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
-        raise
-
-
 def status_of(url: str, key: str | None = None) -> int:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"} if key else {})
     try:
@@ -164,7 +154,7 @@ def test_run_serves_with_the_keys_file_logs_json_and_takes_the_grace_from_the_en
         assert status_of(f"http://{listen}/v1/models", "sk-wrong") == 401
         assert status_of(f"http://{listen}/v1/models", "sk-local-test-key") == 200
     finally:
-        code = stop(proc)
+        code = stop_sync(proc, grace_seconds=30)
     assert code == 0, out.read_text(errors="replace")
     text = out.read_text(errors="replace")
     assert "sk-local-test-key" not in text
@@ -192,7 +182,7 @@ def test_console_logs_into_a_file_carry_no_colour_escapes(tmp_path: Path, comman
     try:
         wait_for(out, "gateway_started", proc)
     finally:
-        code = stop(proc)
+        code = stop_sync(proc, grace_seconds=30)
     assert code == 0
     text = out.read_text(errors="replace")
     assert "gateway_stopped" in text

@@ -6,7 +6,6 @@ import asyncio
 import io
 import os
 import shutil
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +17,9 @@ from aliasgate.cli import local
 from aliasgate.cli.gateway_flags import command_settings
 from aliasgate.simulator import SimulatorConfig, create_simulator_app
 from tests.aliasgate.cli.manifests_fixture import aliases_yaml, write_secrets
+from tests.support.ports import free_port
 
 UPSTREAM = "http://127.0.0.1:9"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rewrite(path: Path, text: str) -> None:

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from aliasgate.cli.local import LocalTableSource, read_and_resolve, render_banner
-from gateway.credentials_dir import DirectoryCredentialStore
+from gateway.credentials.files import DirectoryCredentialStore
 from gateway.metrics import GatewayMetrics
 from gateway.routing.loading import TableHolder
 from tests.aliasgate.cli.manifests_fixture import aliases_yaml, write_secrets
