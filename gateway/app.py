@@ -23,9 +23,9 @@ from aliasgate.runtime.listen import parse_listen
 from gateway.client_keys import ApiKeyFile, ApiKeys
 from gateway.credentials.refresh import TokenRefresher
 from gateway.credentials.store import CredentialStore, EmptyCredentialStore
+from gateway.draining import Draining
 from gateway.handlers import admin, chat_completions, models, responses
 from gateway.keys import (
-    Draining,
     admin_app_key,
     api_keys_key,
     clock_key,
@@ -51,7 +51,7 @@ from gateway.routing.source import TableSource
 from gateway.settings import GatewaySettings
 from gateway.upstream.client import UpstreamClient
 
-__all__ = ["create_app", "serve"]
+__all__ = ["CUT_SECONDS", "EXIT_BOUND_SECONDS", "create_app", "drain", "serve"]
 
 _log = structlog.get_logger("gateway.app")
 
@@ -229,9 +229,14 @@ async def _start_draining(app: web.Application) -> None:
 
 
 async def serve(app: web.Application, settings: GatewaySettings, *, stop: asyncio.Event) -> None:
-    """Serve the public and admin ports until ``stop`` is set, then drain within the grace period."""
+    """Serve the public and admin ports until ``stop`` is set, then drain (see :func:`drain`) and exit.
+
+    The public port runs with aiohttp's handler cancellation: a client that goes away cancels its request
+    at once, wherever it waits (an upstream's silence included), so the upstream is closed and the
+    disconnect recorded promptly instead of at the next write.
+    """
     admin_app = app[admin_app_key]
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_grace_seconds)
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=CLOSE_SECONDS)
     admin_runner = web.AppRunner(admin_app, access_log=None, shutdown_timeout=1.0)
     await runner.setup()
     await admin_runner.setup()
@@ -242,9 +247,40 @@ async def serve(app: web.Application, settings: GatewaySettings, *, stop: asynci
         await web.TCPSite(admin_runner, admin_host, admin_port).start()
         _log.info("gateway_started", listen=settings.listen, admin_listen=settings.admin_listen)
         await stop.wait()
-        app[draining_key].value = True
-        _log.info("shutdown_requested", grace_seconds=settings.shutdown_grace_seconds)
+        await drain(app, runner, grace_seconds=settings.shutdown_grace_seconds)
     finally:
         await runner.cleanup()
         await admin_runner.cleanup()
         _log.info("gateway_stopped")
+
+
+CUT_SECONDS = 2.0
+"""After the grace: how long cut requests get to write their error frame (a write, not a wait on anyone)."""
+CLOSE_SECONDS = 1.0
+"""Then: how long aiohttp waits for a handler before it closes the connection anyway."""
+EXIT_BOUND_SECONDS = CUT_SECONDS + CLOSE_SECONDS + 2.0
+"""Upper bound of the time from the grace's end to the process's exit (cleanup included); the chart's
+``terminationMarginSeconds`` must exceed it, or Kubernetes may SIGKILL a pod that is still ending streams."""
+
+
+async def drain(app: web.Application, runner: web.AppRunner, *, grace_seconds: float) -> None:
+    """Stop taking connections, let requests in flight finish within ``grace_seconds``, then cut the rest.
+
+    The cut requests end their answers themselves (an error frame and ``[DONE]`` on a stream, a 503 before
+    one started) within :data:`CUT_SECONDS`; the caller's ``runner.cleanup()`` closes whatever is left.
+    """
+    draining = app[draining_key]
+    draining.value = True
+    _log.info("shutdown_requested", grace_seconds=grace_seconds, inflight=draining.running)
+    for site in list(runner.sites):
+        await site.stop()
+    server = runner.server
+    if server is not None:
+        server.pre_shutdown()  # idle keep-alive connections close now, busy ones after their answer
+    if await draining.wait_idle(grace_seconds):
+        _log.info("drained", cut=0)
+        return
+    cut = draining.cut()
+    _log.warning("shutdown_grace_expired", cut=cut, grace_seconds=grace_seconds)
+    if not await draining.wait_idle(CUT_SECONDS):
+        _log.warning("shutdown_cut_incomplete", still_running=draining.running)

@@ -42,6 +42,9 @@ class RequestContext:
     unrecoverable: bool = False
     input_normalized: bool = False
     disconnected: bool = False
+    """The client went away before the answer ended (recorded as 499)."""
+    shutdown_cut: bool = False
+    """The shutdown's grace ran out first: the gateway ended the answer itself (error frame, or 503)."""
     status: int = 0
     error_code: str | None = None
 

@@ -13,6 +13,7 @@ it never matches on message text. The tree (status, ``error.type``, ``error.code
     │   └── UnknownAliasError         404 invalid_request_error  model_not_found
     ├── MethodNotAllowedError         405 invalid_request_error  method_not_allowed
     ├── NotReadyError                 503 server_error           table_not_loaded
+    ├── ShuttingDownError             503 server_error           server_shutting_down
     └── UpstreamError                 (status of the upstream/bridge error; type and code as mapped by the bridge)
         ├── UpstreamUnavailableError  502 server_error           upstream_unavailable
         └── UpstreamTimeoutError      504 server_error           upstream_timeout
@@ -33,6 +34,7 @@ __all__ = [
     "NotFoundError",
     "NotReadyError",
     "PermissionDeniedError",
+    "ShuttingDownError",
     "UnknownAliasError",
     "UnsupportedParameterError",
     "UpstreamError",
@@ -122,6 +124,13 @@ class MethodNotAllowedError(GatewayError):
 class NotReadyError(GatewayError):
     status = 503
     error_code = "table_not_loaded"
+
+
+class ShuttingDownError(GatewayError):
+    """The gateway is shutting down and its grace ran out before this answer did (the client may retry)."""
+
+    status = 503
+    error_code = "server_shutting_down"
 
 
 class UpstreamError(GatewayError):

@@ -95,6 +95,11 @@ class GatewayMetrics:
         self._disconnects = Counter(
             "aliasgate_client_disconnects", "Clients that went away before the answer ended.", ["alias"], registry=r
         )
+        self._shutdown_cuts = Counter(
+            "aliasgate_shutdown_cuts",
+            "Requests the gateway ended itself when the shutdown grace ran out (error frame, or 503 before the answer).",
+            ["alias"], registry=r,
+        )  # fmt: skip
         self._retries = Counter(
             "aliasgate_upstream_retries", "Upstream attempts repeated after a retryable failure.", ["alias"], registry=r
         )
@@ -120,6 +125,7 @@ class GatewayMetrics:
         self.health_checks = _Children(lambda *lv: self._health_checks.labels(*lv))
         self.table_loads = _Children(lambda *lv: self._table_loads.labels(*lv))
         self.client_disconnects = _Children(lambda *lv: self._disconnects.labels(*lv))
+        self.shutdown_cuts = _Children(lambda *lv: self._shutdown_cuts.labels(*lv))
         self.retries = _Children(lambda *lv: self._retries.labels(*lv))
         self.fallbacks = _Children(lambda *lv: self._fallbacks.labels(*lv))
         self.token_refreshes = _Children(lambda *lv: self._token_refreshes.labels(*lv))
