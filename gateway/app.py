@@ -21,6 +21,7 @@ from aiohttp import web
 
 from aliasgate.runtime.listen import parse_listen
 from gateway.client_keys import ApiKeyFile, ApiKeys
+from gateway.crashes import crash_fields
 from gateway.credentials.refresh import TokenRefresher
 from gateway.credentials.store import CredentialStore, EmptyCredentialStore
 from gateway.draining import Draining
@@ -208,8 +209,8 @@ def _background(name: str, run: Callable[[], Awaitable[None]]) -> Callable[[web.
                 await run()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                _log.exception("background_task_crashed", task=name)
+            except Exception as exc:
+                _log.error("background_task_crashed", task=name, **crash_fields(exc))  # no frame locals
                 raise
 
         task = asyncio.create_task(guarded(), name=f"aliasgate:{name}")

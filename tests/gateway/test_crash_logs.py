@@ -4,14 +4,19 @@ stream started, an ``internal_error`` frame and ``[DONE]`` — aiohttp never see
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
 import pytest
+from pytest_aiohttp import AiohttpClient
 
 from aliasgate.runtime.logs import configure_logging
+from gateway.app import create_app
 from gateway.handlers import chat_completions, requests
 from gateway.routing.loading import RouteTarget
+from gateway.routing.source import TableSink
+from gateway.settings import GatewaySettings
 from tests.gateway.conftest import GatewayFactory
 
 MARKER = "SECRET-BODY-MARKER-0451"
@@ -96,3 +101,24 @@ async def test_a_crash_mid_stream_ends_the_stream_with_an_internal_error_frame(
     (completed,) = [line for line in lines if line["event"] == "request_completed"]
     assert completed["status"] == 200
     assert completed["error_code"] == "internal_error"
+
+
+async def test_a_crashed_background_task_is_logged_without_its_locals(
+    aiohttp_client: AiohttpClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    class CrashingSource:
+        async def run(self, sink: TableSink) -> None:
+            credentials = {"apiKey": MARKER}
+            raise RuntimeError(f"cannot read {len(credentials)} credentials")
+
+    configure_logging(level="info", json=True, cache=False)
+    app = create_app(GatewaySettings(), table_source=CrashingSource(), probing=False)
+    await aiohttp_client(app)
+    await asyncio.sleep(0.05)
+    out, err = capsys.readouterr()
+    configure_logging(level="info", json=True, cache=False)
+    assert MARKER not in out + err
+    (crash,) = [orjson.loads(line) for line in out.splitlines() if "background_task_crashed" in line]
+    assert crash["task"] == "table_source"
+    assert crash["error"] == "RuntimeError: cannot read 1 credentials"
+    assert crash["traceback"][-1].endswith("in run")
