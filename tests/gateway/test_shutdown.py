@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -22,15 +21,11 @@ from gateway.credentials.files import DirectoryCredentialStore
 from gateway.keys import admin_app_key, draining_key, metrics_key, table_holder_key
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import DEFAULT_ROUTES, StaticTableSource, build_table, write_secrets
+from tests.support.ports import free_port
+from tests.support.processes import wait_http_ok
 from tests.support.sse_streams import ChatStream, read_chat_stream
 
 STREAMS = 50
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _stream(session: aiohttp.ClientSession, url: str, started: asyncio.Event, counter: list[int]) -> str:
@@ -57,7 +52,7 @@ async def _stream(session: aiohttp.ClientSession, url: str, started: asyncio.Eve
 async def test_shutdown_lets_fifty_open_streams_finish(aiohttp_server: AiohttpServer, tmp_path: Path) -> None:
     sim = await aiohttp_server(create_simulator_app(SimulatorConfig(slow_interval_seconds=0.05)))
     table = build_table(str(sim.make_url("")).rstrip("/"), DEFAULT_ROUTES)
-    port, admin_port = _free_port(), _free_port()
+    port, admin_port = free_port(), free_port()
     settings = GatewaySettings(
         listen=f"127.0.0.1:{port}", admin_listen=f"127.0.0.1:{admin_port}", shutdown_grace_seconds=10.0
     )
@@ -102,7 +97,7 @@ async def test_sigterm_drains_a_real_gateway_process(aiohttp_server: AiohttpServ
     table_file = tmp_path / "table.json"
     table_file.write_bytes(build_table(str(sim.make_url("")).rstrip("/"), DEFAULT_ROUTES).to_json())
     secrets = write_secrets(tmp_path / "secrets")
-    port, admin_port = _free_port(), _free_port()
+    port, admin_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALIASGATE_")}
     env |= {"ALIASGATE_SHUTDOWN_GRACE_SECONDS": "10", "ALIASGATE_LOG_LEVEL": "warning"}
     process = await asyncio.create_subprocess_exec(
@@ -113,7 +108,7 @@ async def test_sigterm_drains_a_real_gateway_process(aiohttp_server: AiohttpServ
     )  # fmt: skip
     try:
         async with aiohttp.ClientSession() as session:
-            await _wait_ready(session, f"http://127.0.0.1:{admin_port}/readyz")
+            await wait_http_ok(f"http://127.0.0.1:{admin_port}/readyz", timeout_seconds=15, session=session)
             started = asyncio.Event()
             counter: list[int] = []
             url = f"http://127.0.0.1:{port}/v1/chat/completions"
@@ -128,18 +123,6 @@ async def test_sigterm_drains_a_real_gateway_process(aiohttp_server: AiohttpServ
             await process.wait()
     assert results == ["You said: go #slow<DONE>"] * STREAMS
     assert code == 0
-
-
-async def _wait_ready(session: aiohttp.ClientSession, url: str) -> None:
-    async with asyncio.timeout(15):
-        while True:
-            try:
-                async with session.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
 
 
 def _chat(text: str, model: str = "chatgpt/gpt-5.4") -> dict[str, object]:
@@ -167,7 +150,7 @@ async def test_sigterm_with_twenty_streams_in_flight_ends_each_properly_and_exit
     table_file = tmp_path / "table.json"
     table_file.write_bytes(build_table(str(sim.make_url("")).rstrip("/"), DEFAULT_ROUTES).to_json())
     secrets = write_secrets(tmp_path / "secrets")
-    port, admin_port = _free_port(), _free_port()
+    port, admin_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALIASGATE_")}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "gateway",
@@ -181,7 +164,7 @@ async def test_sigterm_with_twenty_streams_in_flight_ends_each_properly_and_exit
     bodies += [_chat("go #stall", m) for m in ("chatgpt/gpt-5.4", "team/chat")] * 5
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            await _wait_ready(session, f"http://127.0.0.1:{admin_port}/readyz")
+            await wait_http_ok(f"http://127.0.0.1:{admin_port}/readyz", timeout_seconds=15, session=session)
             started = [asyncio.Event() for _ in bodies]
             streams = [
                 asyncio.create_task(read_chat_stream(session, url, body, first))
@@ -230,7 +213,7 @@ async def test_at_the_deadline_every_kind_of_answer_still_running_ends_with_an_e
     client disconnect; ``serve`` returns right after the grace."""
     sim = await aiohttp_server(create_simulator_app(SimulatorConfig(stall_seconds=120.0, think_seconds=120.0)))
     table = build_table(str(sim.make_url("")).rstrip("/"), DEFAULT_ROUTES)
-    port, admin_port = _free_port(), _free_port()
+    port, admin_port = free_port(), free_port()
     grace = 0.5
     settings = GatewaySettings(
         listen=f"127.0.0.1:{port}", admin_listen=f"127.0.0.1:{admin_port}", shutdown_grace_seconds=grace
