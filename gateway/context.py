@@ -35,7 +35,10 @@ class RequestContext:
     backend: str = ""
     grant: KeyGrant | None = None
     upstream_seconds: float = 0.0
-    """Time spent awaiting the upstream (connect, headers, body reads); overhead = total minus this."""
+    """Time spent awaiting the upstream (connect, headers, body reads)."""
+    backoff_seconds: float = 0.0
+    """Time spent waiting between retries. The gateway's own time (overhead) is the total minus this and
+    ``upstream_seconds``."""
     first_token_at: float | None = None
     tokens: dict[str, int] = field(default_factory=dict)
     recovery_source: str | None = None

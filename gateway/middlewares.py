@@ -126,7 +126,7 @@ def _crashed(ctx: RequestContext, request: web.Request, exc: Exception) -> web.R
 
 def _finish(ctx: RequestContext, metrics: GatewayMetrics, now: float, path: str) -> None:
     total = now - ctx.started
-    overhead = max(0.0, total - ctx.upstream_seconds)
+    overhead = max(0.0, total - ctx.upstream_seconds - ctx.backoff_seconds)
     alias = ctx.alias
     if ctx.endpoint:
         mode = ctx.mode or "none"
@@ -134,6 +134,8 @@ def _finish(ctx: RequestContext, metrics: GatewayMetrics, now: float, path: str)
         metrics.requests(alias, mode, stream, str(ctx.status)).inc()
         metrics.duration(alias, mode, stream).observe(total)
         metrics.overhead(alias).observe(overhead)
+        if ctx.backoff_seconds:
+            metrics.retry_backoff(alias).observe(ctx.backoff_seconds)
         if ctx.first_token_at is not None:
             metrics.ttft(alias).observe(ctx.first_token_at - ctx.started)
         if alias != UNKNOWN_ALIAS:
@@ -164,6 +166,7 @@ def _finish(ctx: RequestContext, metrics: GatewayMetrics, now: float, path: str)
         error_code=ctx.error_code,
         duration_seconds=round(total, 6),
         upstream_seconds=round(ctx.upstream_seconds, 6),
+        backoff_seconds=round(ctx.backoff_seconds, 6) if ctx.backoff_seconds else None,
         overhead_seconds=round(overhead, 6),
         ttft_seconds=None if ctx.first_token_at is None else round(ctx.first_token_at - ctx.started, 6),
         tokens=ctx.tokens or None,
