@@ -144,10 +144,10 @@ def _finish(ctx: RequestContext, metrics: GatewayMetrics, now: float, path: str)
                     metrics.tokens(alias, kind).inc(count)
             if ctx.recovery_source:
                 metrics.recoveries(alias, ctx.recovery_source).inc()
-            if ctx.unrecoverable:
-                metrics.unrecoverable(alias).inc()
             if ctx.input_normalized:
                 metrics.input_normalized(alias).inc()
+        for empty in ctx.empty_answers:  # by the alias whose upstream answered empty (a fallback's own)
+            metrics.unrecoverable(empty).inc()
         if ctx.shutdown_cut:
             metrics.shutdown_cuts(alias).inc()
         elif ctx.disconnected:
@@ -171,7 +171,7 @@ def _finish(ctx: RequestContext, metrics: GatewayMetrics, now: float, path: str)
         ttft_seconds=None if ctx.first_token_at is None else round(ctx.first_token_at - ctx.started, 6),
         tokens=ctx.tokens or None,
         recovery_source=ctx.recovery_source,
-        unrecoverable=ctx.unrecoverable or None,
+        unrecoverable=len(ctx.empty_answers) or None,
         input_normalized=ctx.input_normalized or None,
         client_disconnected=ctx.disconnected,
         shutdown_cut=ctx.shutdown_cut,

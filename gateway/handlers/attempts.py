@@ -25,10 +25,10 @@ from gateway.providers.base import Endpoint
 from gateway.routing.loading import RouteTarget
 from gateway.upstream import reading
 from gateway.upstream.failover import with_failover
-from gateway.upstream.failures import UpstreamFailure
+from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
 from gateway.upstream.reading import UpstreamEvents
 
-__all__ = ["bridge_request_failure", "events_of", "failover", "read_json", "send"]
+__all__ = ["bridge_request_failure", "empty_answer", "events_of", "failover", "read_json", "send"]
 
 T = TypeVar("T")
 
@@ -70,6 +70,14 @@ async def failover(request: web.Request, prepared: Request, attempt: Callable[[R
         )
     except UpstreamFailure as failure:
         raise failure.error from None
+
+
+def empty_answer(ctx: RequestContext) -> UpstreamFailure:
+    """This attempt's upstream completed with an empty output the bridge could not rebuild: recorded (for
+    ``aliasgate_bridge_unrecoverable_total``) and failed like a bad answer, so it is retried, falls back, and
+    only then reaches the client, as a 502 ``empty_upstream_response`` — never as an empty success."""
+    ctx.record_empty_answer()
+    return failure_from_chat_error(reading.EMPTY_ANSWER)
 
 
 def bridge_request_failure(exc: bridge.BridgeRequestError) -> UpstreamFailure:
