@@ -233,6 +233,8 @@ async def respond(request: web.Request, ctx: RequestContext, outcome: Outcome) -
         ctx.disconnected = True
     except Exception as exc:
         outcome.resp.close()
+        if not response.prepared:
+            raise  # nothing sent yet: the middleware answers a plain 500
         _log.error("stream_crashed", request_id=ctx.request_id, **crash_fields(exc))
         ctx.error_code = "internal_error"
         error = GatewayError("The gateway failed to relay the answer.")
@@ -274,6 +276,9 @@ async def _cut(copy: _Copy, ctx: RequestContext, relay: Relay) -> None:
     """The shutdown's grace ran out mid-stream: an answer that was complete gets only its missing closing
     frame; any other gets the ``server_shutting_down`` error frame and the closing frame, and counts as cut."""
     closing = relay.closing
+    if not copy.response.prepared:  # cut before the first byte: the middleware answers a plain 503
+        ctx.shutdown_cut = True
+        raise ShuttingDownError("The gateway is shutting down; retry the request.")
     if relay.done:
         await copy.end(ctx, closing if closing and not copy.last.endswith(closing) else b"")
         return
