@@ -11,6 +11,7 @@ from gateway.client_keys import ApiKeyFile
 from gateway.context import RequestContext
 from gateway.credentials.store import CredentialStore
 from gateway.draining import Draining
+from gateway.limits import BodyBudget
 from gateway.metrics import GatewayMetrics
 from gateway.probing import HealthTracker, Prober
 from gateway.providers import Providers
@@ -22,6 +23,7 @@ from gateway.upstream.client import UpstreamClient
 __all__ = [
     "admin_app_key",
     "api_keys_key",
+    "body_budget_key",
     "clock_key",
     "context_key",
     "credentials_key",
@@ -54,4 +56,5 @@ ids_key: web.AppKey[Callable[[], str]] = web.AppKey("ids")
 rng_key = web.AppKey("rng", random.Random)
 draining_key = web.AppKey("draining", Draining)
 admin_app_key = web.AppKey("admin_app", web.Application)
+body_budget_key = web.AppKey("body_budget", BodyBudget)
 context_key = web.RequestKey("context", RequestContext)
