@@ -13,7 +13,8 @@ it never matches on message text. The tree (status, ``error.type``, ``error.code
     │   └── UnknownAliasError         404 invalid_request_error  model_not_found
     ├── MethodNotAllowedError         405 invalid_request_error  method_not_allowed
     ├── NotReadyError                 503 server_error           table_not_loaded
-    └── UpstreamError                 (status of the upstream/bridge error; type and code as mapped by the bridge)
+    └── UpstreamError                 (status of the upstream/bridge error; type and code as mapped by the bridge,
+        │                              the upstream's code passed on as it came, null included)
         ├── UpstreamUnavailableError  502 server_error           upstream_unavailable
         └── UpstreamTimeoutError      504 server_error           upstream_timeout
 
@@ -125,9 +126,13 @@ class NotReadyError(GatewayError):
 
 
 class UpstreamError(GatewayError):
-    """An upstream (or bridge) error passed on with the status and type the bridge mapped."""
+    """An upstream (or bridge) error passed on with the status and type the bridge mapped.
+
+    Its ``code`` is the upstream's: an upstream that said ``"code": null`` is passed on as null, never as a
+    code of ours (docs/bridge.md, "Errors")."""
 
     status = 502
+    error_code = None
 
 
 class UpstreamUnavailableError(UpstreamError):

@@ -71,7 +71,7 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         try:
             response = await handler(request)
         except GatewayError as exc:
-            ctx.error_code = exc.code
+            ctx.error_code = exc.code or exc.type  # an upstream error may carry no code
             response = error_response(exc)
         except web.HTTPException as exc:
             response = _http_error(exc)
