@@ -132,7 +132,7 @@ class UpstreamError(GatewayError):
     code of ours (docs/bridge.md, "Errors")."""
 
     status = 502
-    error_code = None
+    error_code: ClassVar[str | None] = None
 
 
 class UpstreamUnavailableError(UpstreamError):
