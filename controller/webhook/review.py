@@ -1,6 +1,6 @@
 """The validating admission webhook's HTTP edge: AdmissionReview v1 in, AdmissionReview v1 out.
 
-The decision itself is :func:`controller.admission.review`; this module only parses the review,
+The decision itself is :func:`controller.webhook.admission.review`; this module only parses the review,
 reads the inventory snapshot the controller keeps, and shapes the answer. Malformed reviews get a
 400, never a crash; the ValidatingWebhookConfiguration decides whether the API server fails open.
 Before the inventory has completed its first list the webhook cannot judge conflicts, so it allows
@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from controller.admission import AdmissionDecision, review
 from controller.conflicts import InvalidAlias, Verdict
 from controller.resources import ModelAlias
+from controller.webhook.admission import AdmissionDecision, review
 
 __all__ = ["NOT_READY_WARNING", "WEBHOOK_PATH", "Baseline", "InventorySnapshot", "webhook_routes"]
 

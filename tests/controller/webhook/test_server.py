@@ -11,8 +11,8 @@ from pytest_aiohttp import AiohttpClient
 from controller.inventory import Inventory
 from controller.resources import ModelAlias
 from controller.settings import parse_settings
-from controller.webhook import NOT_READY_WARNING, WEBHOOK_PATH, webhook_routes
-from controller.webhook_server import ParsedInventory
+from controller.webhook.review import NOT_READY_WARNING, WEBHOOK_PATH, webhook_routes
+from controller.webhook.server import ParsedInventory
 
 
 def _alias(name: str, *, mode: str | None = None, model: str = "gpt-5") -> dict[str, Any]:

@@ -8,10 +8,10 @@ from typing import Any
 from aiohttp import web
 from pytest_aiohttp import AiohttpClient
 
-from controller.admission import review
 from controller.conflicts import InvalidAlias
 from controller.resources import ModelAlias, parse_object
-from controller.webhook import WEBHOOK_PATH, webhook_routes
+from controller.webhook.admission import review
+from controller.webhook.review import WEBHOOK_PATH, webhook_routes
 
 
 def _alias(

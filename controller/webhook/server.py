@@ -23,7 +23,7 @@ from controller.conflicts import InvalidAlias, Verdict, resolve
 from controller.inventory import Inventory
 from controller.parsing import ParsedAliases
 from controller.resources import ModelAlias
-from controller.webhook import webhook_routes
+from controller.webhook.review import webhook_routes
 
 __all__ = ["ParsedInventory", "ReloadingCertificate", "WebhookServer"]
 
@@ -57,7 +57,7 @@ class ParsedInventory:
         """Verdicts of ``objects`` (a list this snapshot returned), computed once per inventory version.
 
         Keyed by the list's identity: a new inventory version gives a new list. Credentials are not
-        judged, as in :func:`controller.admission.review`.
+        judged, as in :func:`controller.webhook.admission.review`.
         """
         with self._lock:
             cached = self._baseline

@@ -9,7 +9,7 @@ import aiohttp
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from controller.programmed import GatewayPoller
+from controller.gateways import GatewayPoller, served_generation
 from gateway.app import create_app
 from gateway.keys import admin_app_key, table_holder_key
 from gateway.routing.source import TableSink
@@ -118,3 +118,11 @@ async def test_an_unreadable_pod_counts_as_serving_nothing(aiohttp_server: Aioht
     server = await aiohttp_server(app)
     url = str(server.make_url(""))
     assert await _poll(_poller([url])) == {url: -1}
+
+
+def test_served_generation_reads_the_gateway_status_document() -> None:
+    assert served_generation({"table": {"generation": 7, "sha256": "x"}}) == 7
+    assert served_generation({"generation": 2}) == 2
+    assert served_generation({"table": None}) is None
+    assert served_generation(["not", "a", "dict"]) is None
+    assert served_generation({"table": {"generation": True}}) is None

@@ -14,7 +14,7 @@ import aiohttp
 import orjson
 import pytest
 
-from controller.webhook import WEBHOOK_PATH
+from controller.webhook.review import WEBHOOK_PATH
 from tests.controller.kube_rig import (
     NAMESPACE,
     TEAM,
@@ -25,9 +25,7 @@ from tests.controller.kube_rig import (
     settings_for,
     started_api,
 )
-from tests.kubeapi import KubeApiServer
-from tests.kubeapi.server import self_signed_certificate
-from tests.kubeapi.support import Kubectl
+from tests.kubeapi import KubeApiServer, Kubectl, self_signed_certificate
 
 pytestmark = pytest.mark.timeout(30)
 
