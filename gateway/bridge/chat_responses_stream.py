@@ -101,6 +101,8 @@ class ResponsesToChatStream:
     )
 
     def __init__(self, *, model: str, include_usage: bool, fallback_id: str = "resp_unknown", created: int = 0) -> None:
+        """``created``: the `created` of every chunk when the upstream sends no `created_at` (the gateway passes
+        the time it received the request, as for the non-stream answer)."""
         self._model = model
         self._include_usage = include_usage
         self._id = fallback_id
@@ -265,6 +267,8 @@ class ResponsesToChatStream:
         out.append(self._chunk({}, self._finish_reason))
         self._usage = usage.usage_to_chat(response.get("usage"))
         if self._include_usage:
+            # `usage: null` when the upstream reported none, as the non-stream answer then has no usage: a
+            # chunk of zeros would tell the caller the request cost nothing.
             out.append(
                 {
                     "id": self._id,
@@ -272,7 +276,7 @@ class ResponsesToChatStream:
                     "created": self._created,
                     "model": self._model,
                     "choices": [],
-                    "usage": self._usage or usage.usage_to_chat({}),
+                    "usage": self._usage,
                 }
             )
         self._done = True
