@@ -72,6 +72,8 @@ class GatewayError(Exception):
         self.http_status = status if status is not None else self.status
         self.type = error_type if error_type is not None else self.error_type
         self.retry_after = retry_after
+        self.should_retry: bool | None = None
+        """What ``x-should-retry`` tells SDK clients; None says nothing (set once the gateway's own retries ran)."""
 
     def body(self) -> dict[str, Any]:
         return error_body(message=self.message, error_type=self.type, param=self.param, code=self.code)

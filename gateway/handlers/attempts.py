@@ -2,8 +2,9 @@
 
 The `web.Request`-bound edge of `gateway.upstream`: it finds the upstream client, the clock and the request
 context on the request and hands them to `upstream.client` / `upstream.reading`, so the time spent waiting
-lands in the context. `failover` runs an endpoint's attempt function over the route and its fallbacks and
-records the served alias's passive health.
+lands in the context. `failover` runs an endpoint's attempt function over the route and its fallbacks,
+records the served alias's passive health, and marks the error it answers with as not to be retried by the
+client (``x-should-retry: false``): the gateway's retries are the retries.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ async def failover(request: web.Request, prepared: Request, attempt: Callable[[R
     except UpstreamFailure as failure:
         if failure.retryable:
             health.record_traffic(ctx.served_alias or prepared.alias, ok=False, error=failure.error.message)
+        # The route's retries and fallbacks have run (or the failure was judged not worth another try): an
+        # SDK client retrying on top would multiply upstream requests (3 times 2 for one 429 with defaults).
+        failure.error.should_retry = False
         raise failure.error from None
     health.record_traffic(ctx.served_alias or prepared.alias, ok=True)
     return outcome
