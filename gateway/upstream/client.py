@@ -11,7 +11,7 @@ from __future__ import annotations
 import email.utils
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import aiohttp
 
@@ -22,6 +22,7 @@ from gateway.providers import CredentialsUnavailableError, Providers
 from gateway.providers.base import Endpoint
 from gateway.routing.loading import RouteTarget
 from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
+from gateway.upstream.scrubbing import CredentialScrubber
 
 __all__ = ["UpstreamClient", "delta_seconds"]
 
@@ -35,6 +36,8 @@ class UpstreamClient:
 
     providers: Providers
     metrics: GatewayMetrics
+    scrubber: CredentialScrubber = field(default_factory=CredentialScrubber)
+    """Learns every credential attached here; whatever upstream text is relayed or stored passes it."""
     _session: aiohttp.ClientSession | None = None
 
     @property
@@ -61,6 +64,7 @@ class UpstreamClient:
                 raise UpstreamFailure(
                     UpstreamUnavailableError(str(exc), code="credentials_unavailable"), retryable=False
                 ) from None
+            self.scrubber.learn(call.headers)
             try:
                 resp = await self.session.post(call.url, data=body, headers=call.headers, timeout=timeout)
             except TimeoutError:
@@ -91,11 +95,11 @@ class UpstreamClient:
             resp.release()
         error = bridge_errors.error_from_upstream_http(
             resp.status,
-            body,
+            self.scrubber.scrub_bytes(body),
             retry_after_header=delta_seconds(resp.headers.get("Retry-After"), now=time.time()),
             retry_after_ms_header=resp.headers.get("retry-after-ms"),
         )
-        return failure_from_chat_error(error)
+        return failure_from_chat_error(replace(error, message=self.scrubber.scrub_text(error.message)))
 
 
 def delta_seconds(retry_after: str | None, *, now: float) -> str | None:

@@ -87,15 +87,17 @@ async def test_token_near_expiry_is_refreshed_before_the_request(
     assert gateway.sim.requests[0].headers["chatgpt-account-id"] == "acct-9"
 
 
-async def test_a_failed_refresh_returns_the_upstream_401(
+async def test_a_failed_refresh_is_a_502_upstream_authentication_failed(
     make_gateway: GatewayFactory, aiohttp_server: AiohttpServer
 ) -> None:
+    """The upstream's 401 is about the gateway's token, not the client's key: never 401 invalid_api_key."""
     token_url, hits = await _token_server(aiohttp_server, status=400)
     gateway = await make_gateway(settings=_settings(token_url))
     gateway.sim.enqueue("status:401", count=2)
     body = {"model": "chatgpt/gpt-5.4", "messages": [{"role": "user", "content": "hi"}]}
     resp = await gateway.client.post("/v1/chat/completions", json=body)
-    assert resp.status == 401
+    assert resp.status == 502
+    assert (await resp.json())["error"]["code"] == "upstream_authentication_failed"
     assert len(hits) == 1
     assert len(gateway.sim.requests) == 1
 
