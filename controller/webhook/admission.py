@@ -14,10 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.conflicts import (
-    REASON_ALIAS_IN_USE,
-    REASON_INVALID_SPEC,
-    REASON_MODE_DOWNGRADE_REJECTED,
-    REASON_UNSUPPORTED_MODE,
     InvalidAlias,
     Reason,
     Verdict,
@@ -27,9 +23,7 @@ from controller.resources import InvalidObjectError, ModelAlias, parse_object
 
 __all__ = ["DENIED_REASONS", "AdmissionDecision", "review"]
 
-DENIED_REASONS: frozenset[Reason] = frozenset(
-    {REASON_MODE_DOWNGRADE_REJECTED, REASON_ALIAS_IN_USE, REASON_UNSUPPORTED_MODE, REASON_INVALID_SPEC}
-)
+DENIED_REASONS: frozenset[Reason] = frozenset({"ModeDowngradeRejected", "AliasInUse", "UnsupportedMode", "InvalidSpec"})
 """Reasons that deny a write outright: the object could never be accepted as written."""
 
 
