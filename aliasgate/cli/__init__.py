@@ -31,13 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_version(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    check = commands.add_parser(
+    check = _command(
+        commands,
         "check",
         help="validate ModelAlias manifests and show what the controller would accept or reject",
         description="Exit 0 when every alias is accepted, 1 when any is rejected, 2 on unreadable or invalid input.",
     )
-    add_version(check)
-    check.add_argument("--manifests", nargs="+", required=True, metavar="PATH", help="files or folders of YAML")
+    _add_manifests(check)
     check.add_argument("--output", choices=["text", "json"], default="text", help="output format")
     check.add_argument(
         "--secrets-dir",
@@ -46,25 +46,42 @@ def build_parser() -> argparse.ArgumentParser:
         help="check credentials against DIR/<secret-name>/ (otherwise credentials are not checked)",
     )
 
-    run = commands.add_parser(
+    run = _command(
+        commands,
         "run",
         help="local mode: reconcile manifest files and serve the gateway in one process",
         description="Runs the conflict engine on the manifests and serves them; reloads when the files change.",
     )
-    add_version(run)
-    run.add_argument("--manifests", nargs="+", required=True, metavar="PATH", help="files or folders of YAML")
+    _add_manifests(run)
     add_gateway_flags(run, RUN_FIELDS)
     run.set_defaults(usage_error=run.error, gateway_fields=RUN_FIELDS)
 
-    demo = commands.add_parser(
+    demo = _command(
+        commands,
         "demo",
         help="start a local upstream simulator and the gateway in front of it, with example aliases",
     )
-    add_version(demo)
     demo.add_argument("--upstream-listen", default="127.0.0.1:8787", metavar="HOST:PORT", help="simulator port")
     add_gateway_flags(demo, DEMO_FIELDS)
     demo.set_defaults(usage_error=demo.error, gateway_fields=DEMO_FIELDS)
     return parser
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    *,
+    help: str,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand that takes ``--version`` like the command itself."""
+    command = commands.add_parser(name, help=help, description=description)
+    add_version(command)
+    return command
+
+
+def _add_manifests(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--manifests", nargs="+", required=True, metavar="PATH", help="files or folders of YAML")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
