@@ -17,14 +17,10 @@ from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
 from aliasgate.runtime.logs import configure_logging
-from gateway.app import create_app, serve
-from gateway.credentials.files import DirectoryCredentialStore
-from gateway.keys import metrics_key, table_holder_key
 from gateway.metrics import GatewayMetrics
-from gateway.settings import GatewaySettings
-from tests.gateway.conftest import RouteSpec, StaticTableSource, build_table, write_secrets
+from tests.gateway.conftest import RouteSpec
+from tests.gateway.served import served_gateway
 from tests.gateway.upstreams import chat_chunk
-from tests.support.ports import free_port
 
 upstream_closed_key = web.AppKey("upstream_closed", asyncio.Event)
 
@@ -66,27 +62,11 @@ async def served(
     request: pytest.FixtureRequest, aiohttp_server: AiohttpServer, tmp_path: Path
 ) -> AsyncIterator[Served]:
     upstream = _silent_after_first_chunk_app(pace=request.param)
-    sim = await aiohttp_server(upstream)
-    table = build_table(str(sim.make_url("")).rstrip("/"), [RouteSpec("team/chat", mode="chat")])
-    port, admin_port = free_port(), free_port()
-    settings = GatewaySettings(
-        listen=f"127.0.0.1:{port}", admin_listen=f"127.0.0.1:{admin_port}", shutdown_grace_seconds=1.0
-    )
-    app = create_app(
-        settings,
-        table_source=StaticTableSource(table),
-        credentials=DirectoryCredentialStore(write_secrets(tmp_path / "secrets")),
-        probing=False,
-    )
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, settings, stop=stop))
-    for _ in range(200):
-        if app[table_holder_key].loaded:
-            break
-        await asyncio.sleep(0.01)
-    yield Served(f"http://127.0.0.1:{port}/v1/chat/completions", app[metrics_key], upstream[upstream_closed_key])
-    stop.set()
-    await asyncio.wait_for(server, 10)
+    routes = [RouteSpec("team/chat", mode="chat")]
+    async with served_gateway(
+        aiohttp_server, tmp_path, upstream=upstream, routes=routes, shutdown_grace_seconds=1.0
+    ) as gateway:
+        yield Served(f"{gateway.url}/v1/chat/completions", gateway.metrics, upstream[upstream_closed_key])
 
 
 @pytest.mark.parametrize(

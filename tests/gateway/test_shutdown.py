@@ -16,11 +16,10 @@ import pytest
 from pytest_aiohttp import AiohttpServer
 
 from aliasgate.simulator import SimulatorConfig, create_simulator_app
-from gateway.app import CUT_SECONDS, create_app, serve
-from gateway.credentials.files import DirectoryCredentialStore
-from gateway.keys import admin_app_key, draining_key, metrics_key, table_holder_key
-from gateway.settings import GatewaySettings
-from tests.gateway.conftest import DEFAULT_ROUTES, StaticTableSource, build_table, write_secrets
+from gateway.app import CUT_SECONDS
+from gateway.keys import admin_app_key, draining_key
+from tests.gateway.conftest import DEFAULT_ROUTES, build_table, write_secrets
+from tests.gateway.served import served_gateway
 from tests.support.ports import free_port
 from tests.support.processes import wait_http_ok
 from tests.support.sse_streams import ChatStream, read_chat_stream
@@ -50,46 +49,33 @@ async def _stream(session: aiohttp.ClientSession, url: str, started: asyncio.Eve
 
 
 async def test_shutdown_lets_fifty_open_streams_finish(aiohttp_server: AiohttpServer, tmp_path: Path) -> None:
-    sim = await aiohttp_server(create_simulator_app(SimulatorConfig(slow_interval_seconds=0.05)))
-    table = build_table(str(sim.make_url("")).rstrip("/"), DEFAULT_ROUTES)
-    port, admin_port = free_port(), free_port()
-    settings = GatewaySettings(
-        listen=f"127.0.0.1:{port}", admin_listen=f"127.0.0.1:{admin_port}", shutdown_grace_seconds=10.0
-    )
-    app = create_app(
-        settings,
-        table_source=StaticTableSource(table),
-        credentials=DirectoryCredentialStore(write_secrets(tmp_path / "secrets")),
-        probing=False,
-    )
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, settings, stop=stop))
-    url = f"http://127.0.0.1:{port}/v1/chat/completions"
+    grace = 10.0
+    sim_config = SimulatorConfig(slow_interval_seconds=0.05)
     connector = aiohttp.TCPConnector(limit=STREAMS + 5)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        for _ in range(200):
-            if app[table_holder_key].loaded:
-                break
-            await asyncio.sleep(0.01)
+    async with (
+        served_gateway(aiohttp_server, tmp_path, sim_config, shutdown_grace_seconds=grace) as served,
+        aiohttp.ClientSession(connector=connector) as session,
+    ):
+        url = f"{served.url}/v1/chat/completions"
         started = asyncio.Event()
         counter: list[int] = []
         streams = [asyncio.create_task(_stream(session, url, started, counter)) for _ in range(STREAMS)]
         await asyncio.wait_for(started.wait(), 10)
         began = time.monotonic()
-        stop.set()
+        served.stop.set()
         await asyncio.sleep(0.05)
-        assert app[draining_key].value is True
-        async with session.get(f"http://127.0.0.1:{admin_port}/status") as resp:
+        assert served.app[draining_key].value is True
+        async with session.get(f"http://127.0.0.1:{served.admin_port}/status") as resp:
             assert (await resp.json())["draining"] is True
         with pytest.raises(aiohttp.ClientConnectionError):
             async with aiohttp.ClientSession() as fresh, fresh.post(url, json={}) as resp:
                 await resp.read()
         results = await asyncio.wait_for(asyncio.gather(*streams), 10)
-        await asyncio.wait_for(server, 10)
+        await asyncio.wait_for(served.task, 10)
         elapsed = time.monotonic() - began
     assert results == ["You said: go #slow<DONE>"] * STREAMS
-    assert elapsed < settings.shutdown_grace_seconds
-    assert app[admin_app_key] is not None
+    assert elapsed < grace
+    assert served.app[admin_app_key] is not None
 
 
 async def test_sigterm_drains_a_real_gateway_process(aiohttp_server: AiohttpServer, tmp_path: Path) -> None:
@@ -211,28 +197,13 @@ async def test_at_the_deadline_every_kind_of_answer_still_running_ends_with_an_e
     """A stalled chat stream: error frame + ``[DONE]``; a stalled Responses stream: an ``error`` event; a
     request whose answer has not started: a 503 ``server_shutting_down``. All counted as cut, none as a
     client disconnect; ``serve`` returns right after the grace."""
-    sim = await aiohttp_server(create_simulator_app(SimulatorConfig(stall_seconds=120.0, think_seconds=120.0)))
-    table = build_table(str(sim.make_url("")).rstrip("/"), DEFAULT_ROUTES)
-    port, admin_port = free_port(), free_port()
     grace = 0.5
-    settings = GatewaySettings(
-        listen=f"127.0.0.1:{port}", admin_listen=f"127.0.0.1:{admin_port}", shutdown_grace_seconds=grace
-    )
-    app = create_app(
-        settings,
-        table_source=StaticTableSource(table),
-        credentials=DirectoryCredentialStore(write_secrets(tmp_path / "secrets")),
-        probing=False,
-    )
-    metrics = app[metrics_key]
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, settings, stop=stop))
-    base = f"http://127.0.0.1:{port}/v1"
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            if app[table_holder_key].loaded:
-                break
-            await asyncio.sleep(0.01)
+    sim_config = SimulatorConfig(stall_seconds=120.0, think_seconds=120.0)
+    async with (
+        served_gateway(aiohttp_server, tmp_path, sim_config, shutdown_grace_seconds=grace) as served,
+        aiohttp.ClientSession() as session,
+    ):
+        metrics, base = served.metrics, f"{served.url}/v1"
         chat_started = asyncio.Event()
         chat = asyncio.create_task(
             read_chat_stream(session, f"{base}/chat/completions", _chat("x #stall"), chat_started)
@@ -247,14 +218,14 @@ async def test_at_the_deadline_every_kind_of_answer_still_running_ends_with_an_e
             while metrics.value("aliasgate_inflight_requests") < 3:
                 await asyncio.sleep(0.01)
             began = time.monotonic()
-            stop.set()
+            served.stop.set()
             rest = await asyncio.wait_for(resp.read(), grace + 5)
         chat_result = await chat
         not_started = await thinking
         assert not_started.status == 503
         assert (await not_started.json())["error"]["code"] == "server_shutting_down"
         not_started.release()
-        await asyncio.wait_for(server, grace + 5)
+        await asyncio.wait_for(served.task, grace + 5)
         elapsed = time.monotonic() - began
     assert chat_result.cut_at_shutdown, chat_result
     events = [block for block in rest.split(b"\n\n") if block.strip()]
