@@ -20,7 +20,7 @@ from aliasgate.runtime.logs import configure_logging
 from gateway.metrics import GatewayMetrics
 from tests.gateway.conftest import RouteSpec
 from tests.gateway.served import served_gateway
-from tests.gateway.upstreams import chat_chunk
+from tests.gateway.upstreams import chat_chunk, open_event_stream
 
 upstream_closed_key = web.AppKey("upstream_closed", asyncio.Event)
 
@@ -33,9 +33,7 @@ def _silent_after_first_chunk_app(*, pace: float | None) -> web.Application:
     app[upstream_closed_key] = closed
 
     async def handler(request: web.Request) -> web.StreamResponse:
-        await request.read()
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
+        response = await open_event_stream(request)
         try:
             await response.write(b"data: " + orjson.dumps(chat_chunk("first")) + b"\n\n")
             for _ in range(600):

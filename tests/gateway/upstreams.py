@@ -14,6 +14,25 @@ CREATED = {
 }
 
 
+hits_key = web.AppKey("hits", list[int])
+
+
+def counting_app() -> tuple[web.Application, list[int]]:
+    """An upstream app whose handlers count their requests in the list, also ``app[hits_key]``."""
+    app = web.Application()
+    hits: list[int] = []
+    app[hits_key] = hits
+    return app, hits
+
+
+async def open_event_stream(request: web.Request) -> web.StreamResponse:
+    """Read the request, then start an SSE answer to it (200, ``text/event-stream``)."""
+    await request.read()
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    return response
+
+
 def frame(event: dict[str, object]) -> bytes:
     return b"event: " + str(event["type"]).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
@@ -22,15 +41,11 @@ def early_failure_app(kind: str) -> web.Application:
     """A Responses upstream that fails before any content: ``cut`` (EOF after response.created),
     ``failed`` (response.failed with server_error) or ``garbage`` (a non-JSON data frame first).
     Counts its requests in ``app[hits_key]``."""
-    app = web.Application()
-    hits: list[int] = []
-    app[hits_key] = hits
+    app, hits = counting_app()
 
     async def handler(request: web.Request) -> web.StreamResponse:
         hits.append(1)
-        await request.read()
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
+        response = await open_event_stream(request)
         if kind == "garbage":
             await response.write(b"data: {not json\n\n")
         await response.write(frame(CREATED))
@@ -68,17 +83,13 @@ def ended_early_app() -> web.Application:
     app = web.Application()
 
     async def chat(request: web.Request) -> web.StreamResponse:
-        await request.read()
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
+        response = await open_event_stream(request)
         await response.write(b"data: " + orjson.dumps(chat_chunk("Hel")) + b"\n\n")
         await response.write_eof()
         return response
 
     async def responses(request: web.Request) -> web.StreamResponse:
-        await request.read()
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
+        response = await open_event_stream(request)
         await response.write(frame(CREATED))
         delta = {"type": "response.output_text.delta", "sequence_number": 1, "output_index": 0, "content_index": 0}
         await response.write(frame({**delta, "item_id": "msg_x", "delta": "Hel"}))
@@ -90,23 +101,16 @@ def ended_early_app() -> web.Application:
     return app
 
 
-hits_key = web.AppKey("hits", list[int])
-
-
 def empty_answer_app(*, status: str = "completed", silence: float = 0.0) -> web.Application:
     """A Responses upstream whose answer carries nothing: ``response.created``, then (after ``silence``
     seconds) a terminal event with ``output: []`` and no output event to rebuild it from — ``completed`` or,
     with ``status="incomplete"``, ``response.incomplete`` (content filter). Counts its requests in
     ``app[hits_key]``."""
-    app = web.Application()
-    hits: list[int] = []
-    app[hits_key] = hits
+    app, hits = counting_app()
 
     async def handler(request: web.Request) -> web.StreamResponse:
         hits.append(1)
-        await request.read()
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
+        response = await open_event_stream(request)
         await response.write(frame(CREATED))
         if silence:
             await asyncio.sleep(silence)
