@@ -12,26 +12,13 @@ import time
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from tests.support.ports import free_port
-from tests.support.processes import stop_sync
+from tests.support.processes import stop_sync, wait_for_output
 from tests.support.sse_streams import read_chat_stream
 
 ALIASGATE = [sys.executable, "-m", "aliasgate"]
 """The command as a user runs it; ``python -m aliasgate`` is the console script's body (see test_entry_points)."""
-
-
-def wait_for(log: Path, marker: str, proc: subprocess.Popen[bytes], limit_seconds: float = 30.0) -> str:
-    deadline = time.monotonic() + limit_seconds
-    while time.monotonic() < deadline:
-        text = log.read_text(errors="replace")
-        if marker in text:
-            return text
-        if proc.poll() is not None:
-            pytest.fail(f"aliasgate demo exited with {proc.returncode}:\n{text}")
-        time.sleep(0.05)
-    pytest.fail(f"no {marker!r} within {limit_seconds} s:\n{log.read_text(errors='replace')}")
 
 
 def block(text: str, start: str) -> str:
@@ -57,7 +44,7 @@ def test_demo_prints_examples_that_work_and_stops_on_sigterm(tmp_path: Path) -> 
             env={**os.environ, "NO_COLOR": "1"},
         )
     try:
-        text = wait_for(log, "--- end ---", proc)
+        text = wait_for_output(log, "--- end ---", proc)
         assert "rejected aliases (1):" in text
         assert re.search(r"gpt-5\.4-chat\s+UnsupportedMode", text)
         curl = block(text, "curl")
@@ -97,7 +84,7 @@ def test_demo_with_a_keys_file_prints_examples_that_send_the_key(tmp_path: Path)
             stderr=subprocess.STDOUT,
         )
     try:
-        text = wait_for(log, "--- end ---", proc)
+        text = wait_for_output(log, "--- end ---", proc)
         curl = block(text, "curl")
         assert "$OPENAI_API_KEY" in curl
         with_key = {**os.environ, "OPENAI_API_KEY": "sk-demo-client-key"}
@@ -135,7 +122,7 @@ async def test_demo_sigterm_lets_streams_finish_within_the_grace_and_cuts_the_re
             stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"},
         )  # fmt: skip
     try:
-        await asyncio.to_thread(wait_for, log, "--- end ---", proc)
+        await asyncio.to_thread(wait_for_output, log, "--- end ---", proc)
         url = f"http://127.0.0.1:{listen}/v1/chat/completions"
         models = ("gpt-4.1-mini", "chatgpt/gpt-5.4", "local/qwen3-coder")
         bodies = [{"model": m, "stream": True, "messages": [{"role": "user", "content": "go #think"}]} for m in models]

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,7 +20,7 @@ from aliasgate.runtime.flags import env_name
 from gateway.settings import FLAGS
 from tests.aliasgate.cli.manifests_fixture import aliases_yaml, write_secrets
 from tests.support.ports import free_port
-from tests.support.processes import stop_sync
+from tests.support.processes import stop_sync, wait_for_output
 
 ALIASGATE = [sys.executable, "-m", "aliasgate"]
 
@@ -99,18 +98,6 @@ def test_bad_values_are_usage_errors_naming_the_flag(
     assert last.startswith(f"aliasgate {argv[0]}: error: {named}"), last
 
 
-def wait_for(path: Path, marker: str, proc: subprocess.Popen[bytes], limit_seconds: float = 30.0) -> str:
-    deadline = time.monotonic() + limit_seconds
-    while time.monotonic() < deadline:
-        text = path.read_text(errors="replace")
-        if marker in text:
-            return text
-        if proc.poll() is not None:
-            pytest.fail(f"aliasgate exited with {proc.returncode}:\n{text}")
-        time.sleep(0.05)
-    pytest.fail(f"no {marker!r} within {limit_seconds} s:\n{path.read_text(errors='replace')}")
-
-
 def status_of(url: str, key: str | None = None) -> int:
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"} if key else {})
     try:
@@ -148,7 +135,7 @@ def test_run_serves_with_the_keys_file_logs_json_and_takes_the_grace_from_the_en
             env=env,
         )
     try:
-        banner = wait_for(out, "rejected aliases (1):", proc)
+        banner = wait_for_output(out, "rejected aliases (1):", proc)
         assert f"client API keys        {keys}" in banner
         assert status_of(f"http://{listen}/v1/models") == 401
         assert status_of(f"http://{listen}/v1/models", "sk-wrong") == 401
@@ -180,7 +167,7 @@ def test_console_logs_into_a_file_carry_no_colour_escapes(tmp_path: Path, comman
     with out.open("wb") as sink:
         proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, env=env)
     try:
-        wait_for(out, "gateway_started", proc)
+        wait_for_output(out, "gateway_started", proc)
     finally:
         code = stop_sync(proc, grace_seconds=30)
     assert code == 0
