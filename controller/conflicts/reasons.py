@@ -7,16 +7,16 @@ checks every such place against it.
 
 from __future__ import annotations
 
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 __all__ = [
     "REJECTION_REASONS",
     "Reason",
     "Rejection",
+    "RejectionReason",
 ]
 
-Reason = Literal[
-    "Accepted",
+RejectionReason = Literal[
     "InvalidSpec",
     "UnsupportedMode",
     "CredentialsNotFound",
@@ -24,25 +24,14 @@ Reason = Literal[
     "BackendConflict",
     "ModeDowngradeRejected",
     "AliasInUse",
-    "ResolvedRefs",
-    "FallbackNotFound",
-    "CredentialsNotChecked",
 ]
+"""The reasons an object is rejected for (an ``Accepted=False`` verdict)."""
+
+Reason = Literal[RejectionReason, "Accepted", "ResolvedRefs", "FallbackNotFound", "CredentialsNotChecked"]
 """Every reason a verdict (Accepted condition) or its references (ResolvedRefs condition) can carry."""
 
-
-REJECTION_REASONS: Final[frozenset[Reason]] = frozenset(
-    {
-        "InvalidSpec",
-        "UnsupportedMode",
-        "CredentialsNotFound",
-        "CredentialsNotPermitted",
-        "BackendConflict",
-        "ModeDowngradeRejected",
-        "AliasInUse",
-    }
-)
-"""The reasons an object is rejected for (an ``Accepted=False`` verdict); the rest describe references."""
+REJECTION_REASONS: Final[frozenset[Reason]] = frozenset(get_args(RejectionReason))
+"""The rejection reasons as a set, for code that asks whether a reason rejects; the rest describe references."""
 
 Rejection = tuple[Reason, str]
 """A rejection: its reason and a message that says exactly what to change."""
