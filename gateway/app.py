@@ -4,7 +4,7 @@
 ``/metrics``, ``/status``, ``/health/*``) is ``app[admin_app_key]`` and shares the same table
 holder, metrics and health state. Every lifetime (upstream session, table source, credential
 store, prober) is one ``cleanup_ctx`` entry of the public app. :func:`serve` runs both apps on
-their ports until told to stop, then drains (DESIGN §6 graceful shutdown).
+their ports until told to stop, then drains (docs/gateway.md, "Shutdown").
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ class GatewaySettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     listen: str = "0.0.0.0:8080"
-    """Public OpenAI-compatible port (DESIGN §8)."""
+    """Public OpenAI-compatible port (docs/gateway.md, "Running it")."""
     admin_listen: str = "0.0.0.0:9090"
     """Health, readiness, metrics and status; kept off the public port so clients cannot reach them."""
     namespace: str = Field(default_factory=_default_namespace)

@@ -1,4 +1,4 @@
-"""The conflict engine (DESIGN §3): the full set of ModelAlias objects → routing table + verdicts.
+"""The conflict engine (docs/conflict-rules.md): the full set of ModelAlias objects → routing table + verdicts.
 
 Pure, deterministic and order-independent: the same set in any order, with any duplicates, gives the
 same :class:`Resolution`. No I/O, no clock, no Kubernetes imports. This docstring is the rule spec; the

@@ -1,4 +1,4 @@
-"""Admission review of a ModelAlias against the current inventory (DESIGN §3, validating webhook).
+"""Admission review of a ModelAlias against the current inventory (docs/controller.md, "Admission webhook").
 
 Pure: runs the same conflict engine as the reconciler on "the inventory as it would be after this
 write" and compares it with the inventory as it is. A write is denied when the object itself would

@@ -1,6 +1,6 @@
 """ChatGPT's codex backend: OAuth access token + account id, the Codex CLI's headers, token refresh.
 
-Spec §5.1: ``Authorization: Bearer <access token>``, ``ChatGPT-Account-Id``, ``originator``,
+docs/gateway.md, "Providers and credentials": ``Authorization: Bearer <access token>``, ``ChatGPT-Account-Id``, ``originator``,
 ``user-agent``, ``session_id``, ``accept: text/event-stream``. Tokens come from the credentials
 Secret (``accessToken``, ``accountId``, optional ``refreshToken`` and ``expiresAt``, or a Codex CLI
 ``auth.json``). An access token is refreshed shortly before it expires and once after a 401; one

@@ -1,4 +1,4 @@
-"""Properties of the conflict engine over generated alias sets (DESIGN §3 and §10).
+"""Properties of the conflict engine over generated alias sets (docs/conflict-rules.md).
 
 The pools are small on purpose (few aliases, URLs that normalise to the same backend, few models) so
 generated sets are full of shared backends, mode disagreements and name clashes.
