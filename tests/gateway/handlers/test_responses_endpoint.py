@@ -94,13 +94,14 @@ async def test_tools_pass_through_the_responses_endpoint(gateway: Gateway) -> No
     assert orjson.loads(calls[0].arguments) == {"q": "find #tool"}
 
 
-async def test_chat_mode_alias_is_refused_on_the_responses_endpoint(gateway: Gateway) -> None:
+async def test_chat_mode_alias_is_served_through_the_reverse_bridge(gateway: Gateway) -> None:
+    # Formerly a 400 unsupported_endpoint; the reverse bridge's own tests are in test_responses_over_chat.py.
     resp = await gateway.client.post("/v1/responses", json={"model": "team/chat", "input": "x"})
-    assert resp.status == 400
+    assert resp.status == 200
     body = await resp.json()
-    assert body["error"]["code"] == "unsupported_endpoint"
-    assert body["error"]["param"] == "model"
-    assert gateway.sim.requests == []
+    assert body["object"] == "response"
+    assert body["output"][0]["content"][0]["text"] == "You said: x"
+    assert [r.path for r in gateway.sim.requests] == ["/v1/chat/completions"]
 
 
 async def test_failure_mid_stream_is_forwarded_and_cut_becomes_an_error_event(gateway: Gateway) -> None:
