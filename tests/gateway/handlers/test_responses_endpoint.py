@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
+import openai
 import orjson
 import pytest
 
@@ -132,4 +133,14 @@ async def test_codex_rejection_is_passed_on_as_a_400(gateway: Gateway) -> None:
     assert resp.status == 400
     body = await resp.json()
     assert body["error"]["param"] == "input"
+    assert gateway.sim.requests == []
+
+
+async def test_stored_state_on_the_codex_backend_is_a_400_before_anything_is_sent(gateway: Gateway) -> None:
+    async with gateway.sdk() as sdk:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await sdk.responses.create(model=CODEX, input="and then?", previous_response_id="resp_earlier")
+    assert isinstance(caught.value.body, dict)
+    assert caught.value.body["param"] == "previous_response_id"
+    assert "send the whole conversation" in caught.value.body["message"]
     assert gateway.sim.requests == []
