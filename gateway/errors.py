@@ -11,7 +11,8 @@ it never matches on message text. The tree (status, ``error.type``, ``error.code
     ├── AuthenticationError           401 authentication_error   invalid_api_key
     ├── PermissionDeniedError         403 permission_error       model_not_permitted
     ├── NotFoundError                 404 invalid_request_error  not_found
-    │   └── UnknownAliasError         404 invalid_request_error  model_not_found
+    │   ├── UnknownAliasError         404 invalid_request_error  model_not_found
+    │   └── UnavailableAliasError     404 invalid_request_error  model_not_available (rejected by the controller)
     ├── MethodNotAllowedError         405 invalid_request_error  method_not_allowed
     ├── NotReadyError                 503 server_error           table_not_loaded
     ├── OverloadedError               503 server_error           server_overloaded (Retry-After: 1)
@@ -21,8 +22,10 @@ it never matches on message text. The tree (status, ``error.type``, ``error.code
         ├── UpstreamUnavailableError  502 server_error           upstream_unavailable
         └── UpstreamTimeoutError      504 server_error           upstream_timeout
 
-Messages never carry a secret or a list of other aliases, and are cut to ``MAX_MESSAGE_CHARS`` (``param`` to
-``MAX_PARAM_CHARS``) so no client-supplied value comes back unbounded.
+Messages never carry a secret or a list of other aliases (a rejected alias's answer names its reason, a
+fixed word such as ``ModeDowngradeRejected``, never the controller's message, which can name other aliases),
+and are cut to ``MAX_MESSAGE_CHARS`` (``param`` to ``MAX_PARAM_CHARS``) so no client-supplied value comes
+back unbounded.
 """
 
 from __future__ import annotations
@@ -44,11 +47,13 @@ __all__ = [
     "OverloadedError",
     "PermissionDeniedError",
     "RequestTimeoutError",
+    "UnavailableAliasError",
     "UnknownAliasError",
     "UnsupportedParameterError",
     "UpstreamError",
     "UpstreamTimeoutError",
     "UpstreamUnavailableError",
+    "alias_not_served",
     "error_body",
 ]
 
@@ -132,6 +137,25 @@ class NotFoundError(GatewayError):
 
 class UnknownAliasError(NotFoundError):
     error_code = "model_not_found"
+
+
+class UnavailableAliasError(NotFoundError):
+    """The alias exists (a ModelAlias asks for it) but the controller rejected it, so nothing serves it."""
+
+    error_code = "model_not_available"
+
+
+def alias_not_served(alias: str, rejected_reason: str | None) -> NotFoundError:
+    """The answer for an alias the table does not route: unknown, or known and rejected (with its reason)."""
+    if rejected_reason is None:
+        return UnknownAliasError(
+            f"The model '{echo(alias)}' does not exist or you do not have access to it.", param="model"
+        )
+    return UnavailableAliasError(
+        f"The model '{echo(alias)}' exists but is not available: its configuration was rejected ({rejected_reason}). "
+        "The gateway's operator can see why with kubectl get modelaliases.",
+        param="model",
+    )
 
 
 class MethodNotAllowedError(GatewayError):

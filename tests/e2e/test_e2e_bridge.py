@@ -50,7 +50,8 @@ def test_the_chat_alias_on_the_shared_codex_backend_is_rejected_and_not_served(s
         assert [m.id for m in client.models.list().data] == ["chatgpt/gpt-5.4", "gpt-4.1-mini", "local/qwen"]
         with pytest.raises(openai.NotFoundError) as caught:
             client.chat.completions.create(model="gpt-5.4-chat", messages=[{"role": "user", "content": "hi"}])
-    assert caught.value.code == "model_not_found"
+    assert caught.value.code == "model_not_available"  # it exists, and the answer says why it is not served
+    assert "UnsupportedMode" in caught.value.message
     assert stack.simulator.requests == []
 
 

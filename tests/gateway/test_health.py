@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from contextlib import suppress
 
-from gateway.keys import prober_key
+from gateway.keys import draining_key, prober_key
 from gateway.probing import probe_body
 from gateway.routing.loading import compile_table
 from gateway.settings import GatewaySettings
@@ -135,3 +135,13 @@ def test_probe_body_never_sends_a_string_input() -> None:
         assert endpoint == target.route.mode
         if endpoint == "responses":
             assert isinstance(body["input"], list)
+
+
+async def test_status_and_readyz_give_one_answer_while_draining(gateway: Gateway) -> None:
+    gateway.app[draining_key].value = True
+    readyz = await gateway.admin.get("/readyz")
+    assert readyz.status == 503
+    assert (await readyz.json()) == {"ready": False, "reason": "draining"}
+    status = await (await gateway.admin.get("/status")).json()
+    assert (status["ready"], status["draining"]) == (False, True)
+    assert status["servedGeneration"] == 1  # still serving its table to the requests in flight

@@ -73,3 +73,42 @@ def test_demo_prints_examples_that_work_and_stops_on_sigterm(tmp_path: Path) -> 
     assert code == 0, log.read_text(errors="replace")
     assert not Path(demo_dir.group(1)).exists()
     assert "gateway_stopped" in log.read_text(errors="replace")
+
+
+def test_demo_with_a_keys_file_prints_examples_that_send_the_key(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.txt"
+    keys.write_text("sk-demo-client-key\n")
+    log = tmp_path / "demo.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [
+                *ALIASGATE,
+                "demo",
+                f"--listen=127.0.0.1:{free_port()}",
+                f"--admin-listen=127.0.0.1:{free_port()}",
+                f"--upstream-listen=127.0.0.1:{free_port()}",
+                f"--api-keys-file={keys}",
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        text = wait_for(log, "--- end ---", proc)
+        curl = block(text, "curl")
+        assert "$OPENAI_API_KEY" in curl
+        with_key = {**os.environ, "OPENAI_API_KEY": "sk-demo-client-key"}
+        curl_run = subprocess.run(["bash", "-c", curl], capture_output=True, timeout=30, check=False, env=with_key)
+        assert b'"content":"You said: Hello from curl"' in curl_run.stdout, curl_run.stdout
+        wrong = {**os.environ, "OPENAI_API_KEY": "sk-not-listed"}
+        refused = subprocess.run(["bash", "-c", curl], capture_output=True, timeout=30, check=False, env=wrong)
+        assert b'"code":"invalid_api_key"' in refused.stdout, refused.stdout
+        snippet = block(text, "python")
+        assert "api_key=" not in snippet  # the SDK reads OPENAI_API_KEY itself
+        py_run = subprocess.run(
+            [sys.executable, "-c", snippet], capture_output=True, timeout=60, check=False, env=with_key
+        )
+        assert py_run.returncode == 0, py_run.stderr
+        assert py_run.stdout.decode().strip() == "You said: Hello from Python"
+    finally:
+        code = stop_sync(proc, grace_seconds=30)
+    assert code == 0, log.read_text(errors="replace")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -76,3 +78,32 @@ def test_python_m_controller_logs_through_the_redacting_pipeline_on_stderr(
     assert "timestamp" in started
     assert stdlib["logger"] == "kubernetes_asyncio"
     assert "sk-live-123" not in err
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_console_lines_are_coloured_on_a_terminal_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    configure_logging(level="info", json=False, cache=False)  # stdout is pytest's capture: not a terminal
+    structlog.get_logger("test").info("plain_line", alias="a")
+    out = capsys.readouterr().out
+    assert "plain_line" in out
+    assert "\x1b[" not in out
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    configure_logging(level="info", json=False, cache=False)
+    structlog.get_logger("test").info("coloured_line")
+    assert "\x1b[" in terminal.getvalue()
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    terminal.truncate(0)
+    configure_logging(level="info", json=False, cache=False)
+    structlog.get_logger("test").info("no_colour_wanted")
+    assert "no_colour_wanted" in terminal.getvalue()
+    assert "\x1b[" not in terminal.getvalue()
