@@ -16,6 +16,7 @@ it never matches on message text. The tree (status, ``error.type``, ``error.code
     ├── MethodNotAllowedError         405 invalid_request_error  method_not_allowed
     ├── NotReadyError                 503 server_error           table_not_loaded
     ├── OverloadedError               503 server_error           server_overloaded (Retry-After: 1)
+    ├── ShuttingDownError             503 server_error           server_shutting_down
     └── UpstreamError                 (status of the upstream/bridge error; type and code as mapped by the bridge,
         │                              except an upstream 401/403: 502 upstream_authentication_failed /
         │                              upstream_permission_denied, see gateway/upstream/relayed_errors.py)
@@ -47,6 +48,7 @@ __all__ = [
     "OverloadedError",
     "PermissionDeniedError",
     "RequestTimeoutError",
+    "ShuttingDownError",
     "UnavailableAliasError",
     "UnknownAliasError",
     "UnsupportedParameterError",
@@ -174,6 +176,13 @@ class OverloadedError(GatewayError):
 
     status = 503
     error_code = "server_overloaded"
+
+
+class ShuttingDownError(GatewayError):
+    """The gateway is shutting down and its grace ran out before this answer did (the client may retry)."""
+
+    status = 503
+    error_code = "server_shutting_down"
 
 
 class UpstreamError(GatewayError):

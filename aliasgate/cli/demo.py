@@ -158,8 +158,13 @@ def instructions(*, listen: str, admin_listen: str, api_keys: bool = False) -> s
 async def run_demo(*, settings: GatewaySettings, upstream_listen: str, stop: asyncio.Event, out: TextIO) -> int:
     """Start the simulator, then local mode on generated manifests, until ``stop`` is set."""
     up_host, up_port = parse_listen(upstream_listen)
+    # The simulator ends its answers when the gateway hangs up (handler cancellation), so a stalled one does
+    # not keep the command alive after the gateway's shutdown.
     simulator = web.AppRunner(
-        create_simulator_app(SimulatorConfig(empty_output_rate=0.5, upstream_id="demo")), access_log=None
+        create_simulator_app(SimulatorConfig(empty_output_rate=0.5, upstream_id="demo")),
+        access_log=None,
+        handler_cancellation=True,
+        shutdown_timeout=1.0,
     )
     await simulator.setup()
     try:

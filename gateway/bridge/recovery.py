@@ -16,7 +16,8 @@ Per output index, the best evidence wins:
 `RecoveryOutcome.source` names the *weakest* evidence any recovered item needed, so the
 `aliasgate_bridge_recoveries_total{source}` metric shows how degraded the stream was. `unrecoverable` is True
 when the terminal output was empty and nothing at all could be rebuilt (whether or not the stream showed
-output events): the caller then gets an empty assistant turn, and operators get a counter.
+output events): the bridge translates an empty assistant turn, which the gateway refuses to pass on as a
+success for a completed answer (``empty_upstream_response``), and operators get a counter.
 """
 
 from __future__ import annotations

@@ -214,10 +214,14 @@ class _BridgedRelay(_ChatFrames):
             if type(payload) is not dict:
                 raise relay.StreamBroken(BAD_EVENT, frames)
             was_started = translator.started
+            mark = len(frames)
             for chunk in feed(payload):
                 append(b"data: " + _dumps(chunk) + b"\n\n")
             if not was_started and translator.started:
                 self._ctx.first_token_at = self._clock()
+            if translator.done and _empty(translator.recovery, translator.finish_reason):
+                self._ctx.record_empty_answer()  # its empty turn is not sent: the attempt failed
+                raise relay.StreamBroken(reading.EMPTY_ANSWER, frames[:mark])
         return frames
 
     def after_priming(self, eof: bool) -> list[bytes]:
@@ -243,6 +247,12 @@ class _BridgedRelay(_ChatFrames):
             ctx.error_code = translator.error.code or translator.error.type
 
 
+def _empty(recovery: bridge.RecoveryOutcome, finish_reason: str | None) -> bool:
+    """A completed answer (``stop``) with an empty output nothing could rebuild. An incomplete one
+    (``length``, ``content_filter``) may legitimately be empty: the upstream says why."""
+    return recovery.unrecoverable and finish_reason == "stop"
+
+
 def _folded_reply(ctx: RequestContext, result: bridge.FoldResult, now: float) -> web.StreamResponse:
     """A folded (non-stream or JSON) bridge result → the chat answer (as JSON, or as SSE chunks)."""
     ctx.record_recovery(result.recovery)
@@ -251,6 +261,9 @@ def _folded_reply(ctx: RequestContext, result: bridge.FoldResult, now: float) ->
     completion = result.completion
     if completion is None:  # pragma: no cover - the bridge always sets one of the two
         raise failure_from_chat_error(reading.NOT_JSON)
+    choices = completion.get("choices") or [{}]
+    if _empty(result.recovery, choices[0].get("finish_reason")):
+        raise attempts.empty_answer(ctx)
     ctx.record_chat_usage(result.usage)
     ctx.first_token_at = now
     return _completion_reply(ctx, completion, None)

@@ -95,6 +95,8 @@ async def _fold(
         raise failure_from_chat_error(result.error)
     if result.response is None:
         raise failure_from_chat_error(bridge.stream_truncated_error())
+    if result.recovery.unrecoverable and result.response.get("status") != "incomplete":
+        raise attempts.empty_answer(ctx)  # completed with nothing in it (an incomplete answer may be empty)
     _record_usage(ctx, result.response)
     ctx.first_token_at = clock()
     return web.Response(body=orjson.dumps(result.response), content_type="application/json")
@@ -131,6 +133,9 @@ class _ResponsesRelay(relay.MarkedRelay):
             if kind in FAILED_EVENTS and not self.started:
                 raise relay.StreamBroken(bridge.error_from_event(payload), frames)
             forwarded = self._recovery.feed(payload)
+            if kind == "response.completed" and self._recovery.recovery.unrecoverable:
+                ctx.record_empty_answer()  # completed with nothing in it: the attempt failed
+                raise relay.StreamBroken(reading.EMPTY_ANSWER, frames)
             data = event.data if forwarded is payload else orjson.dumps(forwarded).decode()
             frames.append(encode_event(data, event=kind if isinstance(kind, str) else event.event))
             if not self.started and kind not in _PRELUDE:

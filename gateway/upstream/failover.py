@@ -2,6 +2,8 @@
 
 Exponential backoff with full jitter between retries of one alias; each fallback alias in order after that.
 Attempts raise :class:`~gateway.upstream.failures.UpstreamFailure`; a non-retryable one ends the chain at once.
+Each alias's own outcome is reported as it is known (``report``), so passive health blames the alias whose
+upstream failed and credits the one that answered — never one for the other.
 """
 
 from __future__ import annotations
@@ -15,9 +17,13 @@ from gateway.metrics import GatewayMetrics
 from gateway.routing.loading import CompiledTable, RouteTarget
 from gateway.upstream.failures import UpstreamFailure
 
-__all__ = ["backoff_seconds", "with_failover"]
+__all__ = ["AliasOutcome", "backoff_seconds", "with_failover"]
 
 T = TypeVar("T")
+
+AliasOutcome = Callable[[str, UpstreamFailure | None], None]
+"""Told once per alias tried: its last retryable failure after its retries ran out, or None when it answered.
+Not told of a non-retryable failure (the request's fault, not the alias's)."""
 
 
 def backoff_seconds(attempt: int, *, base: float, cap: float, rng: random.Random) -> float:
@@ -33,8 +39,11 @@ async def with_failover(
     metrics: GatewayMetrics,
     rng: random.Random,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    report: AliasOutcome | None = None,
 ) -> T:
-    """Try ``target`` (with its retries), then each fallback alias in order; re-raise the last failure."""
+    """Try ``target`` (with its retries), then each fallback alias in order; re-raise the last failure.
+
+    ``sleep`` waits out each backoff (callers pass one that measures it)."""
     chain = [target]
     for name in target.fallbacks:
         fallback = table.get(name)
@@ -52,10 +61,16 @@ async def with_failover(
                     backoff_seconds(n - 1, base=retries.backoff_seconds, cap=retries.backoff_max_seconds, rng=rng)
                 )
             try:
-                return await attempt(current)
+                answer = await attempt(current)
             except UpstreamFailure as failure:
                 last = failure
                 if not failure.retryable:
                     raise
+                continue
+            if report is not None:
+                report(current.alias, None)
+            return answer
+        if report is not None and last is not None:
+            report(current.alias, last)
     assert last is not None
     raise last

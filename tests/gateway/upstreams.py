@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 from aiohttp import web
 
@@ -89,6 +91,35 @@ def ended_early_app() -> web.Application:
 
 
 hits_key = web.AppKey("hits", list[int])
+
+
+def empty_answer_app(*, status: str = "completed", silence: float = 0.0) -> web.Application:
+    """A Responses upstream whose answer carries nothing: ``response.created``, then (after ``silence``
+    seconds) a terminal event with ``output: []`` and no output event to rebuild it from — ``completed`` or,
+    with ``status="incomplete"``, ``response.incomplete`` (content filter). Counts its requests in
+    ``app[hits_key]``."""
+    app = web.Application()
+    hits: list[int] = []
+    app[hits_key] = hits
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        hits.append(1)
+        await request.read()
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(frame(CREATED))
+        if silence:
+            await asyncio.sleep(silence)
+        terminal = {"id": "resp_x", "status": status, "output": [], "usage": {"input_tokens": 3, "output_tokens": 0}}
+        if status == "incomplete":
+            terminal["incomplete_details"] = {"reason": "content_filter"}
+        kind = "response.incomplete" if status == "incomplete" else "response.completed"
+        await response.write(frame({"type": kind, "sequence_number": 1, "response": terminal}))
+        await response.write_eof()
+        return response
+
+    app.router.add_post("/v1/responses", handler)
+    return app
 
 
 echo_mode_key = web.AppKey("echo_mode", list[str])
