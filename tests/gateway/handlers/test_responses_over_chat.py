@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import MutableMapping
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import openai
 import orjson
 import pytest
@@ -19,9 +21,21 @@ from aiohttp import web
 from openai.types.responses import FunctionToolParam, Response, ResponseFunctionToolCall
 from pytest_aiohttp import AiohttpServer
 
-from aliasgate.simulator import SimulatorConfig
+from aliasgate.simulator import SimulatorConfig, create_simulator_app
+from gateway.app import create_app, serve
+from gateway.credentials.files import DirectoryCredentialStore
+from gateway.keys import metrics_key, table_holder_key
 from gateway.settings import GatewaySettings
-from tests.gateway.conftest import FAST_RETRIES, Gateway, GatewayFactory, RouteSpec, build_table
+from tests.gateway.conftest import (
+    FAST_RETRIES,
+    Gateway,
+    GatewayFactory,
+    RouteSpec,
+    StaticTableSource,
+    build_table,
+    write_secrets,
+)
+from tests.support.ports import free_port
 
 CHAT = "team/chat"
 TOOL: FunctionToolParam = {
@@ -303,3 +317,61 @@ async def test_an_upstream_answering_json_to_a_stream_request_still_streams_resp
     assert "response.reasoning_summary_text.delta" in [e.type for e in events]
     assert [item.type for item in whole.output] == ["reasoning", "message"]
     assert gateway.metric("aliasgate_tokens_total", alias="plain", type="completion") == 10
+
+
+async def test_a_client_that_goes_away_mid_stream_closes_the_chat_upstream(make_gateway: GatewayFactory) -> None:
+    gateway = await make_gateway(sim_config=SimulatorConfig(slow_interval_seconds=0.2))
+    assert gateway.sim_server.runner is not None
+    server = gateway.sim_server.runner.server
+    assert server is not None
+    url = gateway.client.make_url("/v1/responses")
+    async with aiohttp.ClientSession() as session:
+        resp = await session.post(url, json={"model": CHAT, "input": "x #slow", "stream": True})
+        assert resp.status == 200
+        while b"response.output_text.delta" not in await resp.content.readline():
+            pass
+        assert len(server.connections) == 1
+        resp.close()
+    async with asyncio.timeout(5):
+        while server.connections or not gateway.metric("aliasgate_client_disconnects_total", alias=CHAT):
+            await asyncio.sleep(0.025)
+    assert gateway.metric("aliasgate_requests_total", alias=CHAT, mode="chat", stream="true", code="499") == 1
+    assert gateway.upstream_connections() == 0
+
+
+async def test_at_the_shutdown_deadline_a_bridged_stream_ends_with_one_response_failed(
+    aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    sim = await aiohttp_server(create_simulator_app(SimulatorConfig(stall_seconds=120.0)))
+    table = build_table(str(sim.make_url("")).rstrip("/"), [RouteSpec(CHAT, model="gpt-4.1-mini")])
+    port = free_port()
+    settings = GatewaySettings(
+        listen=f"127.0.0.1:{port}", admin_listen=f"127.0.0.1:{free_port()}", shutdown_grace_seconds=0.3
+    )
+    app = create_app(
+        settings,
+        table_source=StaticTableSource(table),
+        credentials=DirectoryCredentialStore(write_secrets(tmp_path / "secrets")),
+        probing=False,
+    )
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, settings, stop=stop))
+    async with asyncio.timeout(5):
+        while not app[table_holder_key].loaded:
+            await asyncio.sleep(0.01)
+    async with aiohttp.ClientSession() as session:
+        body = {"model": CHAT, "input": "wait #stall", "stream": True}
+        async with session.post(f"http://127.0.0.1:{port}/v1/responses", json=body) as resp:
+            assert resp.status == 200
+            head = b""
+            while b"response.output_text.delta" not in head:
+                head += await resp.content.readline()
+            stop.set()
+            rest = await asyncio.wait_for(resp.read(), 5)
+    await asyncio.wait_for(server, 5)
+    events = _events(head + rest)
+    assert [e["type"] for e in events].count("response.failed") == 1
+    assert events[-1]["type"] == "response.failed"
+    assert events[-1]["response"]["error"]["code"] == "server_shutting_down"
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+    assert app[metrics_key].value("aliasgate_shutdown_cuts_total", {"alias": CHAT}) == 1
