@@ -18,7 +18,8 @@ it never matches on message text. The tree (status, ``error.type``, ``error.code
     ├── OverloadedError               503 server_error           server_overloaded (Retry-After: 1)
     ├── ShuttingDownError             503 server_error           server_shutting_down
     └── UpstreamError                 (status of the upstream/bridge error; type and code as mapped by the bridge,
-        │                              except an upstream 401/403: 502 upstream_authentication_failed /
+        │                              the upstream's code passed on as it came, null included; except an
+        │                              upstream 401/403: 502 upstream_authentication_failed /
         │                              upstream_permission_denied, see gateway/upstream/relayed_errors.py)
         ├── UpstreamUnavailableError  502 server_error           upstream_unavailable
         └── UpstreamTimeoutError      504 server_error           upstream_timeout
@@ -94,6 +95,8 @@ class GatewayError(Exception):
         self.http_status = status if status is not None else self.status
         self.type = error_type if error_type is not None else self.error_type
         self.retry_after = retry_after
+        self.should_retry: bool | None = None
+        """What ``x-should-retry`` tells SDK clients; None says nothing (set once the gateway's own retries ran)."""
 
     def body(self) -> dict[str, Any]:
         return error_body(message=self.message, error_type=self.type, param=self.param, code=self.code)
@@ -186,9 +189,13 @@ class ShuttingDownError(GatewayError):
 
 
 class UpstreamError(GatewayError):
-    """An upstream (or bridge) error passed on with the status and type the bridge mapped."""
+    """An upstream (or bridge) error passed on with the status and type the bridge mapped.
+
+    Its ``code`` is the upstream's: an upstream that said ``"code": null`` is passed on as null, never as a
+    code of ours (docs/bridge.md, "Errors")."""
 
     status = 502
+    error_code: ClassVar[str | None] = None
 
 
 class UpstreamUnavailableError(UpstreamError):

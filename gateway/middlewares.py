@@ -10,6 +10,7 @@ keys on ``/v1/*`` when a keys file is configured.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 
 import orjson
@@ -41,9 +42,16 @@ CLIENT_CLOSED = 499
 
 
 def error_response(error: GatewayError) -> web.Response:
+    """The envelope, with the retry advice: ``Retry-After`` (whole seconds, rounded up, as HTTP wants) and
+    ``retry-after-ms`` (exact, which the OpenAI SDKs prefer) when a wait is known, ``x-should-retry`` when the
+    gateway has already run its own retries for this request (docs/gateway.md, "Retries")."""
     headers = {}
     if error.retry_after is not None:
-        headers["Retry-After"] = str(max(0, round(error.retry_after)))
+        wait = max(0.0, error.retry_after)
+        headers["Retry-After"] = str(math.ceil(wait))
+        headers["retry-after-ms"] = str(round(wait * 1000))
+    if error.should_retry is not None:
+        headers["x-should-retry"] = "true" if error.should_retry else "false"
     response = web.Response(
         status=error.http_status, body=orjson.dumps(error.body()), content_type="application/json", headers=headers
     )
@@ -81,7 +89,7 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         try:
             response = await handler(request)
         except GatewayError as exc:
-            ctx.error_code = exc.code
+            ctx.error_code = exc.code or exc.type  # an upstream error may carry no code
             if isinstance(exc, UpstreamError):  # upstream text: no credential value, whatever the path
                 exc.message = app[upstream_key].scrubber.scrub_text(exc.message)
             response = error_response(exc)

@@ -2,8 +2,9 @@
 
 The `web.Request`-bound edge of `gateway.upstream`: it finds the upstream client, the clock and the request
 context on the request and hands them to `upstream.client` / `upstream.reading`, so the time spent waiting
-lands in the context. `failover` runs an endpoint's attempt function over the route and its fallbacks and
-records each alias's passive health from its own outcome.
+lands in the context. `failover` runs an endpoint's attempt function over the route and its fallbacks,
+records each alias's passive health from its own outcome, and marks the error it answers with as not to
+be retried by the client (``x-should-retry: false``): the gateway's retries are the retries.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ async def failover(request: web.Request, prepared: Request, attempt: Callable[[R
             report=report,
         )
     except UpstreamFailure as failure:
+        # The route's retries and fallbacks have run (or the failure was judged not worth another try): an
+        # SDK client retrying on top would multiply upstream requests (3 times 2 for one 429 with defaults).
+        failure.error.should_retry = False
         raise failure.error from None
 
 

@@ -189,7 +189,7 @@ async def _rest(
         ctx.error_code = relay.error_code(exc.error)
         yield b"".join([*exc.frames, relay.error_frame(exc.error)])
     except UpstreamFailure as failure:
-        ctx.error_code = failure.error.code
+        ctx.error_code = failure.error.code or failure.error.type
         yield relay.error_frame(failure.error)
     relay.settle()
     if relay.closing:

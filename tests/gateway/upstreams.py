@@ -182,3 +182,25 @@ def credential_echo_app() -> web.Application:
     for path in ("/v1/chat/completions", "/v1/responses", "/backend-api/codex/responses"):
         app.router.add_post(path, handler)
     return app
+
+
+scripted_key = web.AppKey("scripted", list[dict[str, object]])
+"""The bodies a scripted upstream received, in order."""
+
+
+def scripted_app(status: int, body: bytes, *, headers: dict[str, str] | None = None) -> web.Application:
+    """An upstream that answers every POST (chat or Responses) with ``status``, ``headers`` and ``body``
+    (SSE when ``body`` starts with ``event:`` or ``data:``), and records what it was sent."""
+    app = web.Application()
+    seen: list[dict[str, object]] = []
+    app[scripted_key] = seen
+    sse = body.startswith((b"event:", b"data:"))
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append(orjson.loads(await request.read()))
+        content_type = "text/event-stream" if sse else "application/json"
+        return web.Response(status=status, body=body, headers={"Content-Type": content_type, **(headers or {})})
+
+    app.router.add_post("/v1/responses", handler)
+    app.router.add_post("/v1/chat/completions", handler)
+    return app

@@ -7,7 +7,7 @@ import random
 import pytest
 from prometheus_client import CollectorRegistry
 
-from gateway.errors import InvalidRequestError, UpstreamUnavailableError
+from gateway.errors import InvalidRequestError, UpstreamError, UpstreamUnavailableError
 from gateway.metrics import GatewayMetrics
 from gateway.routing.loading import CompiledTable, RouteTarget, compile_table
 from gateway.upstream.failover import backoff_seconds, with_failover
@@ -106,3 +106,22 @@ async def test_each_alias_tried_is_reported_with_its_own_outcome() -> None:
     with pytest.raises(UpstreamFailure):
         await with_failover(table, table.targets["main"], refused, metrics=metrics, rng=random.Random(1), report=report)
     assert reported == []  # the request's fault, not the alias's
+
+
+@pytest.mark.parametrize(("asked", "least", "most"), [(None, 0.0, 0.5), (2.0, 2.0, 2.0), (30.0, 4.0, 4.0)])
+async def test_a_retry_waits_at_least_the_upstream_retry_after_up_to_the_cap(
+    asked: float | None, least: float, most: float
+) -> None:
+    metrics, _, table = _setup(RouteSpec("main", settings=RETRIES))
+    slept: list[float] = []
+
+    async def attempt(target: RouteTarget) -> str:
+        raise UpstreamFailure(UpstreamError("Slow down.", status=429, retry_after=asked), retryable=True)
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    with pytest.raises(UpstreamFailure):
+        await with_failover(table, table.targets["main"], attempt, metrics=metrics, rng=random.Random(3), sleep=sleep)
+    assert len(slept) == 1
+    assert least <= slept[0] <= most
