@@ -247,7 +247,9 @@ async def test_passive_health_counts_live_failures_of_the_bridged_route(make_gat
     gateway = await make_gateway([RouteSpec("live", settings=FAST_RETRIES)])
     gateway.sim.enqueue("status:503", count=9)
     for expected in (None, None, False):
-        assert (await gateway.client.post("/v1/responses", json={"model": "live", "input": "hi"})).status == 503
+        resp = await gateway.client.post("/v1/responses", json={"model": "live", "input": "hi"})
+        assert resp.status == 503
+        assert resp.headers["x-should-retry"] == "false"  # the gateway's retries were the retries
         models = (await (await gateway.admin.get("/health/models")).json())["models"]
         assert models["live"]["healthy"] is expected
     assert gateway.metric("aliasgate_model_healthy", alias="live") == 0
