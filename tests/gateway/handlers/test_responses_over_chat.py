@@ -24,7 +24,7 @@ from pytest_aiohttp import AiohttpServer
 from aliasgate.simulator import SimulatorConfig, create_simulator_app
 from gateway.app import create_app, serve
 from gateway.credentials.files import DirectoryCredentialStore
-from gateway.keys import metrics_key, table_holder_key
+from gateway.keys import metrics_key
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import (
     FAST_RETRIES,
@@ -36,6 +36,7 @@ from tests.gateway.conftest import (
     write_secrets,
 )
 from tests.support.ports import free_port
+from tests.support.processes import wait_http_ok
 
 CHAT = "team/chat"
 TOOL: FunctionToolParam = {
@@ -358,19 +359,20 @@ async def test_at_the_shutdown_deadline_a_bridged_stream_ends_with_one_response_
     )
     stop = asyncio.Event()
     server = asyncio.create_task(serve(app, settings, stop=stop))
-    async with asyncio.timeout(5):
-        while not app[table_holder_key].loaded:
-            await asyncio.sleep(0.01)
-    async with aiohttp.ClientSession() as session:
-        body = {"model": CHAT, "input": "wait #stall", "stream": True}
-        async with session.post(f"http://127.0.0.1:{port}/v1/responses", json=body) as resp:
-            assert resp.status == 200
-            head = b""
-            while b"response.output_text.delta" not in head:
-                head += await resp.content.readline()
-            stop.set()
-            rest = await asyncio.wait_for(resp.read(), 5)
-    await asyncio.wait_for(server, 5)
+    try:
+        await wait_http_ok(f"http://127.0.0.1:{port}/v1/models", timeout_seconds=10)
+        async with aiohttp.ClientSession() as session:
+            body = {"model": CHAT, "input": "wait #stall", "stream": True}
+            async with session.post(f"http://127.0.0.1:{port}/v1/responses", json=body) as resp:
+                assert resp.status == 200
+                head = b""
+                while b"response.output_text.delta" not in head:
+                    head += await resp.content.readline()
+                stop.set()
+                rest = await asyncio.wait_for(resp.read(), 5)
+    finally:
+        stop.set()
+        await asyncio.wait_for(server, 5)
     events = _events(head + rest)
     assert [e["type"] for e in events].count("response.failed") == 1
     assert events[-1]["type"] == "response.failed"
