@@ -1,4 +1,4 @@
-"""One real control plane for this package; aliasgate's CRD, namespaces, RBAC and Secrets applied once.
+"""One real control plane for this package, with aliasgate installed by ``kubectl apply -k deploy/`` once.
 
 Every test here is marked ``kube``. Product processes (``stack``) are started per test, after the
 objects an earlier test left are removed (``reset``).
@@ -17,8 +17,6 @@ from tests.support.cluster_plugin import running_cluster
 from tests.support.kubeclients import KubeHttp, run_tool
 from tests.support.kubecluster import Cluster
 
-CRD = DEPLOY / "crds" / "aliasgate.io_modelaliases.yaml"
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     here = Path(__file__).parent
@@ -35,15 +33,15 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 @pytest.fixture(scope="package")
 def installation(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Installation:
-    """kubectl apply of the CRD (then wait for Established), deploy/namespace.yaml and deploy/rbac/."""
+    """The plain install of docs/operations.md, ``kubectl apply -k deploy/``, then the CRD Established,
+    two team namespaces and the credentials Secrets the samples name."""
     home = tmp_path_factory.mktemp("kube-home")
 
     def kubectl(*args: str, stdin: str | None = None) -> str:
         return run_tool("kubectl", *args, kubeconfig=cluster.admin_kubeconfig, home=home, stdin=stdin).check().out
 
-    kubectl("apply", "-f", str(CRD))
+    kubectl("apply", "-k", str(DEPLOY))
     kubectl("wait", "--for=condition=Established", "crd/modelaliases.aliasgate.io", "--timeout=60s")
-    kubectl("apply", "-f", str(DEPLOY / "namespace.yaml"), "-f", str(DEPLOY / "rbac"))
     for namespace in (DEMO, TEAM):
         kubectl("create", "namespace", namespace)
     secrets = [

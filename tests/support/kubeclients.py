@@ -109,18 +109,21 @@ class KubeHttp:
     async def delete(self, path: str) -> Answer:
         return await self.call("DELETE", path)
 
-    async def watch_events(self, path: str, *, limit: int, timeout: float = 20.0, **params: str) -> list[Any]:
-        """The first ``limit`` events of a watch on ``path`` (a 200 stream; an ERROR event is an event too)."""
+    async def watch_events(
+        self, path: str, *, limit: int, timeout: float = 20.0, **params: str
+    ) -> tuple[int, list[Any]]:
+        """(status, the first ``limit`` events) of a watch on ``path``; an ERROR event is an event too."""
         events: list[Any] = []
         query = {"watch": "true", **params}
         async with asyncio.timeout(timeout), self.session.get(path, params=query) as response:
-            assert response.status == 200, f"watch answered {response.status}: {await response.text()}"
+            if response.status != 200:
+                return response.status, [await response.json(content_type=None)]
             async for line in response.content:
                 if line.strip():
                     events.append(orjson.loads(line))
                 if len(events) >= limit:
                     break
-        return events
+        return 200, events
 
 
 def _admin_request(cluster: Cluster, method: str, path: str, body: Any) -> Any:

@@ -117,6 +117,21 @@ class Cluster:
         context.load_cert_chain(str(self.root / "pki" / "admin.crt"), str(self.root / "pki" / "admin.key"))
         return context
 
+    def etcd_move_on_and_compact(self, writes: int = 3) -> int:
+        """Write ``writes`` keys outside the API server's prefix straight into etcd (its revision moves on, as
+        other writers would move it), then compact etcd up to that revision; return the revision.
+
+        Every resourceVersion the API server handed out before is then gone from etcd's history too."""
+        revision = 0
+        for index in range(writes):
+            answer = _post_json(
+                f"{self.etcd_url}/v3/kv/put",
+                {"key": _b64(f"/aliasgate-tests/bump-{index}"), "value": _b64(str(time.time()))},
+            )
+            revision = int(answer["header"]["revision"])
+        _post_json(f"{self.etcd_url}/v3/kv/compaction", {"revision": revision, "physical": True})
+        return revision
+
     def running(self, component: str) -> bool:
         return _alive(self.root / f"{component}.pid")
 
@@ -204,6 +219,18 @@ def _get(url: str, context: ssl.SSLContext | None) -> tuple[int, str]:
         return error.code, error.read().decode(errors="replace")
     except (OSError, urllib.error.URLError) as error:
         return 0, str(error)
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _post_json(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    """etcd's JSON gateway (gRPC over HTTP) on its loopback client URL."""
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        answer: dict[str, Any] = json.loads(response.read())
+    return answer
 
 
 def _health_url(cluster: Cluster, component: str) -> tuple[str, ssl.SSLContext | None]:
