@@ -1,17 +1,101 @@
 """The conformance tests pin the server's behaviour against their own, stable CRD (``testdata/``), not
-the project's (``deploy/crds/``), which changes with the product; ``test_project_crd.py`` covers that one."""
+the project's (``deploy/crds/``), which changes with the product; ``test_project_crd.py`` covers that one.
+
+Differential check: every test that talks to the server only through ``kube_http`` runs twice, against
+the test server (``[fake]``) and against a real kube-apiserver v1.37.2 (``[real]``, marked ``kube``), so
+a behaviour the fake gets wrong fails here. Tests that inspect or steer the fake itself (``kube_api``,
+``kube_api_factory``: Python helpers, fault injection, request accounting) run against the fake only.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 
+import aiohttp
 import pytest
 
 from tests.kubeapi.fixtures import TEST_CRD, ServerFactory
 from tests.kubeapi.server import KubeApiServer
+from tests.support.cluster_plugin import running_cluster
+from tests.support.kubeclients import run_tool
+from tests.support.kubecluster import Cluster
+
+FAKE_ONLY = {"kube_api", "kube_api_factory"}
+NAMESPACES = ("team-a", "team-b")
+"""Namespaces the tests write into without creating them (the fake does not insist; a real server does)."""
+CLEANED = (
+    "/api/v1/namespaces/{ns}/configmaps?fieldSelector=metadata.name!=kube-root-ca.crt",
+    "/api/v1/namespaces/{ns}/secrets",
+    "/api/v1/namespaces/{ns}/events",
+    "/api/v1/namespaces/{ns}/pods",
+    "/apis/coordination.k8s.io/v1/namespaces/{ns}/leases",
+    "/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices",
+    "/apis/aliasgate.io/v1alpha1/namespaces/{ns}/modelaliases",
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "kube_http" in metafunc.fixturenames and not FAKE_ONLY & set(metafunc.fixturenames):
+        metafunc.parametrize("api_target", ["fake", pytest.param("real", marks=pytest.mark.kube)], indirect=True)
+
+
+@pytest.fixture
+def api_target(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "fake"))
 
 
 @pytest.fixture
 async def kube_api(kube_api_factory: ServerFactory) -> AsyncIterator[KubeApiServer]:
     async with kube_api_factory(crd=TEST_CRD) as api:
         yield api
+
+
+@pytest.fixture(scope="package")
+def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A real control plane with the conformance CRD installed and Established."""
+    home = tmp_path_factory.mktemp("kubeapi-real-home")
+    with running_cluster(tmp_path_factory.mktemp("kubeapi-real")) as cluster:
+
+        def kubectl(*args: str) -> None:
+            run_tool("kubectl", *args, kubeconfig=cluster.admin_kubeconfig, home=home).check()
+
+        kubectl("apply", "-f", str(TEST_CRD))
+        kubectl("wait", "--for=condition=Established", "crd/modelaliases.aliasgate.io", "--timeout=60s")
+        yield cluster
+
+
+async def _fresh_namespaces(session: aiohttp.ClientSession) -> None:
+    """Empty ``default``, and the test namespaces present and active (a deleted one terminates first)."""
+    for namespace in NAMESPACES:
+        for _ in range(300):
+            async with session.get(f"/api/v1/namespaces/{namespace}") as response:
+                if response.status == 404:
+                    body = {"metadata": {"name": namespace}}
+                    async with session.post("/api/v1/namespaces", json=body) as created:
+                        assert created.status == 201, await created.text()
+                    break
+                if (await response.json())["status"]["phase"] == "Active":
+                    break
+            await asyncio.sleep(0.1)
+    for namespace in ("default", *NAMESPACES):
+        for template in CLEANED:
+            async with session.delete(template.format(ns=namespace)) as response:
+                assert response.status in {200, 404}, await response.text()
+
+
+@pytest.fixture
+async def kube_http(api_target: str, request: pytest.FixtureRequest) -> AsyncIterator[aiohttp.ClientSession]:
+    """An aiohttp session with ``base_url`` at the server under test (fake: a token; real: the admin
+    client certificate), after the real server's namespaces were emptied of what earlier tests wrote."""
+    timeout = aiohttp.ClientTimeout(total=15)
+    if api_target == "real":
+        cluster: Cluster = request.getfixturevalue("real_cluster")
+        connector = aiohttp.TCPConnector(ssl=cluster.ssl_context())
+        async with aiohttp.ClientSession(base_url=cluster.server, connector=connector, timeout=timeout) as session:
+            await _fresh_namespaces(session)
+            yield session
+        return
+    api: KubeApiServer = request.getfixturevalue("kube_api")
+    async with aiohttp.ClientSession(base_url=api.url, headers=api.auth_headers("http"), timeout=timeout) as session:
+        yield session
