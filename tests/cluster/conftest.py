@@ -42,6 +42,8 @@ def installation(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> 
 
     kubectl("apply", "-k", str(DEPLOY))
     kubectl("wait", "--for=condition=Established", "crd/modelaliases.aliasgate.io", "--timeout=60s")
+    # kubectl cached discovery before the CRD was served; refresh it (what `kubectl api-resources` does).
+    assert "modelaliases" in kubectl("api-resources", "--api-group=aliasgate.io")
     for namespace in (DEMO, TEAM):
         kubectl("create", "namespace", namespace)
     secrets = [

@@ -15,7 +15,6 @@ process), ``pki/`` (0700), ``etcd-data/``, ``<process>.pid``, ``<process>.log``,
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import shutil
@@ -175,6 +174,7 @@ def _spawn(root: Path, component: str, argv: list[str]) -> None:
         process = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=root, start_new_session=True
         )
+    _children[process.pid] = process
     started = _start_time(process.pid)
     (root / f"{component}.pid").write_text(f"{process.pid} {started}\n")
 
@@ -198,10 +198,15 @@ def _terminate(pid_file: Path, *, timeout: float) -> None:
     pid_file.unlink(missing_ok=True)
 
 
+_children: dict[int, subprocess.Popen[bytes]] = {}
+"""Processes this Python process started (a pytest session): reaped here when they exit. After
+``scripts/cluster up`` returns they are nobody's children but init's."""
+
+
 def _reap(pid: int) -> None:
-    """Collect the exit status when the process is our child (pytest fixture); harmless otherwise."""
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+    child = _children.get(pid)
+    if child is not None and child.poll() is not None:
+        del _children[pid]
 
 
 def _tail(path: Path, lines: int = 30) -> str:
