@@ -4,7 +4,7 @@ There is no kubelet, so what would be pods are local processes: ``python -m cont
 leader election) and ``python -m gateway`` (two replicas), each with its own kubeconfig holding a token
 minted through the TokenRequest API for the ServiceAccount deploy/rbac gives it. The gateways are made
 discoverable the way pods are, by EndpointSlices of the ``aliasgate-gateway`` Service pointing at
-127.0.0.1 and their admin ports, so the controller finds them for ``Programmed`` as it does in a cluster.
+this machine's address and their admin ports, so the controller finds them for ``Programmed`` as it does in a cluster.
 The upstream is the simulator, in the test process.
 """
 
@@ -27,6 +27,7 @@ import openai
 from aiohttp import web
 
 from gateway.simulator import SimulatorConfig, create_simulator_app, simulator_key
+from tests.support.hostaddr import host_address
 from tests.support.kubeclients import CommandResult, KubeHttp, jwt_claims, mint_token, run_tool_async, token_kubeconfig
 from tests.support.kubecluster import Cluster
 from tests.support.ports import free_port
@@ -40,10 +41,12 @@ CONFIGMAP = "aliasgate-routes"
 LEASE = "aliasgate-controller"
 CONTROLLER_SA = "aliasgate-controller"
 GATEWAY_SA = "aliasgate-gateway"
-GATEWAY_SERVICE = "aliasgate-gateway"
+GATEWAY_SERVICE = "aliasgate-gateway-admin"
+"""What deploy/controller/deployment.yaml passes as --gateway-service."""
 MA = "/apis/aliasgate.io/v1alpha1"
 LEASE_SECONDS = 4
 SLICE_MANAGER = "aliasgate-tests"
+HOST = host_address()
 
 
 @dataclass
@@ -57,9 +60,11 @@ class Proc:
     port: int = 0
     token_id: str = ""
 
+    admin_host: str = "127.0.0.1"
+
     @property
     def admin_url(self) -> str:
-        return f"http://127.0.0.1:{self.admin_port}"
+        return f"http://{self.admin_host}:{self.admin_port}"
 
     @property
     def base_url(self) -> str:
@@ -200,11 +205,11 @@ class Stack:
 
     async def start_gateway(self, name: str) -> Proc:
         kubeconfig, token_id = self.install.kubeconfig_for(GATEWAY_SA, name)
-        port, admin = free_port(), free_port()
-        argv = [sys.executable, "-m", "gateway", "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}",
+        port, admin = free_port(), free_port(HOST)
+        argv = [sys.executable, "-m", "gateway", "--listen", f"127.0.0.1:{port}", "--admin-listen", f"{HOST}:{admin}",
                 "--namespace", SYSTEM, "--shutdown-grace-seconds", "1", "--probe-min-interval-seconds", "3600"]  # fmt: skip
         popen, log = self._spawn(name, argv, _python_env(kubeconfig))
-        gateway = Proc(name, popen, log, admin_port=admin, port=port, token_id=token_id)
+        gateway = Proc(name, popen, log, admin_port=admin, port=port, token_id=token_id, admin_host=HOST)
         self.gateways.append(gateway)
         await self._publish_endpoints(gateway)
         await eventually(lambda: _http_ok(gateway.admin_url + "/livez"), what=f"{name} to listen")
@@ -212,7 +217,8 @@ class Stack:
 
     async def _publish_endpoints(self, gateway: Proc) -> None:
         """What the EndpointSlice controller would write for a ready gateway pod (one slice per "pod":
-        every pod here shares the address 127.0.0.1, and a slice has one port list)."""
+        every pod here shares this machine's address, and a slice has one port list). The admin port
+        listens on the machine's own address: EndpointSlices refuse loopback addresses."""
         body = {
             "apiVersion": "discovery.k8s.io/v1",
             "kind": "EndpointSlice",
@@ -225,7 +231,7 @@ class Stack:
                 },
             },
             "addressType": "IPv4",
-            "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": True}}],
+            "endpoints": [{"addresses": [HOST], "conditions": {"ready": True}}],
             "ports": [
                 {"name": "http", "port": gateway.port, "protocol": "TCP"},
                 {"name": "admin", "port": gateway.admin_port, "protocol": "TCP"},
@@ -239,7 +245,8 @@ class Stack:
         kubeconfig, token_id = self.install.kubeconfig_for(CONTROLLER_SA, identity)
         admin = free_port()
         argv = [sys.executable, "-m", "controller", "--admin-listen", f"127.0.0.1:{admin}", "--identity", identity,
-                "--namespace", SYSTEM, "--leader-election", *extra]  # fmt: skip
+                "--namespace", SYSTEM, "--leader-election", "--table-configmap=aliasgate-routes",
+                f"--gateway-service={GATEWAY_SERVICE}", *extra]  # fmt: skip
         env = _python_env(kubeconfig) | {
             "ALIASGATE_LEASE_DURATION_SECONDS": str(LEASE_SECONDS),
             "ALIASGATE_RENEW_DEADLINE_SECONDS": str(LEASE_SECONDS * 2 / 3),

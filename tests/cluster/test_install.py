@@ -36,6 +36,7 @@ def _version(item: dict[str, Any]) -> tuple[str, str]:
     meta = item["metadata"]
     return meta["name"], str(meta.get("generation") or meta["resourceVersion"])
 
+
 async def test_the_crd_is_established_and_served(installation: Installation, admin: KubeHttp) -> None:
     crd = (await admin.get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/modelaliases.aliasgate.io")).body
     conditions = {c["type"]: c["status"] for c in crd["status"]["conditions"]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 from typing import Any
 
@@ -133,8 +134,33 @@ def prepare(rt: ResourceType, obj: Json, old: Json | None) -> list[Json]:
                 )
             ]
         obj.setdefault("endpoints", [])
-        return []
+        return _endpoint_addresses(obj) if address_type in ("IPv4", "IPv6") else []
     return []
+
+
+_SPECIAL_RANGES = (
+    ("is_unspecified", "may not be unspecified ({ip})"),
+    ("is_loopback", "may not be in the loopback range (127.0.0.0/8, ::1/128)"),
+    ("is_link_local", "may not be in the link-local range (169.254.0.0/16, fe80::/10)"),
+)
+
+
+def _endpoint_addresses(obj: Json) -> list[Json]:
+    """IP endpoints must be routable addresses: a real server refuses loopback, link-local, unspecified."""
+    causes = []
+    for i, endpoint in enumerate(obj.get("endpoints") or []):
+        for j, address in enumerate(endpoint.get("addresses") or []):
+            field = f"endpoints[{i}].addresses[{j}]"
+            try:
+                ip = ipaddress.ip_address(str(address))
+            except ValueError:
+                causes.append(errors.field_error(field, f'Invalid value: "{address}": must be a valid IP address'))
+                continue
+            for check, text in _SPECIAL_RANGES:
+                if getattr(ip, check):
+                    causes.append(errors.field_error(field, f'Invalid value: "{address}": {text.format(ip=address)}'))
+                    break
+    return causes
 
 
 def _immutable(obj: Json, old: Json | None) -> list[Json]:

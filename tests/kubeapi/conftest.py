@@ -10,7 +10,9 @@ a behaviour the fake gets wrong fails here. Tests that inspect or steer the fake
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 
 import aiohttp
 import pytest
@@ -84,18 +86,36 @@ async def _fresh_namespaces(session: aiohttp.ClientSession) -> None:
                 assert response.status in {200, 404}, await response.text()
 
 
+@dataclass(frozen=True)
+class Target:
+    """Where the server under test listens and how a test authenticates to it."""
+
+    url: str
+    ssl: ssl.SSLContext | bool
+    headers: dict[str, str]
+    real: bool
+
+
 @pytest.fixture
-async def kube_http(api_target: str, request: pytest.FixtureRequest) -> AsyncIterator[aiohttp.ClientSession]:
-    """An aiohttp session with ``base_url`` at the server under test (fake: a token; real: the admin
-    client certificate), after the real server's namespaces were emptied of what earlier tests wrote."""
-    timeout = aiohttp.ClientTimeout(total=15)
+def server_under_test(api_target: str, request: pytest.FixtureRequest) -> Target:
     if api_target == "real":
         cluster: Cluster = request.getfixturevalue("real_cluster")
-        connector = aiohttp.TCPConnector(ssl=cluster.ssl_context())
-        async with aiohttp.ClientSession(base_url=cluster.server, connector=connector, timeout=timeout) as session:
-            await _fresh_namespaces(session)
-            yield session
-        return
+        return Target(cluster.server, cluster.ssl_context(), {}, real=True)
     api: KubeApiServer = request.getfixturevalue("kube_api")
-    async with aiohttp.ClientSession(base_url=api.url, headers=api.auth_headers("http"), timeout=timeout) as session:
+    return Target(api.url, False, api.auth_headers("http"), real=False)
+
+
+@pytest.fixture
+async def kube_http(server_under_test: Target) -> AsyncIterator[aiohttp.ClientSession]:
+    """An aiohttp session with ``base_url`` at the server under test (fake: a token; real: the admin
+    client certificate); on the real server, after its namespaces were emptied of what earlier tests wrote."""
+    target = server_under_test
+    async with aiohttp.ClientSession(
+        base_url=target.url,
+        headers=target.headers,
+        connector=aiohttp.TCPConnector(ssl=target.ssl),
+        timeout=aiohttp.ClientTimeout(total=15),
+    ) as session:
+        if target.real:
+            await _fresh_namespaces(session)
         yield session

@@ -149,3 +149,17 @@ async def test_invalid_names_are_422(kube_http: aiohttp.ClientSession) -> None:
     async with kube_http.post(CM, json=configmap("Not_Valid")) as response:
         assert response.status == 422
         assert (await response.json())["details"]["causes"][0]["field"] == "metadata.name"
+
+
+async def test_endpoint_addresses_must_be_routable(kube_http: aiohttp.ClientSession) -> None:
+    body = {"metadata": {"name": "lo"}, "addressType": "IPv4", "endpoints": [{"addresses": ["10.0.0.1", "127.0.0.1"]}]}
+    async with kube_http.post(SLICES, json=body) as response:
+        assert response.status == 422
+        status = await response.json()
+    (cause,) = status["details"]["causes"]
+    assert cause["field"] == "endpoints[0].addresses[1]"
+    assert cause["message"] == 'Invalid value: "127.0.0.1": may not be in the loopback range (127.0.0.0/8, ::1/128)'
+    body["endpoints"] = [{"addresses": ["169.254.1.1"]}]
+    async with kube_http.post(SLICES, json=body) as response:
+        assert response.status == 422
+        assert "link-local" in (await response.json())["message"]
