@@ -195,6 +195,8 @@ class Engine:
         meta["resourceVersion"] = str(self.store.next_rv())
         self.store.commit(rt.key, "ADDED", obj, None)
         self._after_write(rt, obj, None)
+        if rt.plural == "namespaces" and not rt.group:
+            self._publish_root_ca(name)
         return WriteResult(self.view(rt, obj), 201, warnings)
 
     def update(
@@ -573,10 +575,27 @@ class Engine:
                 for obj in list(self.store.bucket(rt.key).iter(namespace)):
                     self._remove(rt, obj)
 
+    def _publish_root_ca(self, namespace: str) -> None:
+        """What kube-controller-manager's root-ca-certificate-publisher puts into every namespace."""
+        rt = self.registry.get("", "v1", "configmaps")
+        assert rt is not None
+        body = {"metadata": {"name": ROOT_CA_CONFIGMAP, "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION}},
+                "data": {"ca.crt": ROOT_CA_PLACEHOLDER}}  # fmt: skip
+        self.create(rt, namespace, body, WriteOptions())
+
     def _seed_namespace(self, name: str) -> None:
         rt = self.registry.get("", "v1", "namespaces")
         assert rt is not None
         self.create(rt, "", {"metadata": {"name": name}}, WriteOptions())
+
+
+ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
+ROOT_CA_DESCRIPTION = (
+    "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as "
+    "the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of "
+    "Kubernetes clusters."
+)
+ROOT_CA_PLACEHOLDER = "-----BEGIN CERTIFICATE-----\n(the test server has no cluster CA)\n-----END CERTIFICATE-----\n"
 
 
 def _apply_conflict(rt: ResourceType, name: str, conflicts: list[tuple[str, patching.Path]]) -> errors.ApiError:

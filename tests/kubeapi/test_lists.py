@@ -43,11 +43,11 @@ async def test_list_carries_kind_and_collection_version(kube_http: aiohttp.Clien
     [
         ("tier=gold", ["g1", "g2"]),
         ("tier==gold", ["g1", "g2"]),
-        ("tier!=gold", ["none", "s1"]),
+        ("tier!=gold", ["kube-root-ca.crt", "none", "s1"]),  # kube-root-ca.crt: in every namespace
         ("tier in (gold, silver)", ["g1", "g2", "s1"]),
-        ("tier notin (gold)", ["none", "s1"]),
+        ("tier notin (gold)", ["kube-root-ca.crt", "none", "s1"]),
         ("tier", ["g1", "g2", "s1"]),
-        ("!tier", ["none"]),
+        ("!tier", ["kube-root-ca.crt", "none"]),
         ("tier=gold,zone=eu", ["g2"]),
         ("tier in (gold),!zone", ["g1"]),
     ],
@@ -79,9 +79,9 @@ async def test_field_selectors_on_name_and_namespace(kube_http: aiohttp.ClientSe
 
 async def test_limit_and_continue_page_through_everything(kube_http: aiohttp.ClientSession) -> None:
     for index in range(7):
-        await post(kube_http, CM, configmap(f"p{index}"))
+        await post(kube_http, CM, configmap(f"p{index}", labels={"paged": "yes"}))
     seen: list[str] = []
-    params = {"limit": "3"}
+    params = {"limit": "3", "labelSelector": "paged=yes"}
     while True:
         async with kube_http.get(CM, params=params) as response:
             body = await response.json()
@@ -90,7 +90,7 @@ async def test_limit_and_continue_page_through_everything(kube_http: aiohttp.Cli
         if not token:
             break
         assert body["metadata"]["remainingItemCount"] == 7 - len(seen)
-        params = {"limit": "3", "continue": token}
+        params = {"limit": "3", "labelSelector": "paged=yes", "continue": token}
     assert seen == [f"p{index}" for index in range(7)]
 
 
@@ -151,7 +151,7 @@ async def test_delete_collection_by_label(kube_http: aiohttp.ClientSession) -> N
     async with kube_http.delete(CM, params={"labelSelector": "gone=yes"}) as response:
         assert response.status == 200
         assert sorted(i["metadata"]["name"] for i in (await response.json())["items"]) == ["drop1", "drop2"]
-    assert await _names(kube_http, CM) == ["keep"]
+    assert await _names(kube_http, CM) == ["keep", "kube-root-ca.crt"]
 
 
 async def test_metadata_only_get_list_and_watch(kube_http: aiohttp.ClientSession) -> None:
