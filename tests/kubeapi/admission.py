@@ -121,6 +121,8 @@ def prepare(rt: ResourceType, obj: Json, old: Json | None) -> list[Json]:
         if not spec.get("containers"):
             return [errors.field_error("spec.containers", "Required value", "FieldValueRequired")]
         return []
+    if plural == "validatingwebhookconfigurations":
+        return _webhook_urls(obj)
     if plural == "endpointslices":
         address_type = obj.get("addressType")
         if address_type not in ("IPv4", "IPv6", "FQDN"):
@@ -136,6 +138,22 @@ def prepare(rt: ResourceType, obj: Json, old: Json | None) -> list[Json]:
         obj.setdefault("endpoints", [])
         return _endpoint_addresses(obj) if address_type in ("IPv4", "IPv6") else []
     return []
+
+
+def _webhook_urls(obj: Json) -> list[Json]:
+    """A webhook called by URL must be called over HTTPS (the API server refuses anything else)."""
+    causes = []
+    for i, webhook in enumerate(obj.get("webhooks") or []):
+        url = str((webhook.get("clientConfig") or {}).get("url") or "")
+        scheme = url.partition("://")[0] if "://" in url else ""
+        if url and scheme != "https":
+            causes.append(
+                errors.field_error(
+                    f"webhooks[{i}].clientConfig.url",
+                    f"Invalid value: \"{scheme}\": 'https' is the only allowed URL scheme; desired format: https://host[/path]",
+                )
+            )
+    return causes
 
 
 _SPECIAL_RANGES = (
@@ -204,11 +222,11 @@ def _configmap(obj: Json, old: Json | None) -> list[Json]:
             raise errors.bad_request(
                 f'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal {type(value).__name__} into Go struct field ConfigMap.data of type string'
             )
-    size = sum(len(k) + len(v.encode()) for k, v in data.items())
-    size += _decode_b64("ConfigMap", "binaryData", binary) + sum(len(k) for k in binary)
+    size = sum(len(v.encode()) for v in data.values())  # values only: keys do not count (as upstream)
+    size += _decode_b64("ConfigMap", "binaryData", binary)
     if size > MAX_CONFIG_BYTES:
         causes.append(
-            errors.field_error("[]", f"Too long: must have at most {MAX_CONFIG_BYTES} bytes", "FieldValueTooLong")
+            errors.field_error("[]", f"Too long: may not be more than {MAX_CONFIG_BYTES} bytes", "FieldValueTooLong")
         )
     return causes + _immutable(obj, old)
 
@@ -233,7 +251,7 @@ def _secret(obj: Json, old: Json | None) -> list[Json]:
     size = _decode_b64("Secret", "data", data) + sum(len(k) for k in data)
     if size > MAX_CONFIG_BYTES:
         causes.append(
-            errors.field_error("data", f"Too long: must have at most {MAX_CONFIG_BYTES} bytes", "FieldValueTooLong")
+            errors.field_error("data", f"Too long: may not be more than {MAX_CONFIG_BYTES} bytes", "FieldValueTooLong")
         )
     if old is not None and old.get("type") != obj.get("type"):
         causes.append(errors.field_error("type", "Invalid value: field is immutable", "FieldValueInvalid"))
@@ -245,9 +263,10 @@ def _lease(obj: Json) -> None:
     for field in ("acquireTime", "renewTime"):
         value = spec.get(field)
         if value is not None and (not isinstance(value, str) or not MICRO_TIME.match(value)):
+            rest = value[19:] if isinstance(value, str) else value
             raise errors.bad_request(
                 f'Lease in version "v1" cannot be handled as a Lease: parsing time "{value}" as '
-                f'"2006-01-02T15:04:05.000000Z07:00": cannot parse as MicroTime (spec.{field})'
+                f'"2006-01-02T15:04:05.000000Z07:00": cannot parse "{rest}" as ".000000"'
             )
     duration = spec.get("leaseDurationSeconds")
     if duration is not None and (not isinstance(duration, int) or isinstance(duration, bool)):

@@ -24,6 +24,8 @@ from tests.support.kubeclients import run_tool
 from tests.support.kubecluster import Cluster
 
 FAKE_ONLY = {"kube_api", "kube_api_factory"}
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+TEST_CRD_NAME = "modelaliases.aliasgate.io"
 NAMESPACES = ("team-a", "team-b")
 """Namespaces the tests write into without creating them (the fake does not insist; a real server does)."""
 CLEANED = (
@@ -68,7 +70,21 @@ def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 async def _fresh_namespaces(session: aiohttp.ClientSession) -> None:
-    """Empty ``default``, and the test namespaces present and active (a deleted one terminates first)."""
+    """Empty ``default``, the test namespaces present and active (a deleted one terminates first), and no
+    CRD but the conformance one (a deleted CRD is gone only once its objects are)."""
+    async with session.get(CRDS) as response:
+        extra = [
+            c["metadata"]["name"] for c in (await response.json())["items"] if c["metadata"]["name"] != TEST_CRD_NAME
+        ]
+    for name in extra:
+        async with session.delete(f"{CRDS}/{name}") as response:
+            assert response.status in {200, 404}, await response.text()
+    for name in extra:
+        for _ in range(300):
+            async with session.get(f"{CRDS}/{name}") as response:
+                if response.status == 404:
+                    break
+            await asyncio.sleep(0.1)
     for namespace in NAMESPACES:
         for _ in range(300):
             async with session.get(f"/api/v1/namespaces/{namespace}") as response:

@@ -164,10 +164,34 @@ def validate(
     old: Any = None,
     rules: RuleChecker | None = None,
 ) -> list[Cause]:
-    """All violations of ``schema`` by ``value`` as ``Status`` causes (empty when valid)."""
+    """All violations of ``schema`` by ``value`` as ``Status`` causes (empty when valid).
+
+    As on a real server, CEL rules run only on a value that passed the schema; when it did not, a last
+    cause says that some rules were not checked."""
     causes: list[Cause] = []
-    _validate(value, schema, path, old, rules, causes)
+    _validate(value, schema, path, old, None, causes)
+    if causes:
+        if rules is not None and _has_rules(schema):
+            causes.append(errors.field_error("<nil>", f"Invalid value: null: {RULES_NOT_CHECKED}"))
+        return causes
+    if rules is not None:
+        _validate(value, schema, path, old, rules, causes)
     return causes
+
+
+RULES_NOT_CHECKED = (
+    "some validation rules were not checked because the object was invalid; correct the existing errors to "
+    "complete validation"
+)
+
+
+def _has_rules(schema: Any) -> bool:
+    """Whether any ``x-kubernetes-validations`` sits anywhere in ``schema``."""
+    if isinstance(schema, dict):
+        return bool(schema.get("x-kubernetes-validations")) or any(_has_rules(v) for v in schema.values())
+    if isinstance(schema, list):
+        return any(_has_rules(v) for v in schema)
+    return False
 
 
 def _validate(value: Any, schema: Json, path: str, old: Any, rules: RuleChecker | None, out: list[Cause]) -> None:
