@@ -62,9 +62,7 @@ async def test_aggregated_discovery_when_asked(kube_http: aiohttp.ClientSession)
 async def test_version_and_openapi(kube_http: aiohttp.ClientSession) -> None:
     async with kube_http.get("/version") as response:
         assert (await response.json())["gitVersion"] == "v1.37.2"
-    async with kube_http.get("/openapi/v3") as response:
-        assert response.headers["Content-Type"] == "text/plain; charset=utf-8"  # JSON, labelled text/plain
-        paths = (await response.json(content_type=None))["paths"]
+    paths = await until(lambda: _openapi_paths_with(kube_http, "apis/aliasgate.io/v1alpha1"))
     async with kube_http.get(paths["apis/aliasgate.io/v1alpha1"]["serverRelativeURL"]) as response:
         doc = await response.json()
     patch = doc["paths"]["/apis/aliasgate.io/v1alpha1/namespaces/{namespace}/modelaliases/{name}"]["patch"]
@@ -127,6 +125,14 @@ async def test_creating_a_crd_serves_it_and_deleting_removes_it(kube_http: aioht
     await until(lambda: _is(_status(kube_http, f"{CRDS}/widgets.example.com"), 404))
     async with kube_http.get("/apis") as response:
         assert "example.com" not in {g["name"] for g in (await response.json())["groups"]}
+
+
+async def _openapi_paths_with(http: aiohttp.ClientSession, key: str) -> dict[str, Any] | None:
+    """The OpenAPI v3 index once it lists ``key`` (a real server publishes a new CRD's schema a little later)."""
+    async with http.get("/openapi/v3") as response:
+        assert response.headers["Content-Type"] == "text/plain; charset=utf-8"  # JSON, labelled text/plain
+        paths: dict[str, Any] = (await response.json(content_type=None))["paths"]
+    return paths if key in paths else None
 
 
 async def _is(value: Awaitable[Any], want: Any) -> bool:
