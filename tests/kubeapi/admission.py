@@ -120,6 +120,9 @@ def prepare(rt: ResourceType, obj: Json, old: Json | None) -> list[Json]:
         obj.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
         if not spec.get("containers"):
             return [errors.field_error("spec.containers", "Required value", "FieldValueRequired")]
+        if old is not None and _names((old.get("spec") or {}).get("containers")) != _names(spec.get("containers")):
+            return [errors.field_error("spec.containers", "Forbidden: pod updates may not add or remove containers",
+                                       "FieldValueForbidden")]  # fmt: skip
         return []
     if plural == "validatingwebhookconfigurations":
         return _webhook_urls(obj)
@@ -138,6 +141,10 @@ def prepare(rt: ResourceType, obj: Json, old: Json | None) -> list[Json]:
         obj.setdefault("endpoints", [])
         return _endpoint_addresses(obj) if address_type in ("IPv4", "IPv6") else []
     return []
+
+
+def _names(items: Any) -> list[str]:
+    return sorted(str(item.get("name")) for item in items or [] if isinstance(item, dict))
 
 
 def _webhook_urls(obj: Json) -> list[Json]:

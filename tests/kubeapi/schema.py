@@ -166,17 +166,26 @@ def validate(
 ) -> list[Cause]:
     """All violations of ``schema`` by ``value`` as ``Status`` causes (empty when valid).
 
-    As on a real server, CEL rules run only on a value that passed the schema; when it did not, a last
-    cause says that some rules were not checked."""
+    As on a real server, CEL rules do not run after a blocking schema violation (:data:`BLOCKING`); a
+    last cause then says that some rules were not checked."""
     causes: list[Cause] = []
     _validate(value, schema, path, old, None, causes)
-    if causes:
-        if rules is not None and _has_rules(schema):
-            causes.append(errors.field_error("<nil>", f"Invalid value: null: {RULES_NOT_CHECKED}"))
+    if rules is None or not _has_rules(schema):
         return causes
-    if rules is not None:
-        _validate(value, schema, path, old, rules, causes)
-    return causes
+    if any(cause["reason"] in BLOCKING for cause in causes):
+        return [*causes, errors.field_error("<nil>", f"Invalid value: null: {RULES_NOT_CHECKED}")]
+    with_rules: list[Cause] = []
+    _validate(value, schema, path, old, rules, with_rules)
+    for cause in causes:  # the schema's own causes first, then what the rules add
+        with_rules.remove(cause)
+    return [*causes, *with_rules]
+
+
+BLOCKING = frozenset(
+    {"FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong", "FieldValueTooMany", "FieldValueTypeInvalid"}
+)
+"""Schema violations after which a real server does not run the CEL rules (enum, required, maxLength,
+maxItems/maxProperties, type); after others (minimum, pattern, ...) it still does."""
 
 
 RULES_NOT_CHECKED = (
