@@ -25,6 +25,7 @@ from tests.support.kubecluster import Cluster
 
 FAKE_ONLY = {"kube_api", "kube_api_factory"}
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+WEBHOOKS = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
 TEST_CRD_NAME = "modelaliases.aliasgate.io"
 NAMESPACES = ("team-a", "team-b")
 """Namespaces the tests write into without creating them (the fake does not insist; a real server does)."""
@@ -71,7 +72,9 @@ def real_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 async def _fresh_namespaces(session: aiohttp.ClientSession) -> None:
     """Empty ``default``, the test namespaces present and active (a deleted one terminates first), and no
-    CRD but the conformance one (a deleted CRD is gone only once its objects are)."""
+    CRD but the conformance one (a deleted CRD is gone only once its objects are), and no webhook."""
+    async with session.delete(WEBHOOKS) as response:
+        assert response.status == 200, await response.text()
     async with session.get(CRDS) as response:
         extra = [
             c["metadata"]["name"] for c in (await response.json())["items"] if c["metadata"]["name"] != TEST_CRD_NAME
@@ -110,15 +113,17 @@ class Target:
     ssl: ssl.SSLContext | bool
     headers: dict[str, str]
     real: bool
+    user: str
+    """Who the server sees ``kube_http`` as (a webhook's ``userInfo.username``)."""
 
 
 @pytest.fixture
 def server_under_test(api_target: str, request: pytest.FixtureRequest) -> Target:
     if api_target == "real":
         cluster: Cluster = request.getfixturevalue("real_cluster")
-        return Target(cluster.server, cluster.ssl_context(), {}, real=True)
+        return Target(cluster.server, cluster.ssl_context(), {}, real=True, user="admin")
     api: KubeApiServer = request.getfixturevalue("kube_api")
-    return Target(api.url, False, api.auth_headers("http"), real=False)
+    return Target(api.url, False, api.auth_headers("http"), real=False, user="http")
 
 
 @pytest.fixture
@@ -135,3 +140,5 @@ async def kube_http(server_under_test: Target) -> AsyncIterator[aiohttp.ClientSe
         if target.real:
             await _fresh_namespaces(session)
         yield session
+    if target.real:
+        await asyncio.sleep(0.25)  # let TLS transports finish closing before the test's loop goes away

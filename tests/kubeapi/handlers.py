@@ -421,7 +421,8 @@ class Api:
             if 0 < limit < len(objs):
                 last = objs[limit - 1]["metadata"]
                 metadata["continue"] = operations.continue_token(rv, (last.get("namespace", ""), last["name"]))
-                metadata["remainingItemCount"] = len(objs) - limit
+                if not query.get("labelSelector") and not query.get("fieldSelector"):
+                    metadata["remainingItemCount"] = len(objs) - limit  # unknown to a real server after a filter
                 objs = objs[:limit]
         items = [engine.view(rt, o) for o in objs]
         if _wants_table(request):
