@@ -31,7 +31,11 @@ _LABEL_ONLY = frozenset({"namespaces"})
 _DNS_1035_ONLY = frozenset({"services"})
 
 
-def validate_name(rt: ResourceType, name: str) -> list[Json]:
+def validate_name(rt: ResourceType, name: str, *, prefix: bool = False) -> list[Json]:
+    """``metadata.name`` syntax; with ``prefix``, of ``metadata.generateName`` (a trailing '-' is allowed)."""
+    shown, field = name, "metadata.generateName" if prefix else "metadata.name"
+    if prefix and name.endswith("-"):
+        name = name[:-1] + "a"
     if rt.plural in _LABEL_ONLY:
         ok, limit, what = bool(_DNS_LABEL.match(name)), 63, "a lowercase RFC 1123 label"
     elif rt.plural in _DNS_1035_ONLY:
@@ -42,8 +46,8 @@ def validate_name(rt: ResourceType, name: str) -> list[Json]:
         return []
     return [
         errors.field_error(
-            "metadata.name",
-            f'Invalid value: "{name}": {what} must consist of lower case alphanumeric characters, '
+            field,
+            f'Invalid value: "{shown}": {what} must consist of lower case alphanumeric characters, '
             "'-' or '.', and must start and end with an alphanumeric character",
         )
     ]

@@ -1,7 +1,8 @@
 """The conformance tests pin the server's behaviour against their own, stable CRD (``testdata/``), not
 the project's (``deploy/crds/``), which changes with the product; ``test_project_crd.py`` covers that one.
 
-Differential check: every test that talks to the server only through ``kube_http`` runs twice, against
+Differential check: every test that talks to the server only through ``kube_http`` (aiohttp) or
+``kube_client`` (kubernetes-asyncio) runs twice, against
 the test server (``[fake]``) and against a real kube-apiserver v1.37.2 (``[real]``, marked ``kube``), so
 a behaviour the fake gets wrong fails here. Tests that inspect or steer the fake itself (``kube_api``,
 ``kube_api_factory``: Python helpers, fault injection, request accounting) run against the fake only.
@@ -10,12 +11,14 @@ a behaviour the fake gets wrong fails here. Tests that inspect or steer the fake
 from __future__ import annotations
 
 import asyncio
+import pathlib
 import ssl
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import aiohttp
 import pytest
+from kubernetes_asyncio import client, config
 
 from tests.kubeapi.fixtures import TEST_CRD, ServerFactory
 from tests.kubeapi.server import KubeApiServer
@@ -24,6 +27,7 @@ from tests.support.kubeclients import run_tool
 from tests.support.kubecluster import Cluster
 
 FAKE_ONLY = {"kube_api", "kube_api_factory"}
+TARGETED = {"kube_http", "kube_client"}
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 WEBHOOKS = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
 TEST_CRD_NAME = "modelaliases.aliasgate.io"
@@ -41,7 +45,7 @@ CLEANED = (
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "kube_http" in metafunc.fixturenames and not FAKE_ONLY & set(metafunc.fixturenames):
+    if TARGETED & set(metafunc.fixturenames) and not FAKE_ONLY & set(metafunc.fixturenames):
         metafunc.parametrize("api_target", ["fake", pytest.param("real", marks=pytest.mark.kube)], indirect=True)
 
 
@@ -115,30 +119,53 @@ class Target:
     real: bool
     user: str
     """Who the server sees ``kube_http`` as (a webhook's ``userInfo.username``)."""
+    kubeconfig: Callable[[pathlib.Path], pathlib.Path]
+    """Writes a kubeconfig for this server into a folder (the admin's, on the real server)."""
+
+    def session(self) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            base_url=self.url,
+            headers=self.headers,
+            connector=aiohttp.TCPConnector(ssl=self.ssl),
+            timeout=aiohttp.ClientTimeout(total=15),
+        )
 
 
 @pytest.fixture
-def server_under_test(api_target: str, request: pytest.FixtureRequest) -> Target:
+def target_server(api_target: str, request: pytest.FixtureRequest) -> Target:
     if api_target == "real":
         cluster: Cluster = request.getfixturevalue("real_cluster")
-        return Target(cluster.server, cluster.ssl_context(), {}, real=True, user="admin")
+        return Target(cluster.server, cluster.ssl_context(), {}, True, "admin", lambda _: cluster.admin_kubeconfig)
     api: KubeApiServer = request.getfixturevalue("kube_api")
-    return Target(api.url, False, api.auth_headers("http"), real=False, user="http")
+    return Target(api.url, False, api.auth_headers("http"), False, "http", lambda d: api.write_kubeconfig(d / "kc"))
+
+
+@pytest.fixture
+async def server_under_test(target_server: Target) -> AsyncIterator[Target]:
+    """The fake (a fresh one per test), or the package's real server with its namespaces emptied of what
+    earlier tests wrote."""
+    if not target_server.real:
+        yield target_server
+        return
+    async with target_server.session() as session:
+        await _fresh_namespaces(session)
+    yield target_server
+    await asyncio.sleep(0.25)  # let TLS transports finish closing before the test's loop goes away
 
 
 @pytest.fixture
 async def kube_http(server_under_test: Target) -> AsyncIterator[aiohttp.ClientSession]:
     """An aiohttp session with ``base_url`` at the server under test (fake: a token; real: the admin
-    client certificate); on the real server, after its namespaces were emptied of what earlier tests wrote."""
-    target = server_under_test
-    async with aiohttp.ClientSession(
-        base_url=target.url,
-        headers=target.headers,
-        connector=aiohttp.TCPConnector(ssl=target.ssl),
-        timeout=aiohttp.ClientTimeout(total=15),
-    ) as session:
-        if target.real:
-            await _fresh_namespaces(session)
+    client certificate)."""
+    async with server_under_test.session() as session:
         yield session
-    if target.real:
-        await asyncio.sleep(0.25)  # let TLS transports finish closing before the test's loop goes away
+
+
+@pytest.fixture
+async def kube_client(server_under_test: Target, tmp_path: pathlib.Path) -> AsyncIterator[client.ApiClient]:
+    """kubernetes-asyncio configured from a kubeconfig of the server under test."""
+    configuration = client.Configuration()
+    kubeconfig = server_under_test.kubeconfig(tmp_path)
+    await config.load_kube_config(config_file=str(kubeconfig), client_configuration=configuration)
+    async with client.ApiClient(configuration=configuration) as api_client:
+        yield api_client

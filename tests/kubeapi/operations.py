@@ -157,6 +157,8 @@ class Engine:
         bucket = self.store.bucket(rt.key)
         if not meta.get("name"):
             prefix = meta.get("generateName")
+            if prefix and (bad := admission.validate_name(rt, prefix, prefix=True)):
+                raise errors.invalid(rt.group, rt.kind, "", bad)
             if not prefix:
                 raise errors.invalid(
                     rt.group,
