@@ -24,6 +24,7 @@ from typing import Any
 
 import aiohttp
 import openai
+import orjson
 from aiohttp import web
 
 from gateway.simulator import SimulatorConfig, create_simulator_app, simulator_key
@@ -199,9 +200,10 @@ class Stack:
         self._simulator_runner = runner
         self.simulator_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
 
-    def upstream_paths(self) -> list[str]:
+    def upstream_paths(self, said: str) -> list[str]:
+        """Paths of the upstream requests that carried ``said`` (the gateways' health probes carry other text)."""
         assert self.simulator is not None
-        return [request.path for request in self.simulator[simulator_key].requests]
+        return [r.path for r in self.simulator[simulator_key].requests if said in orjson.dumps(r.body).decode()]
 
     async def start_gateway(self, name: str) -> Proc:
         kubeconfig, token_id = self.install.kubeconfig_for(GATEWAY_SA, name)

@@ -22,6 +22,7 @@ from tests.cluster.stack import (
     CONTROLLER_SA,
     DEMO,
     DEPLOY,
+    GATEWAY_SA,
     LEASE_SECONDS,
     SYSTEM,
     Installation,
@@ -106,7 +107,7 @@ async def test_samples_apply_edit_downgrade_delete_and_leader_death(stack: Stack
         async with stack.sdk(gateway) as client:
             answer = await client.chat.completions.create(model="sim", messages=[{"role": "user", "content": "hello"}])
         assert answer.choices[0].message.content
-    assert stack.upstream_paths() == ["/v1/responses", "/v1/responses"]
+    assert stack.upstream_paths(said="hello") == ["/v1/responses", "/v1/responses"]
 
     # 3. A downgrading alias on the same backend is rejected with its reason; traffic stays in Responses mode.
     await install.kubectl(
@@ -123,7 +124,7 @@ async def test_samples_apply_edit_downgrade_delete_and_leader_death(stack: Stack
         await client.chat.completions.create(model="sim", messages=[{"role": "user", "content": "still there"}])
         with pytest.raises(openai.NotFoundError):
             await client.chat.completions.create(model="sim-chat", messages=[{"role": "user", "content": "x"}])
-    assert stack.upstream_paths()[-1] == "/v1/responses"
+    assert stack.upstream_paths(said="still there") == ["/v1/responses"]
 
     # 4. Programmed: the controller found both gateways through their EndpointSlices and read their /status.
     async def programmed() -> bool:
@@ -170,6 +171,12 @@ async def test_samples_apply_edit_downgrade_delete_and_leader_death(stack: Stack
         if entry.user == controller_user and wrote and entry.resource in {"configmaps", "modelaliases"}:
             writes.setdefault(entry.token_id, []).append(entry)
     assert set(writes) == {leader.token_id, follower.token_id}
+    # ... and the real RBAC authorised every request the four processes made.
+    product = {controller_user, f"system:serviceaccount:{SYSTEM}:{GATEWAY_SA}"}
+    refused = [
+        (e.user, e.verb, e.uri) for e in read_audit(install.cluster.audit_log) if e.user in product and e.code == 403
+    ]
+    assert refused == []
     assert max(e.completed for e in writes[leader.token_id]) < min(e.received for e in writes[follower.token_id])
 
     # Nothing lost: the table and what both gateways serve agree.
