@@ -96,6 +96,9 @@ async def test_samples_apply_edit_downgrade_delete_and_leader_death(stack: Stack
     assert "False" in row(output, "gpt-5-chat")
     assert "ModeDowngradeRejected" in row(output, "gpt-5-chat")
     assert "True" in row(output, "gpt-5")
+    # The rejection is also an Event the real server accepted (kubectl describe shows it).
+    described = await install.kubectl("describe", "ma", "gpt-5-chat", "-n", DEMO)
+    assert "ModeDowngradeRejected" in described.out.split("Events:")[-1], described.out
 
     # 2. Traffic through the SDK: an alias on a simulator backend in Responses mode, via chat completions.
     await install.kubectl(
