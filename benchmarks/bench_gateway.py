@@ -1,7 +1,7 @@
 """Gateway benchmark: what the gateway costs on top of the upstream alone, measured in one run.
 
 Processes (each its own interpreter, pinned with ``taskset`` when available): the upstream simulator
-(``python -m gateway.simulator``, zero added latency) and the load generator (``benchmarks/loadgen.py``)
+(``python -m aliasgate.simulator``, zero added latency) and the load generator (``benchmarks/loadgen.py``)
 share core 1; the gateway (``python -m gateway`` with a file table and a secrets folder, the production
 entry point) runs alone on core 0. Scenarios:
 
@@ -27,13 +27,9 @@ import functools
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,8 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from aliasgate.cli.manifests import load_manifests, load_secrets_dir  # noqa: E402
 from controller.conflicts import resolve  # noqa: E402
-from controller.manifests import load_manifests, load_secrets_dir  # noqa: E402
+from tests.support.metrics import samples, scrape_sync  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.processes import stop_sync, wait_http_ok_sync  # noqa: E402
 
 PYTHON = sys.executable
 LOADGEN = str(Path(__file__).resolve().with_name("loadgen.py"))
@@ -65,29 +64,10 @@ TARGETS: dict[str, tuple[str, float, str]] = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def pin(core: int, command: list[str], enabled: bool) -> list[str]:
     if enabled and shutil.which("taskset") and (os.cpu_count() or 1) > core:
         return ["taskset", "-c", str(core), *command]
     return command
-
-
-def wait_http(url: str, limit_seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + limit_seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer 200 within {limit_seconds} s")
 
 
 def proc_cpu_seconds(pid: int) -> float:
@@ -165,7 +145,7 @@ def started(folder: Path, *, pinning: bool, gateway_env: dict[str, str] | None =
     sim_log = (folder / "simulator.log").open("wb")
     gw_log = (folder / "gateway.log").open("wb")
     simulator = subprocess.Popen(
-        pin(1, [PYTHON, "-m", "gateway.simulator", f"--listen=127.0.0.1:{sim_port}", "--no-record"], pinning),
+        pin(1, [PYTHON, "-m", "aliasgate.simulator", f"--listen=127.0.0.1:{sim_port}", "--no-record"], pinning),
         cwd=ROOT,
         stdout=sim_log,
         stderr=subprocess.STDOUT,
@@ -192,17 +172,11 @@ def started(folder: Path, *, pinning: bool, gateway_env: dict[str, str] | None =
         stderr=subprocess.STDOUT,
     )
     try:
-        wait_http(f"http://127.0.0.1:{admin_port}/readyz")
+        wait_http_ok_sync(f"http://127.0.0.1:{admin_port}/readyz", alive=lambda: gateway.poll() is None)
         yield Processes(simulator, gateway, upstream, f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{admin_port}")
     finally:
         for proc in (gateway, simulator):
-            proc.terminate()
-        for proc in (gateway, simulator):
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
+            stop_sync(proc, grace_seconds=15)
         sim_log.close()
         gw_log.close()
 
@@ -396,16 +370,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def overhead_means(admin_url: str) -> dict[str, float]:
     """Mean of ``aliasgate_gateway_overhead_seconds`` per alias in ms: the gateway's own view of its cost."""
-    with urllib.request.urlopen(admin_url + "/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    sums: dict[str, float] = {}
-    counts: dict[str, float] = {}
-    for line in text.splitlines():
-        for suffix, into in (("_sum", sums), ("_count", counts)):
-            prefix = "aliasgate_gateway_overhead_seconds" + suffix + '{alias="'
-            if line.startswith(prefix):
-                alias = line[len(prefix) :].split('"', 1)[0]
-                into[alias] = float(line.rsplit(" ", 1)[1])
+    text = scrape_sync(admin_url)
+    sums = {
+        dict(labels)["alias"]: value
+        for labels, value in samples(text, "aliasgate_gateway_overhead_seconds_sum").items()
+    }
+    counts = {
+        dict(labels)["alias"]: value
+        for labels, value in samples(text, "aliasgate_gateway_overhead_seconds_count").items()
+    }
     return {alias: sums[alias] / counts[alias] * 1000 for alias in sums if counts.get(alias)}
 
 

@@ -6,7 +6,13 @@ from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-__all__ = ["ControllerMetrics"]
+__all__ = ["PUBLISH_RESULTS", "RECONCILE_RESULTS", "WATCH_RESTART_REASONS", "ControllerMetrics"]
+
+RECONCILE_RESULTS = ("ok", "error")
+WATCH_RESTART_REASONS = ("expired", "inactivity", "error")
+PUBLISH_RESULTS = ("updated", "unchanged", "conflict", "error")
+"""Every label value the code uses. Each series is exported at 0 from the start: a child born on its first
+event starts at 1, so ``increase()`` never sees that event and idle dashboard panels show "No data"."""
 
 
 class ControllerMetrics:
@@ -34,13 +40,13 @@ class ControllerMetrics:
         )
         self.watch_restarts = Counter(
             "aliasgate_controller_watch_restarts",
-            "Watch restarts by reason (expired, inactivity, error, closed).",
+            "Watch restarts by reason (expired, inactivity, error).",
             ["reason"],
             registry=self.registry,
         )
         self.table_publishes = Counter(
             "aliasgate_controller_table_publishes",
-            "Routing-table publish attempts by result (created, updated, unchanged, conflict, error).",
+            "Routing-table publish attempts by result (updated, unchanged, conflict, error).",
             ["result"],
             registry=self.registry,
         )
@@ -50,6 +56,13 @@ class ControllerMetrics:
             registry=self.registry,
         )
         self._alias_labels: set[tuple[str, str]] = set()
+        for counter, values in (
+            (self.reconciles, RECONCILE_RESULTS),
+            (self.watch_restarts, WATCH_RESTART_REASONS),
+            (self.table_publishes, PUBLISH_RESULTS),
+        ):
+            for value in values:
+                counter.labels(value)
 
     def set_alias_counts(self, counts: Mapping[tuple[str, str], int]) -> None:
         """Replace the ``aliases`` gauge; label pairs that vanished drop to zero rather than linger stale."""

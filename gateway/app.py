@@ -19,14 +19,18 @@ import aiohttp
 import structlog
 from aiohttp import web
 
+from aliasgate.runtime.listen import parse_listen
 from gateway.client_keys import ApiKeyFile, ApiKeys
-from gateway.credentials import CredentialStore
-from gateway.credentials_dir import EmptyCredentialStore
+from gateway.connections import ConnectionGuard, GuardedAppRunner
+from gateway.crashes import crash_fields
+from gateway.credentials.refresh import TokenRefresher
+from gateway.credentials.store import CredentialStore, EmptyCredentialStore
+from gateway.draining import Draining
 from gateway.handlers import admin, chat_completions, models, responses
 from gateway.keys import (
-    Draining,
     admin_app_key,
     api_keys_key,
+    body_budget_key,
     clock_key,
     credentials_key,
     draining_key,
@@ -41,18 +45,22 @@ from gateway.keys import (
     table_source_key,
     upstream_key,
 )
+from gateway.limits import BodyBudget
 from gateway.metrics import GatewayMetrics
 from gateway.middlewares import auth_middleware, request_middleware, set_request_id_header
 from gateway.probing import HealthTracker, Prober
 from gateway.providers import Providers
 from gateway.routing.loading import CompiledTable, TableHolder
 from gateway.routing.source import TableSource
-from gateway.settings import GatewaySettings, split_host_port
-from gateway.upstream import UpstreamClient
+from gateway.settings import GatewaySettings
+from gateway.upstream.client import UpstreamClient
+from gateway.upstream.scrubbing import CredentialScrubber
 
-__all__ = ["create_app", "serve"]
+__all__ = ["CUT_SECONDS", "EXIT_BOUND_SECONDS", "create_app", "drain", "serve"]
 
 _log = structlog.get_logger("gateway.app")
+ADMIN_MAX_CONNECTIONS = 256
+"""The admin port serves probes and scrapes: a few connections; the cap keeps a flood off the event loop."""
 
 
 def random_ids() -> Callable[[], str]:
@@ -70,6 +78,7 @@ def create_app(
     *,
     table_source: TableSource,
     credentials: CredentialStore | None = None,
+    token_refresher: TokenRefresher | None = None,
     api_keys: ApiKeys | None = None,
     clock: Callable[[], float] = time.perf_counter,
     ids: Callable[[], str] | None = None,
@@ -78,7 +87,9 @@ def create_app(
     connector: Callable[[], aiohttp.BaseConnector] | None = None,
     probing: bool = True,
 ) -> web.Application:
-    """Build the gateway. ``api_keys`` defaults to ``settings.api_keys_file`` (none = open port);
+    """Build the gateway. ``token_refresher``: who refreshes OAuth tokens in ``credentials`` (default: this
+    process alone, in memory; the Kubernetes one for Secrets read through the API, see ``gateway/__main__.py``).
+    ``api_keys`` defaults to ``settings.api_keys_file`` (none = open port);
     ``probing=False`` disables the scheduled prober (``POST /health/probe`` still works)."""
     metrics = metrics if metrics is not None else GatewayMetrics()
     credentials = credentials if credentials is not None else EmptyCredentialStore()
@@ -88,7 +99,10 @@ def create_app(
         api_keys, path=settings.api_keys_file, interval_seconds=settings.api_keys_poll_interval_seconds
     )
     holder = TableHolder(metrics=metrics)
-    health = HealthTracker(metrics=metrics, failure_threshold=settings.passive_failure_threshold)
+    scrubber = CredentialScrubber(client_digests=lambda: key_file.current.digests())
+    health = HealthTracker(
+        metrics=metrics, failure_threshold=settings.passive_failure_threshold, scrub=scrubber.scrub_text
+    )
     upstream_ref: list[UpstreamClient] = []
     providers = Providers.build(
         credentials=credentials,
@@ -97,8 +111,9 @@ def create_app(
         chatgpt_client_id=settings.chatgpt_client_id,
         chatgpt_refresh_margin_seconds=settings.chatgpt_refresh_margin_seconds,
         metrics=metrics,
+        token_refresher=token_refresher,
     )
-    upstream = UpstreamClient(providers=providers, metrics=metrics)
+    upstream = UpstreamClient(providers=providers, metrics=metrics, scrubber=scrubber)
     upstream_ref.append(upstream)
     prober = Prober(
         holder=holder,
@@ -123,9 +138,7 @@ def create_app(
             if target.route.mode == "responses":  # series that alerts watch exist from 0, not from the first event
                 metrics.unrecoverable(target.alias)
                 metrics.input_normalized(target.alias)
-        want = getattr(credentials, "want", None)
-        if callable(want):
-            want({b.credentials for b in table.table.backends.values() if b.credentials})
+        credentials.want({b.credentials for b in table.table.backends.values() if b.credentials})
 
     holder.on_swap.append(on_swap)
 
@@ -149,6 +162,9 @@ def create_app(
     app[ids_key] = ids if ids is not None else random_ids()
     app[rng_key] = rng if rng is not None else random.Random()
     app[admin_app_key] = admin_app
+    app[body_budget_key] = BodyBudget(
+        settings.max_inflight_body_bytes, on_change=lambda held: metrics.body_bytes_inflight.set(held)
+    )
 
     app.router.add_routes(
         [
@@ -205,8 +221,8 @@ def _background(name: str, run: Callable[[], Awaitable[None]]) -> Callable[[web.
                 await run()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                _log.exception("background_task_crashed", task=name)
+            except Exception as exc:
+                _log.error("background_task_crashed", task=name, **crash_fields(exc))  # no frame locals
                 raise
 
         task = asyncio.create_task(guarded(), name=f"aliasgate:{name}")
@@ -226,22 +242,78 @@ async def _start_draining(app: web.Application) -> None:
 
 
 async def serve(app: web.Application, settings: GatewaySettings, *, stop: asyncio.Event) -> None:
-    """Serve the public and admin ports until ``stop`` is set, then drain within the grace period."""
+    """Serve the public and admin ports until ``stop`` is set, then drain (see :func:`drain`) and exit.
+
+    The public port runs with aiohttp's handler cancellation: a client that goes away cancels its request
+    at once, wherever it waits (an upstream's silence included), so the upstream is closed and the
+    disconnect recorded promptly instead of at the next write.
+    """
     admin_app = app[admin_app_key]
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_grace_seconds)
-    admin_runner = web.AppRunner(admin_app, access_log=None, shutdown_timeout=1.0)
+    metrics = app[metrics_key]
+    guard = ConnectionGuard(
+        max_connections=settings.max_connections,
+        header_timeout=settings.header_read_timeout_seconds,
+        on_open=metrics.connections.set,
+        on_rejected=metrics.connections_rejected.inc,
+        on_header_timeout=metrics.read_timeouts("headers").inc,
+        on_bad_request=lambda code: metrics.bad_http_requests(code).inc(),
+    )
+    admin_guard = ConnectionGuard(max_connections=ADMIN_MAX_CONNECTIONS, header_timeout=guard.header_timeout)
+    keepalive = settings.keepalive_timeout_seconds
+    runner = GuardedAppRunner(
+        app,
+        guard=guard,
+        access_log=None,
+        keepalive_timeout=keepalive,
+        handler_cancellation=True,
+        shutdown_timeout=CLOSE_SECONDS,
+    )
+    admin_runner = GuardedAppRunner(
+        admin_app, guard=admin_guard, access_log=None, keepalive_timeout=keepalive, shutdown_timeout=1.0
+    )
     await runner.setup()
     await admin_runner.setup()
     try:
-        host, port = split_host_port(settings.listen)
+        host, port = parse_listen(settings.listen)
         await web.TCPSite(runner, host, port).start()
-        admin_host, admin_port = split_host_port(settings.admin_listen)
+        admin_host, admin_port = parse_listen(settings.admin_listen)
         await web.TCPSite(admin_runner, admin_host, admin_port).start()
         _log.info("gateway_started", listen=settings.listen, admin_listen=settings.admin_listen)
         await stop.wait()
-        app[draining_key].value = True
-        _log.info("shutdown_requested", grace_seconds=settings.shutdown_grace_seconds)
+        await drain(app, runner, grace_seconds=settings.shutdown_grace_seconds)
     finally:
         await runner.cleanup()
         await admin_runner.cleanup()
         _log.info("gateway_stopped")
+
+
+CUT_SECONDS = 2.0
+"""After the grace: how long cut requests get to write their error frame (a write, not a wait on anyone)."""
+CLOSE_SECONDS = 1.0
+"""Then: how long aiohttp waits for a handler before it closes the connection anyway."""
+EXIT_BOUND_SECONDS = CUT_SECONDS + CLOSE_SECONDS + 2.0
+"""Upper bound of the time from the grace's end to the process's exit (cleanup included); the chart's
+``terminationMarginSeconds`` must exceed it, or Kubernetes may SIGKILL a pod that is still ending streams."""
+
+
+async def drain(app: web.Application, runner: web.AppRunner, *, grace_seconds: float) -> None:
+    """Stop taking connections, let requests in flight finish within ``grace_seconds``, then cut the rest.
+
+    The cut requests end their answers themselves (an error frame and ``[DONE]`` on a stream, a 503 before
+    one started) within :data:`CUT_SECONDS`; the caller's ``runner.cleanup()`` closes whatever is left.
+    """
+    draining = app[draining_key]
+    draining.value = True
+    _log.info("shutdown_requested", grace_seconds=grace_seconds, inflight=draining.running)
+    for site in list(runner.sites):
+        await site.stop()
+    server = runner.server
+    if server is not None:
+        server.pre_shutdown()  # idle keep-alive connections close now, busy ones after their answer
+    if await draining.wait_idle(grace_seconds):
+        _log.info("drained", cut=0)
+        return
+    cut = draining.cut()
+    _log.warning("shutdown_grace_expired", cut=cut, grace_seconds=grace_seconds)
+    if not await draining.wait_idle(CUT_SECONDS):
+        _log.warning("shutdown_cut_incomplete", still_running=draining.running)

@@ -9,18 +9,21 @@ from aiohttp import web
 
 from gateway.client_keys import ApiKeyFile
 from gateway.context import RequestContext
-from gateway.credentials import CredentialStore
+from gateway.credentials.store import CredentialStore
+from gateway.draining import Draining
+from gateway.limits import BodyBudget
 from gateway.metrics import GatewayMetrics
 from gateway.probing import HealthTracker, Prober
 from gateway.providers import Providers
 from gateway.routing.loading import TableHolder
 from gateway.routing.source import TableSource
 from gateway.settings import GatewaySettings
-from gateway.upstream import UpstreamClient
+from gateway.upstream.client import UpstreamClient
 
 __all__ = [
     "admin_app_key",
     "api_keys_key",
+    "body_budget_key",
     "clock_key",
     "context_key",
     "credentials_key",
@@ -38,15 +41,6 @@ __all__ = [
 ]
 
 
-class Draining:
-    """Set once shutdown began; /status reports it."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = False
-
-
 settings_key = web.AppKey("settings", GatewaySettings)
 table_holder_key = web.AppKey("table_holder", TableHolder)
 table_source_key = web.AppKey("table_source", TableSource)
@@ -62,4 +56,5 @@ ids_key: web.AppKey[Callable[[], str]] = web.AppKey("ids")
 rng_key = web.AppKey("rng", random.Random)
 draining_key = web.AppKey("draining", Draining)
 admin_app_key = web.AppKey("admin_app", web.Application)
+body_budget_key = web.AppKey("body_budget", BodyBudget)
 context_key = web.RequestKey("context", RequestContext)

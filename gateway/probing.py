@@ -16,7 +16,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import aiohttp
@@ -26,15 +26,15 @@ import structlog
 from gateway import bridge
 from gateway.metrics import GatewayMetrics
 from gateway.routing.loading import CompiledTable, RouteTarget, TableHolder
-from gateway.sse import SSEDecoder
-from gateway.upstream import UpstreamClient, UpstreamFailure
+from gateway.schemas.responses import FAILED_EVENTS, OK_TERMINAL_EVENTS
+from gateway.upstream.client import UpstreamClient
+from gateway.upstream.failures import UpstreamFailure
+from gateway.upstream.reading import UpstreamEvents, is_sse, parse_object
 
 __all__ = ["HealthTracker", "ProbeResult", "Prober", "probe_body"]
 
 _log = structlog.get_logger("gateway.probing")
 PROBE_TEXT = "Reply with the single word: ok"
-_TERMINAL_OK = frozenset({"response.completed", "response.incomplete"})
-_TERMINAL_FAILED = frozenset({"response.failed", "error"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +72,8 @@ class HealthTracker:
 
     metrics: GatewayMetrics
     failure_threshold: int = 3
+    scrub: Callable[[str], str] = str
+    """Applied to every error text stored (``/health/models`` shows it): the credential scrubber's."""
     _aliases: dict[str, _AliasHealth] = field(default_factory=dict)
 
     def _entry(self, alias: str) -> _AliasHealth:
@@ -95,17 +97,21 @@ class HealthTracker:
             self._set(alias, entry, True)
             return
         entry.consecutive_failures += 1
-        entry.last_traffic_error = error
+        entry.last_traffic_error = None if error is None else self.scrub(error)
         if entry.consecutive_failures >= self.failure_threshold:
             self._set(alias, entry, False)
 
-    def record_probe(self, result: ProbeResult) -> None:
+    def record_probe(self, result: ProbeResult) -> ProbeResult:
+        """Store ``result`` (its error text scrubbed) and return what was stored."""
+        if result.error is not None:
+            result = replace(result, error=self.scrub(result.error))
         entry = self._entry(result.alias)
         entry.last_probe = result
         self.metrics.health_checks(result.alias, "success" if result.ok else "failure").inc()
         if result.ok:
             entry.consecutive_failures = 0
         self._set(result.alias, entry, result.ok)
+        return result
 
     def last_probe(self, alias: str) -> ProbeResult | None:
         entry = self._aliases.get(alias)
@@ -251,7 +257,7 @@ class Prober:
     async def _probe_limited(self, target: RouteTarget) -> ProbeResult:
         async with self._sem():
             result = await self.probe(target)
-        self.health.record_probe(result)
+        result = self.health.record_probe(result)
         if not result.ok:
             _log.warning("probe_failed", alias=target.alias, status=result.status, error=result.error)
         return result
@@ -275,10 +281,14 @@ class Prober:
                     if resp.status >= 300:
                         failure = await self.upstream().error_of(resp)
                         return done(False, resp.status, failure.error.message)
-                    if resp.content_type != "text/event-stream":
+                    if not is_sse(resp):
                         await resp.read()
                         return done(True, resp.status)
-                    return await _read_probe_stream(resp, done)
+                    return await _read_probe_stream(
+                        UpstreamEvents(resp, _Unmetered(), self.clock, scrubber=self.upstream().scrubber),
+                        resp.status,
+                        done,
+                    )
                 finally:
                     resp.release()
         except UpstreamFailure as failure:
@@ -289,18 +299,24 @@ class Prober:
             return done(False, 0, f"probe stream broke ({type(exc).__name__})")
 
 
-async def _read_probe_stream(resp: aiohttp.ClientResponse, done: Callable[..., ProbeResult]) -> ProbeResult:
-    decoder = SSEDecoder()
-    async for chunk in resp.content.iter_any():
-        for event in decoder.feed(chunk):
-            try:
-                payload = orjson.loads(event.data)
-            except orjson.JSONDecodeError:
+@dataclass(slots=True)
+class _Unmetered:
+    """Where a probe's upstream wait goes: nowhere (probes have no request context)."""
+
+    upstream_seconds: float = 0.0
+
+
+async def _read_probe_stream(events: UpstreamEvents, status: int, done: Callable[..., ProbeResult]) -> ProbeResult:
+    """Read up to the first terminal event, as live traffic reads; garbage events are skipped, not fatal."""
+    while not events.eof:
+        for event in await events.next_batch():
+            payload = parse_object(event.data)
+            if payload is None:
                 continue
-            kind = payload.get("type") if isinstance(payload, dict) else None
-            if kind in _TERMINAL_OK:
-                return done(True, resp.status)
-            if kind in _TERMINAL_FAILED:
+            kind = payload.get("type")
+            if kind in OK_TERMINAL_EVENTS:
+                return done(True, status)
+            if kind in FAILED_EVENTS:
                 error = bridge.error_from_event(payload)
                 return done(False, error.status, error.message)
-    return done(False, resp.status, "stream ended without a terminal event")
+    return done(False, status, "stream ended without a terminal event")

@@ -1,21 +1,22 @@
 """GatewaySettings: every knob of ``python -m gateway``, each a ``--flag`` and an ``ALIASGATE_*`` variable.
 
-Precedence: command-line flag, then environment variable, then the default documented on the field.
+Precedence: command-line flag, then environment variable, then the default documented on the field
+(the machinery is :mod:`aliasgate.runtime.flags`, shared with the controller).
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["ENV_PREFIX", "GatewaySettings", "parse_settings", "split_host_port"]
+from aliasgate.runtime.flags import ENV_PREFIX, Flag, FlagKind, parse_flags
+from aliasgate.runtime.listen import parse_listen
 
-ENV_PREFIX = "ALIASGATE_"
+__all__ = ["ENV_PREFIX", "FLAGS", "GatewaySettings", "parse_settings"]
+
 _SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 CODEX_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
 """The Codex CLI's public OAuth client id (not a secret); refresh tokens minted by Codex CLI are bound to it."""
@@ -26,14 +27,6 @@ def _default_namespace() -> str:
         return _SERVICE_ACCOUNT_NAMESPACE.read_text().strip() or "aliasgate-system"
     except OSError:
         return "aliasgate-system"
-
-
-def split_host_port(value: str) -> tuple[str, int]:
-    """``"0.0.0.0:8080"`` → ``("0.0.0.0", 8080)``; ``"[::1]:80"`` works too."""
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise ValueError(f"expected HOST:PORT, got {value!r}")
-    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 class GatewaySettings(BaseModel):
@@ -64,6 +57,18 @@ class GatewaySettings(BaseModel):
     """How long in-flight streams may run after SIGTERM; LLM answers take tens of seconds."""
     max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     """Request body limit; long conversations with images can reach a few MiB."""
+    max_inflight_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    """Request-body bytes all requests in flight may hold together; over it a request gets 503 (a single
+    request may still use all of it). The gateway's memory grows by several times this under load."""
+    max_connections: int = Field(default=4096, ge=1)
+    """Open connections on the public port; the next one gets 503 and is closed."""
+    header_read_timeout_seconds: float = Field(default=15.0, ge=0)
+    """A request's headers must be complete this long after its first byte (or the connection's start);
+    else 408 and the connection is closed. 0 = no limit."""
+    body_read_timeout_seconds: float = Field(default=60.0, ge=0)
+    """The whole request body must arrive within this long; else 408. 0 = no limit."""
+    keepalive_timeout_seconds: float = Field(default=75.0, gt=0)
+    """An idle kept-alive connection is closed after this long."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True
     chatgpt_token_url: str = "https://auth.openai.com/oauth/token"
@@ -84,11 +89,11 @@ class GatewaySettings(BaseModel):
     @field_validator("listen", "admin_listen")
     @classmethod
     def _host_port(cls, value: str) -> str:
-        split_host_port(value)
+        parse_listen(value)
         return value
 
 
-_FLAGS: tuple[tuple[str, str, str], ...] = (
+_ROWS: tuple[tuple[str, str, str] | tuple[str, str, str, FlagKind], ...] = (
     ("listen", "HOST:PORT", "public port"),
     ("admin_listen", "HOST:PORT", "admin port (/livez /readyz /metrics /status /health)"),
     ("namespace", "NAME", "namespace of the table ConfigMap and credentials Secrets"),
@@ -102,8 +107,13 @@ _FLAGS: tuple[tuple[str, str, str], ...] = (
     ("api_keys_poll_interval_seconds", "SECONDS", "keys file polling period"),
     ("shutdown_grace_seconds", "SECONDS", "how long in-flight requests may finish after SIGTERM"),
     ("max_body_bytes", "BYTES", "request body limit (413 above it)"),
+    ("max_inflight_body_bytes", "BYTES", "request-body bytes held by all requests together (503 above it)"),
+    ("max_connections", "N", "open connections on the public port (503 above it)"),
+    ("header_read_timeout_seconds", "SECONDS", "request headers must arrive within this (408; 0 = off)"),
+    ("body_read_timeout_seconds", "SECONDS", "the request body must arrive within this (408; 0 = off)"),
+    ("keepalive_timeout_seconds", "SECONDS", "idle kept-alive connections are closed after this"),
     ("log_level", "LEVEL", "debug|info|warning|error"),
-    ("log_json", "BOOL", "JSON log lines (true) or console rendering (false)"),
+    ("log_json", "BOOL", "JSON log lines (on) or console rendering (off; coloured only on a terminal)", "switch"),
     ("chatgpt_token_url", "URL", "OAuth token endpoint for ChatGPT refresh"),
     ("chatgpt_client_id", "ID", "OAuth client id used for ChatGPT refresh"),
     ("chatgpt_refresh_margin_seconds", "SECONDS", "refresh ChatGPT tokens this long before expiry"),
@@ -112,30 +122,17 @@ _FLAGS: tuple[tuple[str, str, str], ...] = (
     ("passive_failure_threshold", "N", "consecutive failures that mark an alias unhealthy"),
     ("sse_keepalive_seconds", "SECONDS", "SSE keepalive comment after this much stream silence (0 = off)"),
 )
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m gateway", description="aliasgate gateway (data plane)")
-    for field, metavar, help_text in _FLAGS:
-        flag = "--" + field.replace("_", "-")
-        env = ENV_PREFIX + field.upper()
-        parser.add_argument(flag, dest=field, metavar=metavar, default=None, help=f"{help_text} (env {env})")
-    return parser
+FLAGS: tuple[Flag, ...] = tuple(Flag(*row) for row in _ROWS)
+"""Every setting's flag; ``aliasgate run`` and ``demo`` take their local-mode subset of these very rows."""
 
 
 def parse_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> GatewaySettings:
     """Flags over ``ALIASGATE_*`` variables over defaults; exits with a usage message on invalid values."""
-    environ = os.environ if environ is None else environ
-    parser = _parser()
-    args = parser.parse_args(argv)
-    values: dict[str, Any] = {}
-    for field, _, _ in _FLAGS:
-        value = getattr(args, field)
-        if value is None:
-            value = environ.get(ENV_PREFIX + field.upper())
-        if value is not None:
-            values[field] = value
-    try:
-        return GatewaySettings.model_validate(values)
-    except ValidationError as exc:
-        parser.error(str(exc))
+    return parse_flags(
+        GatewaySettings,
+        FLAGS,
+        argv,
+        environ,
+        prog="python -m gateway",
+        description="aliasgate gateway (data plane)",
+    )

@@ -1,6 +1,6 @@
 """Finds the ready gateway pods' admin servers through the gateway Service's EndpointSlices.
 
-Used by ``controller.programmed.GatewayPoller``: each ready endpoint address with the slice's named
+Used by ``controller.gateways.GatewayPoller``: each ready endpoint address with the slice's named
 admin port becomes one ``http://address:port`` whose ``/status`` says which table generation it serves.
 An unreadable API or no slice at all gives None, which makes Programmed Unknown rather than a guess.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from aliasgate.runtime.kubeerrors import KubeApiError
 from controller import ports
-from controller.kube.client import KubeApiError, KubeClient
+from controller.kube.client import KubeClient
 
 __all__ = ["EndpointSliceDiscovery", "StaticDiscovery", "admin_urls"]
 

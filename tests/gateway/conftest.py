@@ -20,11 +20,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from pytest_aiohttp import AiohttpClient, AiohttpServer
 
+from aliasgate.runtime.logs import configure_logging
+from aliasgate.simulator import Simulator, SimulatorConfig, create_simulator_app, simulator_key
 from gateway.app import create_app
 from gateway.client_keys import ApiKeys
-from gateway.credentials_dir import DirectoryCredentialStore
+from gateway.credentials.files import DirectoryCredentialStore
 from gateway.keys import table_holder_key, upstream_key
-from gateway.logs import configure_logging
 from gateway.metrics import GatewayMetrics
 from gateway.routing.loading import TableHolder
 from gateway.routing.source import TableSink
@@ -38,7 +39,6 @@ from gateway.routing.table import (
     backend_key,
 )
 from gateway.settings import GatewaySettings
-from gateway.simulator import Simulator, SimulatorConfig, create_simulator_app, simulator_key
 
 OPENAI_KEY = "sk-upstream-secret-0123456789abcdef"
 CHATGPT_ACCESS = "chatgpt-access-token-secret-abcdef"

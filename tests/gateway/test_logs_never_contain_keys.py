@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from gateway.logs import configure_logging
+from aliasgate.runtime.logs import configure_logging
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import CHATGPT_ACCESS, CHATGPT_REFRESH, OPENAI_KEY, GatewayFactory
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.settings import GatewaySettings, parse_settings, split_host_port
+from gateway.settings import GatewaySettings, parse_settings
 
 
 def test_defaults_match_the_design() -> None:
@@ -48,10 +48,12 @@ def test_invalid_values_exit_with_usage(argv: list[str], capsys: pytest.CaptureF
     assert "error" in capsys.readouterr().err
 
 
-def test_host_port_parsing() -> None:
-    assert split_host_port("0.0.0.0:8080") == ("0.0.0.0", 8080)
-    assert split_host_port("[::1]:90") == ("::1", 90)
-    assert split_host_port(":70") == ("0.0.0.0", 70)
-    with pytest.raises(ValueError, match="HOST:PORT"):
-        split_host_port("8080")
+def test_settings_are_frozen() -> None:
     assert GatewaySettings().model_config["frozen"] is True
+
+
+def test_a_bad_environment_value_exits_with_usage_too(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_settings([], environ={"ALIASGATE_PROBE_CONCURRENCY": "many"})
+    assert exited.value.code == 2
+    assert "--probe-concurrency (ALIASGATE_PROBE_CONCURRENCY): " in capsys.readouterr().err.splitlines()[-1]
