@@ -169,8 +169,8 @@ async def test_api_server_down_30_seconds_then_restarted(stack: Stack) -> None:
             await asyncio.sleep(3)
         assert all(p.alive() for p in [*stack.gateways, *stack.controllers]), stack.logs()
         assert failures, "the probe's watch noticed the outage"
+        restarted = datetime.now(UTC)  # taken before the start: it serves requests before /readyz says ready
         cluster.start(APISERVER)
-        restarted = datetime.now(UTC)
         sys.stderr.write(f"API server down {time.monotonic() - down_at:.1f} s, {served_during} rounds served\n")
 
         # A watch from a resourceVersion of before: a 200 stream whose one event is an ERROR carrying 410.
