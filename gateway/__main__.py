@@ -7,6 +7,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from aliasgate.runtime import loops
 from aliasgate.runtime.logs import configure_logging
 from gateway.app import create_app, serve
 from gateway.client_keys import ApiKeyFileError, ApiKeys
@@ -59,7 +60,10 @@ async def _main(settings: GatewaySettings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     settings = parse_settings(argv)
     configure_logging(level=settings.log_level, json=settings.log_json)
-    asyncio.run(_main(settings))
+    try:
+        loops.run(_main(settings), choice=settings.event_loop)
+    except loops.EventLoopUnavailableError as exc:
+        raise SystemExit(f"gateway: {exc}") from None
     return 0
 
 

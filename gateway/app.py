@@ -20,6 +20,7 @@ import structlog
 from aiohttp import web
 
 from aliasgate.runtime.listen import parse_listen
+from aliasgate.runtime.loops import running_loop_name
 from gateway.client_keys import ApiKeyFile, ApiKeys
 from gateway.credentials import CredentialStore
 from gateway.credentials_dir import EmptyCredentialStore
@@ -238,7 +239,12 @@ async def serve(app: web.Application, settings: GatewaySettings, *, stop: asynci
         await web.TCPSite(runner, host, port).start()
         admin_host, admin_port = parse_listen(settings.admin_listen)
         await web.TCPSite(admin_runner, admin_host, admin_port).start()
-        _log.info("gateway_started", listen=settings.listen, admin_listen=settings.admin_listen)
+        _log.info(
+            "gateway_started",
+            listen=settings.listen,
+            admin_listen=settings.admin_listen,
+            event_loop=running_loop_name(),
+        )
         await stop.wait()
         app[draining_key].value = True
         _log.info("shutdown_requested", grace_seconds=settings.shutdown_grace_seconds)
