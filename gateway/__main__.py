@@ -11,8 +11,9 @@ from aliasgate.runtime import loops
 from aliasgate.runtime.logs import configure_logging
 from gateway.app import create_app, serve
 from gateway.client_keys import ApiKeyFileError, ApiKeys
-from gateway.credentials import CredentialStore
-from gateway.credentials_dir import DirectoryCredentialStore
+from gateway.credentials.files import DirectoryCredentialStore
+from gateway.credentials.refresh import LocalTokenRefresher, TokenRefresher
+from gateway.credentials.store import CredentialStore
 from gateway.routing.loading import FileTableSource
 from gateway.routing.source import TableSource
 from gateway.settings import GatewaySettings, parse_settings
@@ -24,22 +25,28 @@ def _table_source(settings: GatewaySettings) -> TableSource:
             raise SystemExit("--table-source file needs --table-file")
         return FileTableSource(settings.table_file, interval_seconds=settings.table_poll_interval_seconds)
     # Lazy: only cluster deployments talk to the API (plain aiohttp, never kubernetes_asyncio).
-    from gateway import kube_client
-    from gateway.routing import kube_source
+    from gateway.kube.client import load_connection
+    from gateway.kube.table_source import ConfigMapTableSource
 
-    return kube_source.ConfigMapTableSource(
-        connection=kube_client.load_connection(), namespace=settings.namespace, name=settings.table_configmap
+    return ConfigMapTableSource(
+        connection=load_connection(), namespace=settings.namespace, name=settings.table_configmap
     )
 
 
-def _credentials(settings: GatewaySettings) -> CredentialStore:
+def build_credentials(settings: GatewaySettings) -> tuple[CredentialStore, TokenRefresher]:
+    """The credential store and who refreshes its OAuth tokens: files are refreshed locally (in memory);
+    Secrets read through the API are refreshed once for all replicas and written back into the Secret."""
     if settings.secrets_dir is not None:
-        return DirectoryCredentialStore(
+        files = DirectoryCredentialStore(
             settings.secrets_dir, interval_seconds=settings.credentials_poll_interval_seconds
         )
-    from gateway import kube_client, kube_credentials
+        return files, LocalTokenRefresher()
+    from gateway.kube.client import load_connection
+    from gateway.kube.secrets import KubeCredentialStore
+    from gateway.kube.token_refresh import KubeTokenRefresher
 
-    return kube_credentials.KubeCredentialStore(connection=kube_client.load_connection(), namespace=settings.namespace)
+    secrets = KubeCredentialStore(connection=load_connection(), namespace=settings.namespace)
+    return secrets, KubeTokenRefresher(store=secrets)
 
 
 async def _main(settings: GatewaySettings) -> None:
@@ -51,8 +58,13 @@ async def _main(settings: GatewaySettings) -> None:
         api_keys = ApiKeys.from_file(settings.api_keys_file) if settings.api_keys_file else None
     except (OSError, ApiKeyFileError) as exc:
         raise SystemExit(f"gateway: cannot use --api-keys-file: {exc}") from None
+    credentials, token_refresher = build_credentials(settings)
     app = create_app(
-        settings, table_source=_table_source(settings), credentials=_credentials(settings), api_keys=api_keys
+        settings,
+        table_source=_table_source(settings),
+        credentials=credentials,
+        token_refresher=token_refresher,
+        api_keys=api_keys,
     )
     await serve(app, settings, stop=stop)
 

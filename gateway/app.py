@@ -22,8 +22,8 @@ from aiohttp import web
 from aliasgate.runtime.listen import parse_listen
 from aliasgate.runtime.loops import running_loop_name
 from gateway.client_keys import ApiKeyFile, ApiKeys
-from gateway.credentials import CredentialStore
-from gateway.credentials_dir import EmptyCredentialStore
+from gateway.credentials.refresh import TokenRefresher
+from gateway.credentials.store import CredentialStore, EmptyCredentialStore
 from gateway.handlers import admin, chat_completions, models, responses
 from gateway.keys import (
     Draining,
@@ -50,7 +50,7 @@ from gateway.providers import Providers
 from gateway.routing.loading import CompiledTable, TableHolder
 from gateway.routing.source import TableSource
 from gateway.settings import GatewaySettings
-from gateway.upstream import UpstreamClient
+from gateway.upstream.client import UpstreamClient
 
 __all__ = ["create_app", "serve"]
 
@@ -72,6 +72,7 @@ def create_app(
     *,
     table_source: TableSource,
     credentials: CredentialStore | None = None,
+    token_refresher: TokenRefresher | None = None,
     api_keys: ApiKeys | None = None,
     clock: Callable[[], float] = time.perf_counter,
     ids: Callable[[], str] | None = None,
@@ -80,7 +81,9 @@ def create_app(
     connector: Callable[[], aiohttp.BaseConnector] | None = None,
     probing: bool = True,
 ) -> web.Application:
-    """Build the gateway. ``api_keys`` defaults to ``settings.api_keys_file`` (none = open port);
+    """Build the gateway. ``token_refresher``: who refreshes OAuth tokens in ``credentials`` (default: this
+    process alone, in memory; the Kubernetes one for Secrets read through the API, see ``gateway/__main__.py``).
+    ``api_keys`` defaults to ``settings.api_keys_file`` (none = open port);
     ``probing=False`` disables the scheduled prober (``POST /health/probe`` still works)."""
     metrics = metrics if metrics is not None else GatewayMetrics()
     credentials = credentials if credentials is not None else EmptyCredentialStore()
@@ -99,6 +102,7 @@ def create_app(
         chatgpt_client_id=settings.chatgpt_client_id,
         chatgpt_refresh_margin_seconds=settings.chatgpt_refresh_margin_seconds,
         metrics=metrics,
+        token_refresher=token_refresher,
     )
     upstream = UpstreamClient(providers=providers, metrics=metrics)
     upstream_ref.append(upstream)
@@ -125,9 +129,7 @@ def create_app(
             if target.route.mode == "responses":  # series that alerts watch exist from 0, not from the first event
                 metrics.unrecoverable(target.alias)
                 metrics.input_normalized(target.alias)
-        want = getattr(credentials, "want", None)
-        if callable(want):
-            want({b.credentials for b in table.table.backends.values() if b.credentials})
+        credentials.want({b.credentials for b in table.table.backends.values() if b.credentials})
 
     holder.on_swap.append(on_swap)
 

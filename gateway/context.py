@@ -1,15 +1,21 @@
 """RequestContext: what one request learned on its way (alias, backend, timings, tokens, recovery).
 
-The middleware creates it, handlers fill it in, and the middleware turns it into metrics and the
-one ``request_completed`` log line when the request ends. It never holds a body or a header.
+The middleware creates it, handlers fill it in (through the bookkeeping methods below where there is a rule
+to keep), and the middleware turns it into metrics and the one ``request_completed`` log line when the
+request ends. It never holds a body or a header.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from gateway.client_keys import KeyGrant
 from gateway.metrics import UNKNOWN_ALIAS
+
+if TYPE_CHECKING:
+    from gateway.bridge.recovery import RecoveryOutcome
+    from gateway.routing.loading import RouteTarget
 
 __all__ = ["RequestContext"]
 
@@ -38,3 +44,37 @@ class RequestContext:
     disconnected: bool = False
     status: int = 0
     error_code: str | None = None
+
+    def serving(self, target: RouteTarget) -> None:
+        """Note which alias and backend this attempt uses (an attempt's first step, before anything can fail).
+
+        What an earlier, failed attempt recovered is forgotten: the log and the recovery metrics describe the
+        answer the client got."""
+        self.served_alias = target.alias
+        self.backend = target.backend.key
+        self.recovery_source = None
+        self.unrecoverable = False
+
+    def record_recovery(self, outcome: RecoveryOutcome) -> None:
+        """What the bridge's recovery did for this attempt's answer (read by the log line and the metrics)."""
+        self.recovery_source = outcome.source or None
+        self.unrecoverable = bool(outcome.unrecoverable)
+
+    def record_chat_usage(self, usage: dict[str, Any] | None) -> None:
+        """Chat-shaped usage → ``tokens`` (prompt, completion, reasoning, cached)."""
+        if not isinstance(usage, dict):
+            return
+        tokens = self.tokens
+        for name, key in _TOKEN_FIELDS:
+            value = usage.get(key)
+            if isinstance(value, int):
+                tokens[name] = value
+        details = usage.get("completion_tokens_details")
+        if isinstance(details, dict) and isinstance(details.get("reasoning_tokens"), int):
+            tokens["reasoning"] = details["reasoning_tokens"]
+        details = usage.get("prompt_tokens_details")
+        if isinstance(details, dict) and isinstance(details.get("cached_tokens"), int):
+            tokens["cached"] = details["cached_tokens"]
+
+
+_TOKEN_FIELDS = (("prompt", "prompt_tokens"), ("completion", "completion_tokens"))

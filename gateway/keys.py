@@ -9,14 +9,14 @@ from aiohttp import web
 
 from gateway.client_keys import ApiKeyFile
 from gateway.context import RequestContext
-from gateway.credentials import CredentialStore
+from gateway.credentials.store import CredentialStore
 from gateway.metrics import GatewayMetrics
 from gateway.probing import HealthTracker, Prober
 from gateway.providers import Providers
 from gateway.routing.loading import TableHolder
 from gateway.routing.source import TableSource
 from gateway.settings import GatewaySettings
-from gateway.upstream import UpstreamClient
+from gateway.upstream.client import UpstreamClient
 
 __all__ = [
     "admin_app_key",

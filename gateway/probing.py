@@ -26,15 +26,15 @@ import structlog
 from gateway import bridge
 from gateway.metrics import GatewayMetrics
 from gateway.routing.loading import CompiledTable, RouteTarget, TableHolder
-from gateway.sse import SSEDecoder
-from gateway.upstream import UpstreamClient, UpstreamFailure
+from gateway.schemas.responses import FAILED_EVENTS, OK_TERMINAL_EVENTS
+from gateway.upstream.client import UpstreamClient
+from gateway.upstream.failures import UpstreamFailure
+from gateway.upstream.reading import UpstreamEvents, is_sse, parse_object
 
 __all__ = ["HealthTracker", "ProbeResult", "Prober", "probe_body"]
 
 _log = structlog.get_logger("gateway.probing")
 PROBE_TEXT = "Reply with the single word: ok"
-_TERMINAL_OK = frozenset({"response.completed", "response.incomplete"})
-_TERMINAL_FAILED = frozenset({"response.failed", "error"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,10 +275,10 @@ class Prober:
                     if resp.status >= 300:
                         failure = await self.upstream().error_of(resp)
                         return done(False, resp.status, failure.error.message)
-                    if resp.content_type != "text/event-stream":
+                    if not is_sse(resp):
                         await resp.read()
                         return done(True, resp.status)
-                    return await _read_probe_stream(resp, done)
+                    return await _read_probe_stream(UpstreamEvents(resp, _Unmetered(), self.clock), resp.status, done)
                 finally:
                     resp.release()
         except UpstreamFailure as failure:
@@ -289,18 +289,24 @@ class Prober:
             return done(False, 0, f"probe stream broke ({type(exc).__name__})")
 
 
-async def _read_probe_stream(resp: aiohttp.ClientResponse, done: Callable[..., ProbeResult]) -> ProbeResult:
-    decoder = SSEDecoder()
-    async for chunk in resp.content.iter_any():
-        for event in decoder.feed(chunk):
-            try:
-                payload = orjson.loads(event.data)
-            except orjson.JSONDecodeError:
+@dataclass(slots=True)
+class _Unmetered:
+    """Where a probe's upstream wait goes: nowhere (probes have no request context)."""
+
+    upstream_seconds: float = 0.0
+
+
+async def _read_probe_stream(events: UpstreamEvents, status: int, done: Callable[..., ProbeResult]) -> ProbeResult:
+    """Read up to the first terminal event, as live traffic reads; garbage events are skipped, not fatal."""
+    while not events.eof:
+        for event in await events.next_batch():
+            payload = parse_object(event.data)
+            if payload is None:
                 continue
-            kind = payload.get("type") if isinstance(payload, dict) else None
-            if kind in _TERMINAL_OK:
-                return done(True, resp.status)
-            if kind in _TERMINAL_FAILED:
+            kind = payload.get("type")
+            if kind in OK_TERMINAL_EVENTS:
+                return done(True, status)
+            if kind in FAILED_EVENTS:
                 error = bridge.error_from_event(payload)
                 return done(False, error.status, error.message)
-    return done(False, resp.status, "stream ended without a terminal event")
+    return done(False, status, "stream ended without a terminal event")

@@ -263,7 +263,7 @@ async def run_gateway(
 ) -> int:
     """Serve the gateway (``gateway.app``) with ``source`` as its table source until ``stop`` is set."""
     from gateway import app as gateway_app
-    from gateway.credentials_dir import DirectoryCredentialStore
+    from gateway.credentials.files import DirectoryCredentialStore
     from gateway.settings import GatewaySettings
 
     settings = GatewaySettings(

@@ -2,8 +2,9 @@
 
 kubernetes-asyncio's generated models are avoided on purpose: they drop unknown fields, reject valid API
 answers (``eventTime: null``) and decode only some status codes. Here every call returns the JSON body
-as a dict and raises :class:`KubeApiError` with the HTTP status on anything but 2xx. Only
-``controller.kube`` modules import this (and kubernetes_asyncio).
+as a dict and raises an :mod:`aliasgate.runtime.kubeerrors` class for anything but 2xx
+(:class:`~aliasgate.runtime.kubeerrors.NotFoundError`, ``ConflictError``, ...; ``TransportError`` when no
+answer came). Only ``controller.kube`` modules import this (and kubernetes_asyncio).
 """
 
 from __future__ import annotations
@@ -20,30 +21,13 @@ import orjson
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
 
-__all__ = ["KubeApiError", "KubeClient", "connect"]
+from aliasgate.runtime.kubeerrors import KubeApiError, TransportError, error_from_body
+from aliasgate.runtime.kubehttp import body_chunks
+
+__all__ = ["KubeClient", "connect"]
 
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
-
-
-class KubeApiError(Exception):
-    """A non-2xx answer (``status``) or a transport failure (``status`` 0)."""
-
-    def __init__(self, status: int, reason: str, message: str = "") -> None:
-        super().__init__(f"{status} {reason}: {message}" if message else f"{status} {reason}")
-        self.status = status
-        self.reason = reason
-        self.message = message
-
-
-def _error_from(status: int, body: bytes) -> KubeApiError:
-    reason, message = "", ""
-    with contextlib.suppress(ValueError):
-        document = orjson.loads(body)
-        if isinstance(document, dict):
-            reason = str(document.get("reason") or "")
-            message = str(document.get("message") or "")
-    return KubeApiError(status, reason or "Error", message[:500])
 
 
 class KubeClient:
@@ -85,7 +69,7 @@ class KubeClient:
                 _request_timeout=limits,
             )
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise KubeApiError(0, type(exc).__name__, str(exc)) from exc
+            raise TransportError(type(exc).__name__, str(exc)) from exc
         return response
 
     async def request(
@@ -98,18 +82,18 @@ class KubeClient:
         content_type: str = JSON,
         accept: str = JSON,
     ) -> dict[str, Any]:
-        """One request; the decoded JSON body, or :class:`KubeApiError`."""
+        """One request; the decoded JSON body, or a :class:`~aliasgate.runtime.kubeerrors.KubeApiError` class."""
         response = await self._send(
             method, path, query=query, body=body, content_type=content_type, accept=accept, limits=self._timeout
         )
         try:
             data = await response.read()
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise KubeApiError(0, type(exc).__name__, str(exc)) from exc
+            raise TransportError(type(exc).__name__, str(exc)) from exc
         finally:
             response.release()
         if not 200 <= response.status < 300:
-            raise _error_from(response.status, data)
+            raise error_from_body(response.status, data)
         if not data:
             return {}
         try:
@@ -121,16 +105,18 @@ class KubeClient:
     @contextlib.asynccontextmanager
     async def stream(
         self, path: str, *, query: Mapping[str, Any], accept: str = JSON
-    ) -> AsyncIterator[aiohttp.ClientResponse]:
-        """A long GET (a watch); the caller reads lines. Non-2xx raises :class:`KubeApiError`."""
+    ) -> AsyncIterator[AsyncIterator[bytes]]:
+        """A long GET (a watch): its body as raw chunks, for :func:`aliasgate.runtime.kubewatch.watch_lines`.
+
+        Non-2xx raises a :class:`~aliasgate.runtime.kubeerrors.KubeApiError` class; so does a body cut off."""
         timeout = aiohttp.ClientTimeout(total=None, connect=self._timeout, sock_connect=self._timeout)
         response = await self._send(
             "GET", path, query=query, body=None, content_type=JSON, accept=accept, limits=timeout
         )
         try:
             if not 200 <= response.status < 300:
-                raise _error_from(response.status, await response.read())
-            yield response
+                raise error_from_body(response.status, await response.read())
+            yield body_chunks(response)
         finally:
             response.close()
 

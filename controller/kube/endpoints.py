@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from aliasgate.runtime.kubeerrors import KubeApiError
 from controller import ports
-from controller.kube.client import KubeApiError, KubeClient
+from controller.kube.client import KubeClient
 
 __all__ = ["EndpointSliceDiscovery", "StaticDiscovery", "admin_urls"]
 

@@ -17,8 +17,9 @@ from typing import Any
 
 import structlog
 
+from aliasgate.runtime.kubeerrors import ConflictError, KubeApiError, NotFoundError
 from controller import leader, ports
-from controller.kube.client import KubeApiError, KubeClient
+from controller.kube.client import KubeClient
 
 __all__ = ["AlwaysLeader", "LeaseElector", "parse_lease"]
 
@@ -91,10 +92,8 @@ class LeaseElector(ports.Leadership):
     async def _read(self) -> dict[str, Any] | None:
         try:
             return await self._client.request("GET", self._path)
-        except KubeApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        except NotFoundError:
+            return None
 
     async def step(self) -> None:
         """One read-decide-write round."""
@@ -122,10 +121,8 @@ class LeaseElector(ports.Leadership):
             else:
                 body["metadata"]["resourceVersion"] = (raw.get("metadata") or {}).get("resourceVersion")
                 written = await self._client.request("PUT", self._path, body=body)
-        except KubeApiError as exc:
-            if exc.status == 409:
-                return  # somebody else wrote first; the next round reads who
-            raise
+        except ConflictError:
+            return  # somebody else wrote first; the next round reads who
         self.writes += 1
         self.state.observe(parse_lease(written) if written else None, started)
         if self.state.succeeded(started):

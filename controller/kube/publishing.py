@@ -1,41 +1,31 @@
 """Publishes the routing table into the ConfigMap the controller owns (DESIGN §4); called by the reconciler.
 
-The ConfigMap carries the table under ``data["table.json"]``, or gzipped under
-``binaryData["table.json.gz"]`` past a size threshold (ConfigMaps stop at 1 MiB), plus annotations with
-the table's sha256 and generation so that diffing needs no decoding. A write happens only when the
+The ConfigMap's form (``data["table.json"]``, or gzipped ``binaryData["table.json.gz"]`` past a size
+threshold, the sha256/generation annotations, the inflation cap) is the contract's
+:mod:`gateway.routing.envelope`; this module encodes with it and, when reading back an object someone
+else may have written, decodes with the same capped decoder the gateway uses. A write happens only when the
 content hash differs; its generation is the published one plus one. Writes are optimistic (the
 resourceVersion read is sent back); a 409 means someone wrote meanwhile: re-read, re-diff, retry.
 """
 
 from __future__ import annotations
 
-import base64
-import gzip
 from typing import Any
 
 import structlog
 
+from aliasgate.runtime.kubeerrors import ConflictError, NotFoundError
 from controller import ports
-from controller.kube.client import KubeApiError, KubeClient
+from controller.kube.client import KubeClient
 from controller.metrics import ControllerMetrics
+from gateway.routing import envelope
+from gateway.routing.envelope import GENERATION_ANNOTATION, GZIP_KEY, JSON_KEY, SHA_ANNOTATION
 from gateway.routing.table import RoutingTable
 
-__all__ = [
-    "GENERATION_ANNOTATION",
-    "GZIP_KEY",
-    "JSON_KEY",
-    "SHA_ANNOTATION",
-    "ConfigMapPublisher",
-    "decode_table",
-    "render_configmap",
-]
+__all__ = ["ConfigMapPublisher", "decode_table", "render_configmap"]
 
 log = structlog.get_logger("controller.publishing")
 
-JSON_KEY = "table.json"
-GZIP_KEY = "table.json.gz"
-SHA_ANNOTATION = "aliasgate.io/table-sha256"
-GENERATION_ANNOTATION = "aliasgate.io/table-generation"
 LABELS = {
     "app.kubernetes.io/name": "aliasgate",
     "app.kubernetes.io/component": "routing-table",
@@ -65,23 +55,17 @@ def render_configmap(
     if resource_version:
         metadata["resourceVersion"] = resource_version
     body: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata}
-    if len(payload) > gzip_threshold_bytes:
-        packed = gzip.compress(payload, compresslevel=6, mtime=0)
-        body["binaryData"] = {GZIP_KEY: base64.b64encode(packed).decode("ascii")}
-    else:
-        body["data"] = {JSON_KEY: payload.decode("utf-8")}
+    body.update(envelope.encode(payload, gzip_threshold_bytes=gzip_threshold_bytes))
     return body
 
 
-def decode_table(configmap: dict[str, Any]) -> bytes | None:
-    """The table JSON inside a ConfigMap (either key), or None when it holds none."""
-    binary = configmap.get("binaryData") or {}
-    if GZIP_KEY in binary:
-        return gzip.decompress(base64.b64decode(binary[GZIP_KEY]))
-    data = configmap.get("data") or {}
-    if JSON_KEY in data:
-        return str(data[JSON_KEY]).encode("utf-8")
-    return None
+def decode_table(configmap: dict[str, Any], *, max_bytes: int = envelope.MAX_TABLE_BYTES) -> bytes | None:
+    """The table JSON inside a ConfigMap, or None when it holds no readable one (absent, corrupt, or
+    inflating past ``max_bytes``: the same capped decoder as the gateway's)."""
+    try:
+        return envelope.decode(configmap, max_bytes=max_bytes)
+    except envelope.EnvelopeError:
+        return None
 
 
 def _published_state(configmap: dict[str, Any], *, trusted: bool) -> tuple[str, int]:
@@ -98,10 +82,10 @@ def _published_state(configmap: dict[str, Any], *, trusted: bool) -> tuple[str, 
         generation = 0
     if trusted:
         return sha, generation
+    raw = decode_table(configmap)
     try:
-        raw = decode_table(configmap)
         table = RoutingTable.from_json(raw) if raw is not None else None
-    except (ValueError, OSError, EOFError):
+    except ValueError:
         table = None
     if table is None or table.sha256 != table.content_hash() or (sha and sha != table.sha256):
         return "", max(generation, table.generation if table is not None else 0)
@@ -149,10 +133,8 @@ class ConfigMapPublisher(ports.TablePublisher):
     async def _read(self) -> dict[str, Any] | None:
         try:
             return await self._client.request("GET", self._path)
-        except KubeApiError as exc:
-            if exc.status == 404:
-                return None
-            raise
+        except NotFoundError:
+            return None
 
     def invalidate(self) -> None:
         """Forget what is believed published (someone else wrote, or leadership changed hands)."""
@@ -198,15 +180,13 @@ class ConfigMapPublisher(ports.TablePublisher):
                     )
                 else:
                     stored = await self._client.request("PUT", self._path, body=body)
-            except KubeApiError as exc:
-                if exc.status in {409, 404}:  # written or deleted by someone else meanwhile: read again
-                    self._known = None
-                    self.conflicts += 1
-                    if self._metrics is not None:
-                        self._metrics.table_publishes.labels("conflict").inc()
-                    log.info("table_publish_conflict", generation=fresh.generation, status=exc.status)
-                    continue
-                raise
+            except (ConflictError, NotFoundError) as exc:  # written or deleted by someone else meanwhile: read again
+                self._known = None
+                self.conflicts += 1
+                if self._metrics is not None:
+                    self._metrics.table_publishes.labels("conflict").inc()
+                log.info("table_publish_conflict", generation=fresh.generation, status=exc.status)
+                continue
             self._written_version = (stored.get("metadata") or {}).get("resourceVersion")
             self._known = (
                 None if self._written_version is None else (self._written_version, fresh.sha256, fresh.generation)
@@ -216,4 +196,4 @@ class ConfigMapPublisher(ports.TablePublisher):
             self.writes += 1
             self.last_generation = fresh.generation
             return ports.PublishResult(table=fresh, written=True)
-        raise KubeApiError(409, "Conflict", f"table ConfigMap kept changing over {self._attempts} attempts")
+        raise ConflictError(409, "Conflict", f"table ConfigMap kept changing over {self._attempts} attempts")

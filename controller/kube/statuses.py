@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from aliasgate.runtime.kubeerrors import ConflictError, NotFoundError
 from controller import ports, resources
-from controller.kube.client import MERGE_PATCH, KubeApiError, KubeClient
+from controller.kube.client import MERGE_PATCH, KubeClient
 
 __all__ = ["StatusPatcher", "alias_path"]
 
@@ -47,18 +48,14 @@ class StatusPatcher(ports.StatusWriter):
                 body["metadata"] = {"resourceVersion": version}
             try:
                 await self._client.request("PATCH", path + "/status", body=body, content_type=MERGE_PATCH)
-            except KubeApiError as exc:
-                if exc.status == 404:
-                    return "gone"
-                if exc.status != 409:
-                    raise
+            except NotFoundError:
+                return "gone"
+            except ConflictError:
                 self.conflicts += 1
                 try:
                     fresh = await self._client.request("GET", path)
-                except KubeApiError as read_exc:
-                    if read_exc.status == 404:
-                        return "gone"
-                    raise
+                except NotFoundError:
+                    return "gone"
                 meta = fresh.get("metadata") or {}
                 if meta.get("generation") != generation:
                     return "stale"

@@ -1,19 +1,14 @@
 """The Responses bridge: Chat Completions callers served by OpenAI Responses backends (pure; no I/O).
 
 Unlike other packages, this one re-exports its public names: it is the interface the gateway handlers code
-against (see docs/bridge.md). Modules: `chat_responses` (request mapping, non-stream fold),
-`chat_responses_stream` (stream translator), `shaping` (per-provider request rules), `input_normalisation`,
+against (see docs/bridge.md). Modules: `chat_responses_request` (chat request → Responses request),
+`chat_responses` (Responses answer → one chat completion), `chat_responses_stream` (stream translator), `shaping` (per-provider request rules), `input_normalisation`,
 `recovery` (rebuild an empty terminal output), `folding` (`/v1/responses` pass-through helpers), `usage`,
 `errors`, `events` (SSE events → dicts).
 """
 
-from gateway.bridge.chat_responses import (
-    FoldResult,
-    chat_completion_from_response,
-    fold_chat_completion,
-    map_chat_request,
-    to_responses_request,
-)
+from gateway.bridge.chat_responses import FoldResult, chat_completion_from_response, fold_chat_completion
+from gateway.bridge.chat_responses_request import map_chat_request, to_responses_request
 from gateway.bridge.chat_responses_stream import ResponsesToChatStream
 from gateway.bridge.errors import (
     BridgeRequestError,

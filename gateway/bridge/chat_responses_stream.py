@@ -11,7 +11,8 @@ Rules kept here, in one place:
   says whether such a chunk was produced.
 * Text, refusal and reasoning are tracked per (output_index, content/summary index) as *what we sent*; done
   events (`output_text.done`, `content_part.done`, `refusal.done`, `output_item.done`, and the terminal
-  `response.output`) only emit the missing suffix, so text that arrives only in done events is still delivered.
+  `response.output`) only emit the missing suffix (`unsent_suffix`, the same for text, refusal, reasoning and
+  tool arguments), so text that arrives only in done events is still delivered.
 * Tool calls are keyed by output index (or `item_id`), get a sequential chat `index` in order of first
   appearance, and are announced (id + name) exactly once: on `output_item.added`, else on `output_item.done`,
   else at the terminal event with what the argument events told us.
@@ -33,9 +34,18 @@ from gateway.bridge import errors, usage
 from gateway.bridge.chat_responses import chat_annotation, created_from, finish_reason_for, reasoning_item_for_replay
 from gateway.bridge.recovery import NOT_NEEDED, OutputCollector, RecoveryOutcome
 
-__all__ = ["ResponsesToChatStream"]
+__all__ = ["ResponsesToChatStream", "unsent_suffix"]
 
 _SEPARATOR = "\n\n"
+
+
+def unsent_suffix(full: str, sent: str) -> str:
+    """What ``full`` adds to what was already ``sent``: empty when nothing is new, or when ``full`` does not
+    continue ``sent`` (a done event that disagrees with the deltas never rewrites what the client has)."""
+    if len(full) > len(sent) and full.startswith(sent):
+        return full[len(sent) :]
+    return ""
+
 
 Handler = Callable[[dict[str, Any]], list[dict[str, Any]]]
 
@@ -415,9 +425,9 @@ class ResponsesToChatStream:
         self._emit(out, {"content": text})
 
     def _sync_text(self, out: list[dict[str, Any]], key: tuple[int, int], text: str) -> None:
-        sent = self._text_sent.get(key, "")
-        if len(text) > len(sent) and text.startswith(sent):
-            self._send_text(out, key, text[len(sent) :])
+        suffix = unsent_suffix(text, self._text_sent.get(key, ""))
+        if suffix:
+            self._send_text(out, key, suffix)
 
     def _annotation(self, event: dict[str, Any]) -> list[dict[str, Any]]:
         annotation = event.get("annotation")
@@ -450,10 +460,8 @@ class ResponsesToChatStream:
         delta = event.get("delta")
         if not isinstance(delta, str) or not delta:
             return []
-        key = self._key(event)
-        self._refusal_sent[key] = self._refusal_sent.get(key, "") + delta
         out: list[dict[str, Any]] = []
-        self._emit(out, {"refusal": delta})
+        self._send_refusal(out, self._key(event), delta)
         return out
 
     def _refusal_done(self, event: dict[str, Any]) -> list[dict[str, Any]]:
@@ -464,11 +472,14 @@ class ResponsesToChatStream:
         self._sync_refusal(out, self._key(event), refusal)
         return out
 
+    def _send_refusal(self, out: list[dict[str, Any]], key: tuple[int, int], text: str) -> None:
+        self._refusal_sent[key] = self._refusal_sent.get(key, "") + text
+        self._emit(out, {"refusal": text})
+
     def _sync_refusal(self, out: list[dict[str, Any]], key: tuple[int, int], refusal: str) -> None:
-        sent = self._refusal_sent.get(key, "")
-        if len(refusal) > len(sent) and refusal.startswith(sent):
-            self._refusal_sent[key] = refusal
-            self._emit(out, {"refusal": refusal[len(sent) :]})
+        suffix = unsent_suffix(refusal, self._refusal_sent.get(key, ""))
+        if suffix:
+            self._send_refusal(out, key, suffix)
 
     # ---- reasoning -----------------------------------------------------------------------------------------
 
@@ -526,9 +537,9 @@ class ResponsesToChatStream:
         self._emit(out, {"reasoning_content": text})
 
     def _sync_reasoning(self, out: list[dict[str, Any]], key: tuple[int, int, int], text: str) -> None:
-        sent = self._reasoning_sent.get(key, "")
-        if len(text) > len(sent) and text.startswith(sent):
-            self._send_reasoning(out, key, text[len(sent) :])
+        suffix = unsent_suffix(text, self._reasoning_sent.get(key, ""))
+        if suffix:
+            self._send_reasoning(out, key, suffix)
 
     # ---- tool calls ----------------------------------------------------------------------------------------
 
@@ -574,10 +585,10 @@ class ResponsesToChatStream:
         return out
 
     def _sync_args(self, out: list[dict[str, Any]], call: _Call, final: str) -> None:
-        sent = call.sent
-        if len(final) > len(sent) and final.startswith(sent):
+        suffix = unsent_suffix(final, call.sent)
+        if suffix:
             call.sent = final
-            self._emit(out, {"tool_calls": [{"index": call.index, "function": {"arguments": final[len(sent) :]}}]})
+            self._emit(out, {"tool_calls": [{"index": call.index, "function": {"arguments": suffix}}]})
 
     def _announce(self, out: list[dict[str, Any]], index: int, call: _Call, item: dict[str, Any]) -> None:
         """First chunk of a call: chat id (= Responses `call_id`), name, and any arguments known so far."""

@@ -16,10 +16,9 @@ from typing import Any
 
 from gateway.bridge import errors
 from gateway.bridge.recovery import NOT_NEEDED, OutputCollector, RecoveryOutcome
+from gateway.schemas.responses import FAILED_EVENTS, OK_TERMINAL_EVENTS
 
 __all__ = ["ResponseFoldResult", "ResponseFolder", "ResponsesStreamRecovery"]
-
-_TERMINAL = frozenset({"response.completed", "response.incomplete"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +32,14 @@ class ResponseFoldResult:
 
 def _is_terminal(event: dict[str, Any]) -> bool:
     kind = event.get("type")
-    return isinstance(kind, str) and kind in _TERMINAL
+    return isinstance(kind, str) and kind in OK_TERMINAL_EVENTS
 
 
 def _is_error(event: dict[str, Any]) -> bool:
     kind = event.get("type")
-    return kind in ("response.failed", "error") or (kind is None and isinstance(event.get("error"), dict))
+    if isinstance(kind, str):
+        return kind in FAILED_EVENTS
+    return kind is None and isinstance(event.get("error"), dict)
 
 
 class ResponseFolder:

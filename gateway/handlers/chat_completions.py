@@ -18,13 +18,14 @@ from gateway import bridge
 from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
 from gateway.errors import GatewayError
-from gateway.handlers import common, relay
-from gateway.handlers.common import BAD_EVENT, parse_object
+from gateway.handlers import attempts, relay, requests
+from gateway.handlers.validation import validate_chat_request
 from gateway.keys import clock_key
 from gateway.routing.loading import RouteTarget
 from gateway.sse import DONE_FRAME, SSEEvent, encode_json_frame
-from gateway.upstream import failure_from_chat_error
-from gateway.validation import validate_chat_request
+from gateway.upstream import reading
+from gateway.upstream.failures import failure_from_chat_error
+from gateway.upstream.reading import BAD_EVENT, parse_object
 
 __all__ = ["post_chat_completions"]
 
@@ -35,18 +36,18 @@ Clock = Callable[[], float]
 
 
 async def post_chat_completions(request: web.Request) -> web.StreamResponse:
-    prepared = await common.prepare(request, "chat", validate_chat_request)
+    prepared = await requests.prepare(request, "chat", validate_chat_request)
     ctx, body = prepared.ctx, prepared.body
 
-    async def attempt(current: RouteTarget) -> common.Outcome:
-        common.serving(ctx, current)
+    async def attempt(current: RouteTarget) -> relay.Outcome:
+        ctx.serving(current)
         ctx.mode = current.route.mode
-        merged = common.apply_route_settings(body, current)
+        merged = requests.apply_route_settings(body, current)
         if current.route.mode == "chat":
             return await _chat_passthrough(request, ctx, current, merged)
         return await _bridged(request, ctx, current, merged)
 
-    return await common.respond(request, ctx, await common.failover(request, prepared, attempt))
+    return await relay.respond(request, ctx, await attempts.failover(request, prepared, attempt))
 
 
 # ---------------------------------------------------------------- chat pass-through
@@ -71,7 +72,7 @@ def _has_content(chunk: dict[str, Any]) -> bool:
 
 async def _chat_passthrough(
     request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any]
-) -> common.Outcome:
+) -> relay.Outcome:
     clock = request.app[clock_key]
     out = dict(body)
     out["model"] = target.backend.model
@@ -81,13 +82,13 @@ async def _chat_passthrough(
     hide_usage = ctx.stream and not options.get("include_usage") and target.backend.provider in _USAGE_PROVIDERS
     if hide_usage:
         out["stream_options"] = {**options, "include_usage": True}
-    resp, started = await common.send(request, target, "chat", out)
-    if not ctx.stream or not common.is_sse(resp):
-        data, parsed = await common.read_json(request, resp, started)
-        common.record_chat_usage(ctx, parsed.get("usage"))
+    resp, started = await attempts.send(request, target, "chat", out)
+    if not ctx.stream or not reading.is_sse(resp):
+        data, parsed = await attempts.read_json(request, resp, started)
+        ctx.record_chat_usage(parsed.get("usage"))
         ctx.first_token_at = clock()
         return _completion_reply(ctx, parsed, data)
-    events = common.events_of(request, resp, started)
+    events = attempts.events_of(request, resp, started)
     return await relay.prime(ctx, resp, events, _PassthroughRelay(ctx, clock, hide_usage=hide_usage))
 
 
@@ -124,14 +125,14 @@ class _PassthroughRelay(_ChatFrames, relay.MarkedRelay):
                 continue
             chunk = parse_object(event.data)
             if chunk is None:
-                raise common.StreamBroken(BAD_EVENT, frames)
+                raise relay.StreamBroken(BAD_EVENT, frames)
             if chunk.get("error"):
-                raise common.StreamBroken(bridge.error_from_event(chunk), frames)
+                raise relay.StreamBroken(bridge.error_from_event(chunk), frames)
             if not self.started and _has_content(chunk):
                 self.started = True
                 ctx.first_token_at = self._clock()
             if chunk.get("usage"):
-                common.record_chat_usage(ctx, chunk["usage"])
+                ctx.record_chat_usage(chunk["usage"])
                 if self._hide_usage and not chunk.get("choices"):
                     continue
             # One `data:` line per frame: a chunk the upstream split over several lines is re-encoded.
@@ -152,23 +153,23 @@ class _PassthroughRelay(_ChatFrames, relay.MarkedRelay):
 
 async def _bridged(
     request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any]
-) -> common.Outcome:
+) -> relay.Outcome:
     clock = request.app[clock_key]
     backend = target.backend
     try:
         upstream_body = bridge.to_responses_request(body, upstream_model=backend.model, provider=backend.provider)
     except bridge.BridgeRequestError as exc:
-        raise common.bridge_request_failure(exc) from None
-    resp, started = await common.send(request, target, "responses", upstream_body)
+        raise attempts.bridge_request_failure(exc) from None
+    resp, started = await attempts.send(request, target, "responses", upstream_body)
     model = str(body["model"])  # the alias the client asked for (bridge spec §2.7), as OpenAI echoes it
-    if not common.is_sse(resp):
-        _, parsed = await common.read_json(request, resp, started)
+    if not reading.is_sse(resp):
+        _, parsed = await attempts.read_json(request, resp, started)
         result = bridge.chat_completion_from_response(parsed, model=model)
         return _folded_reply(ctx, result, clock())
-    events = common.events_of(request, resp, started)
+    events = attempts.events_of(request, resp, started)
     if not ctx.stream:
         collected: list[dict[str, Any]] = []
-        await common.read_all_events(resp, events, collected.append)
+        await reading.read_all_events(resp, events, collected.append)
         result = bridge.fold_chat_completion(collected, model=model)
         return _folded_reply(ctx, result, clock())
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
@@ -211,7 +212,7 @@ class _BridgedRelay(_ChatFrames):
             except orjson.JSONDecodeError:
                 payload = None
             if type(payload) is not dict:
-                raise common.StreamBroken(BAD_EVENT, frames)
+                raise relay.StreamBroken(BAD_EVENT, frames)
             was_started = translator.started
             for chunk in feed(payload):
                 append(b"data: " + _dumps(chunk) + b"\n\n")
@@ -236,21 +237,21 @@ class _BridgedRelay(_ChatFrames):
     def settle(self) -> None:
         translator = self._translator
         ctx = self._ctx
-        common.record_chat_usage(ctx, translator.usage)
-        common.record_recovery(ctx, translator.recovery)
+        ctx.record_chat_usage(translator.usage)
+        ctx.record_recovery(translator.recovery)
         if translator.error is not None and ctx.error_code is None:
             ctx.error_code = translator.error.code or translator.error.type
 
 
 def _folded_reply(ctx: RequestContext, result: bridge.FoldResult, now: float) -> web.StreamResponse:
     """A folded (non-stream or JSON) bridge result → the chat answer (as JSON, or as SSE chunks)."""
-    common.record_recovery(ctx, result.recovery)
+    ctx.record_recovery(result.recovery)
     if result.error is not None:
         raise failure_from_chat_error(result.error)
     completion = result.completion
     if completion is None:  # pragma: no cover - the bridge always sets one of the two
-        raise failure_from_chat_error(common.NOT_JSON)
-    common.record_chat_usage(ctx, result.usage)
+        raise failure_from_chat_error(reading.NOT_JSON)
+    ctx.record_chat_usage(result.usage)
     ctx.first_token_at = now
     return _completion_reply(ctx, completion, None)
 
@@ -260,7 +261,7 @@ def _completion_reply(ctx: RequestContext, completion: dict[str, Any], raw: byte
     if not ctx.stream:
         return web.Response(body=orjson.dumps(completion) if raw is None else raw, content_type="application/json")
     frames = b"".join(encode_json_frame(chunk) for chunk in completion_to_chunks(completion))
-    return web.Response(body=frames + DONE_FRAME, headers=common.SSE_HEADERS)
+    return web.Response(body=frames + DONE_FRAME, headers=relay.SSE_HEADERS)
 
 
 def completion_to_chunks(completion: dict[str, Any]) -> list[dict[str, Any]]:

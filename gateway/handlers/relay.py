@@ -4,6 +4,7 @@ A stream is read until its first content (or its end) before the client's respon
 early failure can still be retried, fall back, or become a plain HTTP error; after that, failures
 become an in-stream error frame. What the frames look like is the endpoint's business: each path
 supplies a :class:`Relay` (chat pass-through, chat over the Responses bridge, Responses pass-through).
+:func:`respond` then answers with the attempt's outcome: a whole response as it is, a primed stream as SSE.
 
 Reasoning models can think for minutes before their first content, and proxies cut idle connections
 (60 s is a common default). So priming lasts at most ``--sse-keepalive-seconds``: then the response
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
-from typing import Protocol
+from dataclasses import dataclass
+from typing import Protocol, TypeAlias
 
 import aiohttp
 from aiohttp import web
@@ -24,14 +26,48 @@ from gateway import bridge
 from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
 from gateway.errors import GatewayError
-from gateway.handlers.common import Primed, StreamBroken, UpstreamEvents, finished_stream
 from gateway.sse import SSEEvent
-from gateway.upstream import UpstreamFailure, failure_from_chat_error
+from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
+from gateway.upstream.reading import UpstreamEvents
 
-__all__ = ["KEEPALIVE", "MarkedRelay", "Relay", "prime"]
+__all__ = [
+    "KEEPALIVE",
+    "SSE_HEADERS",
+    "MarkedRelay",
+    "Outcome",
+    "Primed",
+    "Relay",
+    "StreamBroken",
+    "finished_stream",
+    "prime",
+    "respond",
+]
 
 KEEPALIVE = b": keepalive\n\n"
 """An SSE comment: bytes on the wire for proxies' idle timers, ignored by every SSE client."""
+SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class StreamBroken(Exception):
+    """The upstream stream went bad; ``frames`` are what the same batch produced before that."""
+
+    def __init__(self, error: ChatError, frames: list[bytes]) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.frames = frames
+
+
+@dataclass(slots=True)
+class Primed:
+    """An upstream stream read up to its first content: frames to send first, then the rest."""
+
+    resp: aiohttp.ClientResponse
+    head: list[bytes]
+    rest: AsyncGenerator[bytes, None]
+
+
+Outcome: TypeAlias = "web.StreamResponse | Primed"
+"""What one attempt produced: a whole response, or a stream primed up to its first content."""
 
 
 class Relay(Protocol):
@@ -151,3 +187,35 @@ async def _rest(
     relay.settle()
     if relay.closing:
         yield relay.closing
+
+
+def finished_stream(resp: aiohttp.ClientResponse, frames: list[bytes]) -> web.Response:
+    """The whole stream arrived while priming: answer it in one body (no chunked framing, one write)."""
+    resp.release()
+    return web.Response(body=b"".join(frames), headers=SSE_HEADERS)
+
+
+async def respond(request: web.Request, ctx: RequestContext, outcome: Outcome) -> web.StreamResponse:
+    """Answer with ``outcome``: a whole response as it is; a primed stream is committed as SSE and copied on.
+
+    A vanished client closes the upstream (stop paying).
+    """
+    if isinstance(outcome, web.StreamResponse):
+        return outcome
+    response = web.StreamResponse(status=200, headers=SSE_HEADERS)
+    await response.prepare(request)
+    try:
+        try:
+            if outcome.head:
+                await response.write(b"".join(outcome.head))
+            async for frames in outcome.rest:
+                await response.write(frames)
+        except ConnectionResetError:
+            ctx.disconnected = True
+            outcome.resp.close()
+            raise
+        await response.write_eof()
+    finally:
+        await outcome.rest.aclose()
+        outcome.resp.release()
+    return response

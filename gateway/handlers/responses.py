@@ -10,7 +10,7 @@ one Response (``ResponseFolder``); a streaming caller gets the events through
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import aiohttp
 import orjson
@@ -20,28 +20,29 @@ from gateway import bridge
 from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
 from gateway.errors import GatewayError, InvalidRequestError
-from gateway.handlers import common, relay
-from gateway.handlers.common import BAD_EVENT, parse_object
+from gateway.handlers import attempts, relay, requests
+from gateway.handlers.validation import validate_responses_request
 from gateway.keys import clock_key
 from gateway.routing.loading import RouteTarget
+from gateway.schemas.responses import FAILED_EVENTS, TERMINAL_EVENTS, EventType
 from gateway.sse import SSEEvent, encode_event
-from gateway.upstream import UpstreamFailure, failure_from_chat_error
-from gateway.validation import validate_responses_request
+from gateway.upstream import reading
+from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
+from gateway.upstream.reading import BAD_EVENT, parse_object
 
 __all__ = ["post_responses"]
 
-_PRELUDE = frozenset({"response.created", "response.in_progress", "response.queued"})
-_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
-_FAILED = frozenset({"response.failed", "error"})
+_PRELUDE: Final[frozenset[EventType]] = frozenset({"response.created", "response.in_progress", "response.queued"})
+"""Events before any output: a stream that sent only these has not started (it may still be retried)."""
 
 
 def _record_usage(ctx: RequestContext, response: object) -> None:
     if isinstance(response, dict):
-        common.record_chat_usage(ctx, bridge.usage_to_chat(response.get("usage")))
+        ctx.record_chat_usage(bridge.usage_to_chat(response.get("usage")))
 
 
 async def post_responses(request: web.Request) -> web.StreamResponse:
-    prepared = await common.prepare(request, "responses", validate_responses_request)
+    prepared = await requests.prepare(request, "responses", validate_responses_request)
     ctx, body, alias = prepared.ctx, prepared.body, prepared.alias
     if prepared.target.route.mode != "responses":
         raise InvalidRequestError(
@@ -50,21 +51,21 @@ async def post_responses(request: web.Request) -> web.StreamResponse:
             code="unsupported_endpoint",
         )
 
-    async def attempt(current: RouteTarget) -> common.Outcome:
-        common.serving(ctx, current)
+    async def attempt(current: RouteTarget) -> relay.Outcome:
+        ctx.serving(current)
         if current.route.mode != "responses":
             raise UpstreamFailure(
                 InvalidRequestError(f"Fallback '{current.alias}' cannot serve the Responses API.", param="model"),
                 retryable=False,
             )
-        return await _forward(request, ctx, current, common.apply_route_settings(body, current))
+        return await _forward(request, ctx, current, requests.apply_route_settings(body, current))
 
-    return await common.respond(request, ctx, await common.failover(request, prepared, attempt))
+    return await relay.respond(request, ctx, await attempts.failover(request, prepared, attempt))
 
 
 async def _forward(
     request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any]
-) -> common.Outcome:
+) -> relay.Outcome:
     clock = request.app[clock_key]
     backend = target.backend
     try:
@@ -72,29 +73,29 @@ async def _forward(
             body, upstream_model=backend.model, provider=backend.provider
         )
     except bridge.BridgeRequestError as exc:
-        raise common.bridge_request_failure(exc) from None
+        raise attempts.bridge_request_failure(exc) from None
     ctx.input_normalized = normalized
-    resp, started = await common.send(request, target, "responses", upstream_body)
-    if not common.is_sse(resp):
-        data, parsed = await common.read_json(request, resp, started)
+    resp, started = await attempts.send(request, target, "responses", upstream_body)
+    if not reading.is_sse(resp):
+        data, parsed = await attempts.read_json(request, resp, started)
         _record_usage(ctx, parsed)
         ctx.first_token_at = clock()
         return web.Response(body=data, content_type="application/json")
-    events = common.events_of(request, resp, started)
+    events = attempts.events_of(request, resp, started)
     if not ctx.stream:
         return await _fold(ctx, resp, events, clock)
     return await relay.prime(ctx, resp, events, _ResponsesRelay(ctx, clock))
 
 
 async def _fold(
-    ctx: RequestContext, resp: aiohttp.ClientResponse, events: common.UpstreamEvents, clock: Callable[[], float]
+    ctx: RequestContext, resp: aiohttp.ClientResponse, events: reading.UpstreamEvents, clock: Callable[[], float]
 ) -> web.StreamResponse:
     """A forced stream folded into one Response for a caller that did not stream: its first token is the
     whole answer, so time to first token is measured once the fold is done."""
     folder = bridge.ResponseFolder(model=None)
-    await common.read_all_events(resp, events, folder.feed)
+    await reading.read_all_events(resp, events, folder.feed)
     result = folder.result()
-    common.record_recovery(ctx, result.recovery)
+    ctx.record_recovery(result.recovery)
     if result.error is not None:
         raise failure_from_chat_error(result.error)
     if result.response is None:
@@ -127,22 +128,22 @@ class _ResponsesRelay(relay.MarkedRelay):
                 continue
             payload = parse_object(event.data)
             if payload is None:
-                raise common.StreamBroken(BAD_EVENT, frames)
+                raise relay.StreamBroken(BAD_EVENT, frames)
             kind = payload.get("type")
             sequence = payload.get("sequence_number")
             if isinstance(sequence, int):
                 self.sequence = sequence
-            if kind in _FAILED and not self.started:
-                raise common.StreamBroken(bridge.error_from_event(payload), frames)
+            if kind in FAILED_EVENTS and not self.started:
+                raise relay.StreamBroken(bridge.error_from_event(payload), frames)
             forwarded = self._recovery.feed(payload)
             data = event.data if forwarded is payload else orjson.dumps(forwarded).decode()
             frames.append(encode_event(data, event=kind if isinstance(kind, str) else event.event))
             if not self.started and kind not in _PRELUDE:
                 self.started = True
                 ctx.first_token_at = self._clock()
-            if kind in _TERMINAL:
+            if kind in TERMINAL_EVENTS:
                 self.done = True
-                if kind in _FAILED:
+                if kind in FAILED_EVENTS:
                     ctx.error_code = bridge.error_from_event(payload).code or "response_failed"
                 _record_usage(ctx, forwarded.get("response"))
         return frames
@@ -166,4 +167,4 @@ class _ResponsesRelay(relay.MarkedRelay):
         return error.code or "bad_upstream_event"
 
     def settle(self) -> None:
-        common.record_recovery(self._ctx, self._recovery.recovery)
+        self._ctx.record_recovery(self._recovery.recovery)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.credentials import CredentialStore
+from gateway.credentials.store import CredentialStore
 from gateway.providers.base import CredentialsUnavailableError, Endpoint, UpstreamCall, api_key, join_url
 from gateway.routing.table import Backend
 

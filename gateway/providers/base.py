@@ -9,7 +9,7 @@ from typing import Literal, Protocol
 
 from yarl import URL
 
-from gateway.credentials import CredentialStore
+from gateway.credentials.store import CredentialStore
 from gateway.routing.table import Backend
 
 __all__ = ["CredentialsUnavailableError", "Endpoint", "Provider", "UpstreamCall", "api_key", "join_url"]

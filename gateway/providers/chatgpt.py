@@ -7,7 +7,7 @@ Secret (``accessToken``, ``accountId``, optional ``refreshToken`` and ``expiresA
 asyncio lock per credential makes this process's concurrent requests share one refresh.
 
 Refresh tokens rotate (single use), so replicas must not each refresh. Who refreshes is the
-credential store's :class:`~gateway.token_refresh.TokenRefresher`: with Secrets read through the
+injected :class:`~gateway.credentials.refresh.TokenRefresher`: with Secrets read through the
 Kubernetes API, one replica takes a lock on the Secret, refreshes, and writes the new tokens back
 into it (the others, and pods started later, adopt them); with credentials from files (local mode,
 ``--secrets-dir``) the refresh is local and the new tokens live in this process's memory only.
@@ -25,21 +25,12 @@ import aiohttp
 import orjson
 import structlog
 
-from gateway.credentials import CredentialStore
+from gateway.credentials.refresh import LocalTokenRefresher, RefreshResult, TokenRefresher, expiring
+from gateway.credentials.secret_format import Tokens, jwt_account_id, jwt_claims, jwt_expiry, tokens_from_keys
+from gateway.credentials.store import CredentialStore
 from gateway.metrics import GatewayMetrics
 from gateway.providers.base import CredentialsUnavailableError, Endpoint, UpstreamCall, join_url
 from gateway.routing.table import Backend
-from gateway.token_refresh import (
-    RefreshResult,
-    TokenRefresher,
-    Tokens,
-    expiring,
-    jwt_account_id,
-    jwt_claims,
-    jwt_expiry,
-    refresher_for,
-    tokens_from_keys,
-)
 
 __all__ = ["DEFAULT_BASE_URL", "ChatGPTProvider", "TokenState", "jwt_account_id", "jwt_claims", "jwt_expiry"]
 
@@ -98,15 +89,11 @@ class ChatGPTProvider:
     refresh_margin_seconds: float = 300.0
     wall_clock: Callable[[], float] = time.time
     metrics: GatewayMetrics | None = None
-    refresher: TokenRefresher | None = None
-    """Who refreshes; default: the credential store's own (Kubernetes Secrets) or a local one."""
+    refresher: TokenRefresher = field(default_factory=LocalTokenRefresher)
+    """Who refreshes: the wiring injects the Kubernetes one for Secrets read through the API; else local."""
     name: str = "chatgpt"
     forces_stream: bool = True
     _tokens: dict[str, TokenState] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if self.refresher is None:
-            self.refresher = refresher_for(self.credentials)
 
     def _state(self, backend: Backend) -> TokenState:
         if backend.credentials is None:
@@ -159,7 +146,6 @@ class ChatGPTProvider:
         """Refresh once per credential: whoever waited on the lock reuses the tokens just obtained."""
         secret = backend.credentials
         assert secret is not None
-        assert self.refresher is not None
         async with state.lock:
             if state.version != seen_version:
                 return True

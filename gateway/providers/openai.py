@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gateway.credentials import CredentialStore
+from gateway.credentials.store import CredentialStore
 from gateway.providers.base import Endpoint, UpstreamCall, api_key, join_url
 from gateway.routing.table import Backend
 

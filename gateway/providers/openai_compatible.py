@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.credentials import CredentialStore
+from gateway.credentials.store import CredentialStore
 from gateway.providers.openai import OpenAIProvider
 
 

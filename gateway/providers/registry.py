@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from gateway.credentials import CredentialStore
+from gateway.credentials.refresh import LocalTokenRefresher, TokenRefresher
+from gateway.credentials.store import CredentialStore
 from gateway.metrics import GatewayMetrics
 from gateway.providers.azure_openai import AzureOpenAIProvider
 from gateway.providers.base import Provider
@@ -32,8 +33,11 @@ class Providers:
         chatgpt_client_id: str,
         chatgpt_refresh_margin_seconds: float,
         metrics: GatewayMetrics | None = None,
+        token_refresher: TokenRefresher | None = None,
     ) -> Providers:
+        """``token_refresher``: who refreshes OAuth tokens (default: locally, in memory)."""
         chatgpt = ChatGPTProvider(
+            refresher=token_refresher if token_refresher is not None else LocalTokenRefresher(),
             credentials=credentials,
             session=session,
             token_url=chatgpt_token_url,

@@ -21,9 +21,10 @@ from controller.kube.publishing import decode_table
 from controller.settings import ControllerSettings
 from gateway.app import create_app
 from gateway.keys import admin_app_key, table_holder_key
-from gateway.kube_client import KubeConnection
-from gateway.kube_credentials import KubeCredentialStore
-from gateway.routing.kube_source import ConfigMapTableSource
+from gateway.kube.client import KubeConnection
+from gateway.kube.secrets import KubeCredentialStore
+from gateway.kube.table_source import ConfigMapTableSource
+from gateway.kube.token_refresh import KubeTokenRefresher
 from gateway.routing.loading import TableHolder
 from gateway.routing.table import RoutingTable
 from gateway.settings import GatewaySettings
@@ -213,10 +214,12 @@ async def running_gateway(api: KubeApiServer, tmp_path: pathlib.Path, *, name: s
         shutdown_grace_seconds=0.5,
         log_json=True,
     )
-    app = create_app(
+    credentials = KubeCredentialStore(connection=connection, namespace=NAMESPACE)
+    app = create_app(  # wired as gateway/__main__.py wires a pod
         settings,
         table_source=ConfigMapTableSource(connection=connection, namespace=NAMESPACE, name=CONFIGMAP),
-        credentials=KubeCredentialStore(connection=connection, namespace=NAMESPACE),
+        credentials=credentials,
+        token_refresher=KubeTokenRefresher(store=credentials),
         probing=False,
     )
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)

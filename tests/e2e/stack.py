@@ -22,7 +22,7 @@ from aiohttp import web
 from aliasgate.cli.local import LocalTableSource
 from aliasgate.simulator import Simulator, SimulatorConfig, create_simulator_app, simulator_key
 from gateway.app import create_app
-from gateway.credentials_dir import DirectoryCredentialStore
+from gateway.credentials.files import DirectoryCredentialStore
 from gateway.keys import admin_app_key, table_holder_key
 from gateway.settings import GatewaySettings
 from tests.aliasgate.cli.manifests_fixture import aliases_yaml, write_secrets

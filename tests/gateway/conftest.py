@@ -24,7 +24,7 @@ from aliasgate.runtime.logs import configure_logging
 from aliasgate.simulator import Simulator, SimulatorConfig, create_simulator_app, simulator_key
 from gateway.app import create_app
 from gateway.client_keys import ApiKeys
-from gateway.credentials_dir import DirectoryCredentialStore
+from gateway.credentials.files import DirectoryCredentialStore
 from gateway.keys import table_holder_key, upstream_key
 from gateway.metrics import GatewayMetrics
 from gateway.routing.loading import TableHolder

@@ -13,7 +13,8 @@ import pytest
 from aiohttp import web
 from pytest_aiohttp import AiohttpServer
 
-from gateway.credentials_dir import DirectoryCredentialStore, keys_from_auth_json
+from gateway.credentials.files import DirectoryCredentialStore
+from gateway.credentials.secret_format import keys_from_auth_json
 from gateway.providers.azure_openai import AzureOpenAIProvider
 from gateway.providers.base import CredentialsUnavailableError
 from gateway.providers.chatgpt import jwt_account_id, jwt_expiry

@@ -17,7 +17,7 @@ from pytest_aiohttp import AiohttpServer
 
 from aliasgate.simulator import SimulatorConfig, create_simulator_app
 from gateway.app import create_app, serve
-from gateway.credentials_dir import DirectoryCredentialStore
+from gateway.credentials.files import DirectoryCredentialStore
 from gateway.keys import admin_app_key, draining_key, table_holder_key
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import DEFAULT_ROUTES, StaticTableSource, build_table, write_secrets

@@ -1,0 +1,84 @@
+"""One attempt of a model request against the upstream, and failover over attempts with alias health.
+
+The `web.Request`-bound edge of `gateway.upstream`: it finds the upstream client, the clock and the request
+context on the request and hands them to `upstream.client` / `upstream.reading`, so the time spent waiting
+lands in the context. `failover` runs an endpoint's attempt function over the route and its fallbacks and
+records the served alias's passive health.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from gateway import bridge
+from gateway.context import RequestContext
+from gateway.errors import InvalidRequestError
+from gateway.handlers.requests import Request
+from gateway.keys import clock_key, context_key, health_key, metrics_key, rng_key, settings_key, upstream_key
+from gateway.providers.base import Endpoint
+from gateway.routing.loading import RouteTarget
+from gateway.upstream import reading
+from gateway.upstream.failover import with_failover
+from gateway.upstream.failures import UpstreamFailure
+from gateway.upstream.reading import UpstreamEvents
+
+__all__ = ["bridge_request_failure", "events_of", "failover", "read_json", "send"]
+
+T = TypeVar("T")
+
+
+async def failover(request: web.Request, prepared: Request, attempt: Callable[[RouteTarget], Awaitable[T]]) -> T:
+    """Run ``attempt`` over the route and its fallbacks and record the alias's health; the last failure is raised."""
+    app = request.app
+    ctx = prepared.ctx
+    health = app[health_key]
+    try:
+        outcome = await with_failover(
+            prepared.table, prepared.target, attempt, metrics=app[metrics_key], rng=app[rng_key]
+        )
+    except UpstreamFailure as failure:
+        if failure.retryable:
+            health.record_traffic(ctx.served_alias or prepared.alias, ok=False, error=failure.error.message)
+        raise failure.error from None
+    health.record_traffic(ctx.served_alias or prepared.alias, ok=True)
+    return outcome
+
+
+def bridge_request_failure(exc: bridge.BridgeRequestError) -> UpstreamFailure:
+    """A request the bridge cannot translate: the client's fault, so no retry or fallback helps."""
+    error = exc.error
+    return UpstreamFailure(InvalidRequestError(error.message, param=error.param, code=error.code), retryable=False)
+
+
+async def send(
+    request: web.Request, target: RouteTarget, endpoint: Endpoint, payload: dict[str, Any]
+) -> tuple[aiohttp.ClientResponse, float]:
+    """POST to the target; a non-2xx answer becomes an UpstreamFailure. Returns the response and its start time."""
+    ctx: RequestContext = request[context_key]
+    upstream = request.app[upstream_key]
+    clock = request.app[clock_key]
+    started = clock()
+    resp = await upstream.post(target, endpoint, orjson.dumps(payload), request_id=ctx.request_id)
+    if resp.status >= 300:
+        ctx.upstream_seconds += clock() - started
+        raise await upstream.error_of(resp)
+    return resp, started
+
+
+def events_of(request: web.Request, resp: aiohttp.ClientResponse, started: float) -> UpstreamEvents:
+    """The answer's SSE events; the wait for its headers counts as upstream time."""
+    ctx: RequestContext = request[context_key]
+    app = request.app
+    clock = app[clock_key]
+    ctx.upstream_seconds += clock() - started
+    return UpstreamEvents(resp, ctx, clock, keepalive_seconds=app[settings_key].sse_keepalive_seconds)
+
+
+async def read_json(request: web.Request, resp: aiohttp.ClientResponse, started: float) -> tuple[bytes, dict[str, Any]]:
+    """The whole JSON answer (raw and parsed), counting the wait as upstream time; the connection is released."""
+    return await reading.read_json(resp, request[context_key], request.app[clock_key], started)

@@ -1,0 +1,83 @@
+"""A model request made ready: body read and validated, alias resolved (with the caller's grant) into a route.
+
+The first step of every model endpoint; what follows is `attempts` (calling the upstream, failover) and
+`relay` (answering). Route settings (request defaults and overrides) are applied per attempt, since a
+fallback alias has its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from gateway.context import RequestContext
+from gateway.errors import BodyTooLargeError, NotReadyError, PermissionDeniedError, UnknownAliasError
+from gateway.handlers.validation import parse_json_object
+from gateway.keys import context_key, settings_key, table_holder_key
+from gateway.routing.loading import CompiledTable, RouteTarget
+
+__all__ = ["Request", "apply_route_settings", "prepare", "read_body", "resolve"]
+
+
+@dataclass(slots=True)
+class Request:
+    """A validated model request: its body, the requested alias and where the table sends it."""
+
+    ctx: RequestContext
+    body: dict[str, Any]
+    alias: str
+    table: CompiledTable
+    target: RouteTarget
+
+
+async def prepare(request: web.Request, endpoint: str, validate: Callable[[dict[str, Any]], str]) -> Request:
+    """Read and validate the body, then resolve its alias (with the caller's grant) into a route."""
+    ctx = request[context_key]
+    ctx.endpoint = endpoint
+    body = await read_body(request)
+    alias = validate(body)
+    ctx.stream = body.get("stream") is True
+    table, target = resolve(request, alias)
+    ctx.mode = target.route.mode
+    return Request(ctx, body, alias, table, target)
+
+
+async def read_body(request: web.Request) -> dict[str, Any]:
+    """The JSON object body, refusing anything above ``max_body_bytes`` before reading it when possible."""
+    limit = request.app[settings_key].max_body_bytes
+    length = request.content_length
+    if length is not None and length > limit:
+        raise BodyTooLargeError(f"The request body exceeds the limit of {limit} bytes.")
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise BodyTooLargeError(f"The request body exceeds the limit of {limit} bytes.") from None
+    return parse_json_object(raw)
+
+
+def resolve(request: web.Request, alias: str) -> tuple[CompiledTable, RouteTarget]:
+    """The current table and the alias's target; 404 names only the requested alias."""
+    table = request.app[table_holder_key].current
+    if table is None:
+        raise NotReadyError("The gateway has not loaded a routing table yet.")
+    ctx = request[context_key]
+    target = table.get(alias)
+    if target is None:
+        raise UnknownAliasError(f"The model '{alias}' does not exist or you do not have access to it.", param="model")
+    ctx.alias = alias
+    if ctx.grant is not None and not ctx.grant.allows(alias):
+        raise PermissionDeniedError(f"Your API key may not use the model '{alias}'.", param="model")
+    return table, target
+
+
+def apply_route_settings(body: dict[str, Any], target: RouteTarget) -> dict[str, Any]:
+    """Request defaults (where the client set nothing) and overrides (always); never the model."""
+    settings = target.route.settings
+    if not settings.request_defaults and not settings.request_overrides:
+        return body
+    merged = {**settings.request_defaults, **body, **settings.request_overrides}
+    merged["model"] = body.get("model")
+    return merged

@@ -1,0 +1,92 @@
+"""UpstreamClient: the one pooled ClientSession, per-route timeouts, and auth via providers.
+
+Handlers and the prober hand this module a :class:`~gateway.routing.loading.RouteTarget` and a body; it asks
+the target's provider for URL and credential headers (so keys never pass through handler code), sends,
+refreshes once on a 401 when the provider can, and counts ``aliasgate_upstream_requests_total``. Transport
+errors become :class:`~gateway.upstream.failures.UpstreamFailure`; retries and fallbacks are `failover`'s job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiohttp
+
+from gateway.bridge import errors as bridge_errors
+from gateway.errors import UpstreamTimeoutError, UpstreamUnavailableError
+from gateway.metrics import GatewayMetrics
+from gateway.providers import CredentialsUnavailableError, Providers
+from gateway.providers.base import Endpoint
+from gateway.routing.loading import RouteTarget
+from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
+
+__all__ = ["UpstreamClient"]
+
+
+@dataclass(slots=True)
+class UpstreamClient:
+    """Sends upstream requests; the only place credentials are attached.
+
+    The pooled session is attached by the app's cleanup context (:meth:`attach`) and closed there.
+    """
+
+    providers: Providers
+    metrics: GatewayMetrics
+    _session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            raise RuntimeError("the upstream session is not open (app not started)")
+        return self._session
+
+    def attach(self, session: aiohttp.ClientSession | None) -> None:
+        self._session = session
+
+    async def post(
+        self, target: RouteTarget, endpoint: Endpoint, body: bytes, *, request_id: str
+    ) -> aiohttp.ClientResponse:
+        """POST ``body``; returns the response whatever its status, raises UpstreamFailure on transport errors."""
+        backend = target.backend
+        provider = self.providers.get(backend.provider)
+        timeout = target.client_timeout
+        counter = self.metrics.upstream_requests
+        for auth_attempt in range(2):
+            try:
+                call = await provider.prepare(backend, endpoint, request_id=request_id)
+            except CredentialsUnavailableError as exc:
+                raise UpstreamFailure(
+                    UpstreamUnavailableError(str(exc), code="credentials_unavailable"), retryable=False
+                ) from None
+            try:
+                resp = await self.session.post(call.url, data=body, headers=call.headers, timeout=timeout)
+            except TimeoutError:
+                counter(backend.key, "timeout").inc()
+                raise UpstreamFailure(
+                    UpstreamTimeoutError("The upstream did not answer in time."), retryable=True
+                ) from None
+            except aiohttp.ClientError as exc:
+                counter(backend.key, "error").inc()
+                raise UpstreamFailure(
+                    UpstreamUnavailableError(f"The upstream could not be reached ({type(exc).__name__})."),
+                    retryable=True,
+                ) from None
+            counter(backend.key, str(resp.status)).inc()
+            if resp.status == 401 and auth_attempt == 0 and await provider.unauthorized(backend, call):
+                resp.release()
+                continue
+            return resp
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def error_of(self, resp: aiohttp.ClientResponse) -> UpstreamFailure:
+        """Read an upstream error answer (bounded) and map it; the connection is released."""
+        try:
+            body = await resp.content.read(64 * 1024)
+        except (aiohttp.ClientError, TimeoutError):
+            body = b""
+        finally:
+            resp.release()
+        error = bridge_errors.error_from_upstream_http(
+            resp.status, body, retry_after_header=resp.headers.get("Retry-After")
+        )
+        return failure_from_chat_error(error)
