@@ -1,6 +1,6 @@
 """Benchmark the admission webhook: ``python benchmarks/bench_admission.py [--aliases N] [--reviews R]``.
 
-Serves the real webhook app (``controller.webhook_server.WebhookServer`` over HTTPS on loopback, with a
+Serves the real webhook app (``controller.webhook.server.WebhookServer`` over HTTPS on loopback, with a
 self-signed certificate from ``openssl``) on an inventory of N aliases (the conflict benchmark's
 population, default 10,000) and posts R AdmissionReviews one after the other: a downgrade (denied), a
 duplicate alias (denied) and an upgrade that pushes others out (allowed with warnings), in turn. Prints
@@ -26,9 +26,9 @@ import orjson
 from bench_conflicts import make_objects
 
 from controller.inventory import Inventory
-from controller.webhook import WEBHOOK_PATH
-from controller.webhook_server import WebhookServer
-from tests.kubeapi.server import self_signed_certificate
+from controller.webhook.review import WEBHOOK_PATH
+from controller.webhook.server import WebhookServer
+from tests.kubeapi import self_signed_certificate
 
 
 def _raw(obj: Any) -> dict[str, Any]:

@@ -24,8 +24,6 @@ import gzip
 import json
 import os
 import pathlib
-import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -37,15 +35,14 @@ import aiohttp
 import yaml
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run as a script from anywhere: the repository's packages and tests.support
+
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.processes import stop, wait_http_ok  # noqa: E402
+
 SYSTEM = "aliasgate-system"
 CONFIGMAP = "aliasgate-routes"
 GROUP_PATH = "/apis/aliasgate.io/v1alpha1"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rss_mb(pid: int) -> tuple[float, float]:
@@ -81,25 +78,7 @@ async def process(*args: str, env: dict[str, str], log: pathlib.Path) -> AsyncIt
     try:
         yield proc
     finally:
-        if proc.returncode is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(proc.wait(), timeout=10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-
-
-async def wait_http(session: aiohttp.ClientSession, url: str, timeout: float = 30) -> None:
-    deadline = time.perf_counter() + timeout
-    while True:
-        with contextlib.suppress(aiohttp.ClientError):
-            async with session.get(url) as resp:
-                if resp.status == 200:
-                    return
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"{url} not ready within {timeout} s")
-        await asyncio.sleep(0.1)
+        await stop(proc)
 
 
 class Api:
@@ -180,7 +159,7 @@ async def bench(count: int, namespaces: int, workdir: pathlib.Path) -> dict[str,
         )  # fmt: skip
         session = await stack.enter_async_context(aiohttp.ClientSession())
         server = f"http://127.0.0.1:{api_port}"
-        await wait_http(session, server + "/version")
+        await wait_http_ok(server + "/version", session=session)
         token = yaml.safe_load(kubeconfig.read_text())["users"][0]["user"]["token"]
         api = Api(session, server, token)
         for name in [SYSTEM] + [f"team-{i:02d}" for i in range(namespaces)]:
@@ -212,7 +191,7 @@ async def bench(count: int, namespaces: int, workdir: pathlib.Path) -> dict[str,
                 env=env, log=controller_log,
             )
         )  # fmt: skip
-        await wait_http(session, f"http://127.0.0.1:{ctl_admin}/readyz")
+        await wait_http_ok(f"http://127.0.0.1:{ctl_admin}/readyz", session=session)
         _ = gateway
 
         # 1. Create everything, 32 requests in flight.

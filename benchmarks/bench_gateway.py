@@ -41,8 +41,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -55,6 +53,9 @@ if str(ROOT) not in sys.path:
 
 from aliasgate.cli.manifests import load_manifests, load_secrets_dir  # noqa: E402
 from controller.conflicts import resolve  # noqa: E402
+from tests.support.metrics import samples, scrape_sync  # noqa: E402
+from tests.support.ports import free_port  # noqa: E402
+from tests.support.processes import stop_sync, wait_http_ok_sync  # noqa: E402
 
 PYTHON = sys.executable
 LOADGEN = str(Path(__file__).resolve().with_name("loadgen.py"))
@@ -77,29 +78,10 @@ TARGETS: dict[str, tuple[str, float, str]] = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def pin(core: int, command: list[str], enabled: bool) -> list[str]:
     if enabled and shutil.which("taskset") and (os.cpu_count() or 1) > core:
         return ["taskset", "-c", str(core), *command]
     return command
-
-
-def wait_http(url: str, limit_seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + limit_seconds
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not answer 200 within {limit_seconds} s")
 
 
 def wait_port(port: int, limit_seconds: float = 30.0) -> None:
@@ -171,17 +153,6 @@ def write_config(folder: Path, upstream: str) -> tuple[Path, Path]:
     return table, secrets
 
 
-def _stop(procs: Sequence[subprocess.Popen[bytes]]) -> None:
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-
-
 def callgrind(command: list[str], folder: Path) -> list[str]:
     """``command`` under callgrind with instrumentation off until :func:`count_instructions` turns it on."""
     out = folder / "callgrind.out.%p"
@@ -207,7 +178,7 @@ def simulator(
             wait_port(port, limit_seconds=300 if counted else 30)
             yield proc, f"http://127.0.0.1:{port}"
         finally:
-            _stop([proc])
+            stop_sync(proc, grace_seconds=15)
 
 
 @dataclass
@@ -253,10 +224,35 @@ def gateway(
             stderr=subprocess.STDOUT,
         )
         try:
-            wait_http(f"http://127.0.0.1:{admin_port}/readyz", limit_seconds=300 if counted else 30)
+            wait_http_ok_sync(
+                f"http://127.0.0.1:{admin_port}/readyz",
+                timeout_seconds=300 if counted else 30,
+                alive=lambda: proc.poll() is None,
+            )
             yield Gateway(name, proc, f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{admin_port}")
         finally:
-            _stop([proc])
+            stop_sync(proc, grace_seconds=15)
+
+
+@dataclass
+class Processes:
+    """The mock and one gateway in front of it (what sibling benchmarks start through :func:`started`)."""
+
+    simulator: subprocess.Popen[bytes]
+    gateway: subprocess.Popen[bytes]
+    upstream: str
+    gateway_url: str
+    admin_url: str
+
+
+@contextmanager
+def started(folder: Path, *, pinning: bool, gateway_env: dict[str, str] | None = None) -> Iterator[Processes]:
+    """The mock, then the gateway serving the benchmark table in front of it; both stopped on exit."""
+    with (
+        simulator(folder / "mock", pinning=pinning) as (mock, upstream),
+        gateway(folder / "gateway", upstream, name="gateway", pinning=pinning, env=gateway_env) as gw,
+    ):
+        yield Processes(mock, gw.proc, upstream, gw.url, gw.admin_url)
 
 
 # ---------------------------------------------------------------- requests
@@ -736,16 +732,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def overhead_means(admin_url: str) -> dict[str, float]:
     """Mean of ``aliasgate_gateway_overhead_seconds`` per alias in ms: the gateway's own view of its cost."""
-    with urllib.request.urlopen(admin_url + "/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    sums: dict[str, float] = {}
-    counts: dict[str, float] = {}
-    for line in text.splitlines():
-        for suffix, into in (("_sum", sums), ("_count", counts)):
-            prefix = "aliasgate_gateway_overhead_seconds" + suffix + '{alias="'
-            if line.startswith(prefix):
-                alias = line[len(prefix) :].split('"', 1)[0]
-                into[alias] = float(line.rsplit(" ", 1)[1])
+    text = scrape_sync(admin_url)
+    sums = {
+        dict(labels)["alias"]: value
+        for labels, value in samples(text, "aliasgate_gateway_overhead_seconds_sum").items()
+    }
+    counts = {
+        dict(labels)["alias"]: value
+        for labels, value in samples(text, "aliasgate_gateway_overhead_seconds_count").items()
+    }
     return {alias: sums[alias] / counts[alias] * 1000 for alias in sums if counts.get(alias)}
 
 

@@ -24,8 +24,8 @@ import orjson
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from tests.kubeapi.fixtures import TEST_CRD
-from tests.kubeapi.server import KubeApiServer
+from tests.kubeapi import TEST_CRD, KubeApiServer
+from tests.support.processes import stop
 
 PATH = "/apis/aliasgate.io/v1alpha1/namespaces/team-a/modelaliases"
 
@@ -76,8 +76,7 @@ async def _process_server() -> AsyncIterator[_Remote]:
     try:
         yield _Remote(line.rsplit(" ", 1)[-1].strip())
     finally:
-        process.terminate()
-        await process.wait()
+        await stop(process)
 
 
 @contextlib.asynccontextmanager

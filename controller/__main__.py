@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
 
 import structlog
 from aiohttp import web
@@ -18,8 +17,9 @@ from aiohttp import web
 from aliasgate.runtime.listen import parse_listen
 from aliasgate.runtime.logs import configure_logging
 from controller import ports
+from controller.gateways import GatewayPoller
 from controller.health import create_admin_app
-from controller.inventory import ALL_NAMESPACES, Change, Inventory, alias_essence, secret_essence
+from controller.inventory import Change, Inventory, alias_essence, secret_essence, table_essence
 from controller.kube import client as kube_client
 from controller.kube.endpoints import EndpointSliceDiscovery, StaticDiscovery
 from controller.kube.events import EventPoster
@@ -27,56 +27,17 @@ from controller.kube.leasing import AlwaysLeader, LeaseElector
 from controller.kube.publishing import ConfigMapPublisher
 from controller.kube.secrets import secrets_target
 from controller.kube.statuses import StatusPatcher
+from controller.kube.targets import alias_targets, table_target
 from controller.kube.watching import Watcher, WatchTarget
 from controller.metrics import ControllerMetrics
-from controller.programmed import GatewayPoller, ProgrammedTracker
+from controller.programmed import ProgrammedTracker
 from controller.reconciler import Reconciler
-from controller.resources import GROUP, PLURAL, VERSION
 from controller.settings import ControllerSettings, parse_settings
-from controller.webhook_server import WebhookServer
+from controller.webhook.server import WebhookServer
 
 __all__ = ["Controller", "configure_logging", "main"]
 
 log = structlog.get_logger("controller")
-
-
-LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
-
-
-def slim_alias(raw: dict[str, Any]) -> dict[str, Any]:
-    """Drop what the rules never read and what costs most memory at 10k objects: ``managedFields`` and
-    kubectl's last-applied copy of the whole object."""
-    meta = raw.get("metadata")
-    if not isinstance(meta, dict) or (
-        "managedFields" not in meta and LAST_APPLIED not in (meta.get("annotations") or {})
-    ):
-        return raw
-    slim_meta = {key: value for key, value in meta.items() if key != "managedFields"}
-    annotations = meta.get("annotations")
-    if isinstance(annotations, dict) and LAST_APPLIED in annotations:
-        slim_meta["annotations"] = {k: v for k, v in annotations.items() if k != LAST_APPLIED}
-    return {**raw, "metadata": slim_meta}
-
-
-def alias_targets(settings: ControllerSettings) -> list[WatchTarget]:
-    """One cluster-wide watch, or one per configured namespace."""
-    base = f"/apis/{GROUP}/{VERSION}"
-    if not settings.watch_namespaces:
-        return [WatchTarget(path=f"{base}/{PLURAL}", scope=ALL_NAMESPACES, kind="ModelAlias", strip=slim_alias)]
-    return [
-        WatchTarget(path=f"{base}/namespaces/{ns}/{PLURAL}", scope=ns, kind="ModelAlias", strip=slim_alias)
-        for ns in settings.watch_namespaces
-    ]
-
-
-def table_essence(raw: Mapping[str, Any]) -> Any:
-    """Any write to the table ConfigMap counts (its resourceVersion), so foreign edits are noticed."""
-    return (raw.get("metadata") or {}).get("resourceVersion")
-
-
-def table_essence_only(raw: dict[str, Any]) -> dict[str, Any]:
-    """Keep only metadata of the table ConfigMap in memory (the table itself is large)."""
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": raw.get("metadata") or {}}
 
 
 class Controller:
@@ -86,7 +47,7 @@ class Controller:
         self.settings = settings
         self.client = client
         self.metrics = ControllerMetrics()
-        targets = alias_targets(settings)
+        targets = alias_targets(settings.watch_namespaces)
         self.aliases = Inventory(essence=alias_essence, scopes=frozenset(t.scope for t in targets))
         self.secrets = Inventory(essence=secret_essence, scopes=frozenset({settings.namespace}))
         self.publisher = ConfigMapPublisher(
@@ -163,13 +124,7 @@ class Controller:
         # The published ConfigMap itself: a deletion or a foreign edit is repaired by the next pass.
         self.published_object = Inventory(essence=table_essence, scopes=frozenset({settings.namespace}))
         table_watch = watcher(
-            WatchTarget(
-                path=f"/api/v1/namespaces/{settings.namespace}/configmaps",
-                scope=settings.namespace,
-                kind="ConfigMap",
-                field_selector=f"metadata.name={settings.table_configmap}",
-                strip=table_essence_only,
-            ),
+            table_target(settings.namespace, settings.table_configmap),
             self.published_object,
             self._table_object_changed,
         )

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Change", "Inventory", "ObjectKey", "alias_essence", "object_key", "secret_essence"]
+__all__ = ["Change", "Inventory", "ObjectKey", "alias_essence", "object_key", "secret_essence", "table_essence"]
 
 RawObject = dict[str, Any]
 ObjectKey = tuple[str, str]
@@ -61,6 +61,11 @@ def secret_essence(raw: Mapping[str, Any]) -> Any:
     """What the rules read of a credentials Secret: that it exists, and its annotations."""
     meta = raw.get("metadata") or {}
     return meta.get("uid"), meta.get("annotations")
+
+
+def table_essence(raw: Mapping[str, Any]) -> Any:
+    """The published table ConfigMap: any write counts (its resourceVersion), so foreign edits are noticed."""
+    return (raw.get("metadata") or {}).get("resourceVersion")
 
 
 @dataclass

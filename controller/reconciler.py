@@ -25,10 +25,8 @@ from controller.parsing import ParsedAliases
 from controller.programmed import ProgrammedTracker
 
 __all__ = [
-    "ALLOWED_NAMESPACES_ANNOTATION",
     "Debouncer",
     "Reconciler",
-    "credentials_from",
     "same_status",
 ]
 
@@ -36,8 +34,6 @@ log = structlog.get_logger("controller.reconciler")
 
 STATUS_CHUNK = 256
 """Statuses computed and written per step; between steps a newer resolution interrupts the pass."""
-
-ALLOWED_NAMESPACES_ANNOTATION = "aliasgate.io/allowed-namespaces"
 
 
 class Debouncer:
@@ -65,19 +61,6 @@ class Debouncer:
                 await asyncio.wait_for(self._event.wait(), timeout=min(self.quiet, remaining))
             except TimeoutError:
                 return
-
-
-def credentials_from(secrets: list[dict[str, Any]]) -> dict[str, conflicts.CredentialInfo]:
-    """Credentials Secrets' metadata → what the rules may know (existence and allowed namespaces)."""
-    found: dict[str, conflicts.CredentialInfo] = {}
-    for raw in secrets:
-        meta = raw.get("metadata") or {}
-        annotation = (meta.get("annotations") or {}).get(ALLOWED_NAMESPACES_ANNOTATION)
-        allowed = None
-        if annotation is not None:
-            allowed = frozenset(part.strip() for part in str(annotation).split(",") if part.strip())
-        found[str(meta.get("name"))] = conflicts.CredentialInfo(allowed_namespaces=allowed)
-    return found
 
 
 def same_status(observed: Any, desired: Mapping[str, Any]) -> bool:
@@ -316,7 +299,7 @@ class Reconciler:
 
     def _resolve(self) -> conflicts.Resolution:
         objects = self._parsed.objects()
-        credentials = None if self.secrets is None else credentials_from(self.secrets.snapshot())
+        credentials = None if self.secrets is None else conflicts.credentials_from(self.secrets.snapshot())
         return conflicts.resolve(objects, credentials=credentials, generation=0, memo=self._memo)
 
     def _count_aliases(self, resolution: conflicts.Resolution) -> None:

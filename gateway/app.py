@@ -22,6 +22,7 @@ from aiohttp import web
 from aliasgate.runtime.listen import parse_listen
 from aliasgate.runtime.loops import running_loop_name
 from gateway.client_keys import ApiKeyFile, ApiKeys
+from gateway.connections import ConnectionGuard, GuardedAppRunner
 from gateway.credentials.refresh import TokenRefresher
 from gateway.credentials.store import CredentialStore, EmptyCredentialStore
 from gateway.handlers import admin, chat_completions, models, responses
@@ -29,6 +30,7 @@ from gateway.keys import (
     Draining,
     admin_app_key,
     api_keys_key,
+    body_budget_key,
     clock_key,
     credentials_key,
     draining_key,
@@ -43,6 +45,7 @@ from gateway.keys import (
     table_source_key,
     upstream_key,
 )
+from gateway.limits import BodyBudget
 from gateway.metrics import GatewayMetrics
 from gateway.middlewares import auth_middleware, request_middleware, set_request_id_header
 from gateway.probing import HealthTracker, Prober
@@ -51,10 +54,13 @@ from gateway.routing.loading import CompiledTable, TableHolder
 from gateway.routing.source import TableSource
 from gateway.settings import GatewaySettings
 from gateway.upstream.client import UpstreamClient
+from gateway.upstream.scrubbing import CredentialScrubber
 
 __all__ = ["create_app", "serve"]
 
 _log = structlog.get_logger("gateway.app")
+ADMIN_MAX_CONNECTIONS = 256
+"""The admin port serves probes and scrapes: a few connections; the cap keeps a flood off the event loop."""
 
 
 def random_ids() -> Callable[[], str]:
@@ -93,7 +99,10 @@ def create_app(
         api_keys, path=settings.api_keys_file, interval_seconds=settings.api_keys_poll_interval_seconds
     )
     holder = TableHolder(metrics=metrics)
-    health = HealthTracker(metrics=metrics, failure_threshold=settings.passive_failure_threshold)
+    scrubber = CredentialScrubber(client_digests=lambda: key_file.current.digests())
+    health = HealthTracker(
+        metrics=metrics, failure_threshold=settings.passive_failure_threshold, scrub=scrubber.scrub_text
+    )
     upstream_ref: list[UpstreamClient] = []
     providers = Providers.build(
         credentials=credentials,
@@ -104,7 +113,7 @@ def create_app(
         metrics=metrics,
         token_refresher=token_refresher,
     )
-    upstream = UpstreamClient(providers=providers, metrics=metrics)
+    upstream = UpstreamClient(providers=providers, metrics=metrics, scrubber=scrubber)
     upstream_ref.append(upstream)
     prober = Prober(
         holder=holder,
@@ -153,6 +162,9 @@ def create_app(
     app[ids_key] = ids if ids is not None else random_ids()
     app[rng_key] = rng if rng is not None else random.Random()
     app[admin_app_key] = admin_app
+    app[body_budget_key] = BodyBudget(
+        settings.max_inflight_body_bytes, on_change=lambda held: metrics.body_bytes_inflight.set(held)
+    )
 
     app.router.add_routes(
         [
@@ -232,8 +244,23 @@ async def _start_draining(app: web.Application) -> None:
 async def serve(app: web.Application, settings: GatewaySettings, *, stop: asyncio.Event) -> None:
     """Serve the public and admin ports until ``stop`` is set, then drain within the grace period."""
     admin_app = app[admin_app_key]
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_grace_seconds)
-    admin_runner = web.AppRunner(admin_app, access_log=None, shutdown_timeout=1.0)
+    metrics = app[metrics_key]
+    guard = ConnectionGuard(
+        max_connections=settings.max_connections,
+        header_timeout=settings.header_read_timeout_seconds,
+        on_open=metrics.connections.set,
+        on_rejected=metrics.connections_rejected.inc,
+        on_header_timeout=metrics.read_timeouts("headers").inc,
+        on_bad_request=lambda code: metrics.bad_http_requests(code).inc(),
+    )
+    admin_guard = ConnectionGuard(max_connections=ADMIN_MAX_CONNECTIONS, header_timeout=guard.header_timeout)
+    keepalive = settings.keepalive_timeout_seconds
+    runner = GuardedAppRunner(
+        app, guard=guard, access_log=None, keepalive_timeout=keepalive, shutdown_timeout=settings.shutdown_grace_seconds
+    )
+    admin_runner = GuardedAppRunner(
+        admin_app, guard=admin_guard, access_log=None, keepalive_timeout=keepalive, shutdown_timeout=1.0
+    )
     await runner.setup()
     await admin_runner.setup()
     try:

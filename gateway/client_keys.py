@@ -37,7 +37,10 @@ class ApiKeyFileError(ValueError):
 
 
 def hash_key(key: str) -> bytes:
-    return hashlib.sha256(key.encode()).digest()
+    """SHA-256 of the key's UTF-8 bytes. A presented header may hold bytes that are not UTF-8 (aiohttp keeps
+    them as lone surrogates): ``surrogatepass`` hashes those too, and since no valid key encodes to such
+    bytes, they simply match nothing (401) instead of failing the request."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,10 @@ class ApiKeys:
     @classmethod
     def from_file(cls, path: Path) -> ApiKeys:
         return cls(parse_api_keys(path.read_text()))
+
+    def digests(self) -> frozenset[bytes]:
+        """The stored hashes (what the credential scrubber recognises client keys by)."""
+        return frozenset(grant.digest for grant in self.grants)
 
     def authenticate(self, presented: str) -> KeyGrant | None:
         """The grant of the presented key, or None; compares against every stored hash."""

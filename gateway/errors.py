@@ -6,25 +6,34 @@ it never matches on message text. The tree (status, ``error.type``, ``error.code
     GatewayError                      500 server_error           internal_error
     ├── InvalidRequestError           400 invalid_request_error  invalid_request (param names the field)
     │   ├── UnsupportedParameterError 400 invalid_request_error  unsupported_parameter
-    │   └── BodyTooLargeError         413 invalid_request_error  request_too_large
+    │   ├── BodyTooLargeError         413 invalid_request_error  request_too_large
+    │   └── RequestTimeoutError       408 invalid_request_error  request_timeout (the body did not arrive in time)
     ├── AuthenticationError           401 authentication_error   invalid_api_key
     ├── PermissionDeniedError         403 permission_error       model_not_permitted
     ├── NotFoundError                 404 invalid_request_error  not_found
     │   └── UnknownAliasError         404 invalid_request_error  model_not_found
     ├── MethodNotAllowedError         405 invalid_request_error  method_not_allowed
     ├── NotReadyError                 503 server_error           table_not_loaded
-    └── UpstreamError                 (status of the upstream/bridge error; type and code as mapped by the bridge)
+    ├── OverloadedError               503 server_error           server_overloaded (Retry-After: 1)
+    └── UpstreamError                 (status of the upstream/bridge error; type and code as mapped by the bridge,
+        │                              except an upstream 401/403: 502 upstream_authentication_failed /
+        │                              upstream_permission_denied, see gateway/upstream/relayed_errors.py)
         ├── UpstreamUnavailableError  502 server_error           upstream_unavailable
         └── UpstreamTimeoutError      504 server_error           upstream_timeout
 
-Messages never carry a secret or a list of other aliases.
+Messages never carry a secret or a list of other aliases, and are cut to ``MAX_MESSAGE_CHARS`` (``param`` to
+``MAX_PARAM_CHARS``) so no client-supplied value comes back unbounded.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from gateway.limits import echo
+
 __all__ = [
+    "MAX_MESSAGE_CHARS",
+    "MAX_PARAM_CHARS",
     "AuthenticationError",
     "BodyTooLargeError",
     "GatewayError",
@@ -32,7 +41,9 @@ __all__ = [
     "MethodNotAllowedError",
     "NotFoundError",
     "NotReadyError",
+    "OverloadedError",
     "PermissionDeniedError",
+    "RequestTimeoutError",
     "UnknownAliasError",
     "UnsupportedParameterError",
     "UpstreamError",
@@ -40,6 +51,10 @@ __all__ = [
     "UpstreamUnavailableError",
     "error_body",
 ]
+
+
+MAX_MESSAGE_CHARS = 2048
+MAX_PARAM_CHARS = 256
 
 
 def error_body(*, message: str, error_type: str, param: str | None, code: str | None) -> dict[str, Any]:
@@ -64,9 +79,10 @@ class GatewayError(Exception):
         error_type: str | None = None,
         retry_after: float | None = None,
     ) -> None:
+        message = echo(message, MAX_MESSAGE_CHARS)
         super().__init__(message)
         self.message = message
-        self.param = param
+        self.param = None if param is None else echo(param, MAX_PARAM_CHARS)
         self.code = code if code is not None else self.error_code
         self.http_status = status if status is not None else self.status
         self.type = error_type if error_type is not None else self.error_type
@@ -89,6 +105,11 @@ class UnsupportedParameterError(InvalidRequestError):
 class BodyTooLargeError(InvalidRequestError):
     status = 413
     error_code = "request_too_large"
+
+
+class RequestTimeoutError(InvalidRequestError):
+    status = 408
+    error_code = "request_timeout"
 
 
 class AuthenticationError(GatewayError):
@@ -122,6 +143,13 @@ class MethodNotAllowedError(GatewayError):
 class NotReadyError(GatewayError):
     status = 503
     error_code = "table_not_loaded"
+
+
+class OverloadedError(GatewayError):
+    """The gateway holds as much as it may (connections, request bodies): retry shortly, maybe elsewhere."""
+
+    status = 503
+    error_code = "server_overloaded"
 
 
 class UpstreamError(GatewayError):

@@ -10,6 +10,7 @@ from aiohttp import web
 from gateway.client_keys import ApiKeyFile
 from gateway.context import RequestContext
 from gateway.credentials.store import CredentialStore
+from gateway.limits import BodyBudget
 from gateway.metrics import GatewayMetrics
 from gateway.probing import HealthTracker, Prober
 from gateway.providers import Providers
@@ -21,6 +22,7 @@ from gateway.upstream.client import UpstreamClient
 __all__ = [
     "admin_app_key",
     "api_keys_key",
+    "body_budget_key",
     "clock_key",
     "context_key",
     "credentials_key",
@@ -62,4 +64,5 @@ ids_key: web.AppKey[Callable[[], str]] = web.AppKey("ids")
 rng_key = web.AppKey("rng", random.Random)
 draining_key = web.AppKey("draining", Draining)
 admin_app_key = web.AppKey("admin_app", web.Application)
+body_budget_key = web.AppKey("body_budget", BodyBudget)
 context_key = web.RequestKey("context", RequestContext)

@@ -15,6 +15,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 
 __all__ = ["TABLE_LOAD_RESULTS", "UNKNOWN_ALIAS", "GatewayMetrics"]
 
+READ_PHASES = ("headers", "body")
+"""``phase`` values of ``aliasgate_request_read_timeouts_total`` (exported at 0 from the start)."""
 UNKNOWN_ALIAS = "_unknown"
 """The alias label of requests whose model is not in the table (raw client input never becomes a label)."""
 
@@ -107,6 +109,25 @@ class GatewayMetrics:
             ["secret", "result"], registry=r,
         )  # fmt: skip
 
+        self.connections = Gauge("aliasgate_connections", "Open connections on the public port.", registry=r)
+        self.connections_rejected = Counter(
+            "aliasgate_connections_rejected", "Connections answered 503 and closed at --max-connections.", registry=r
+        )
+        self._read_timeouts = Counter(
+            "aliasgate_request_read_timeouts", "Requests whose headers or body did not arrive in time (408).",
+            ["phase"], registry=r,
+        )  # fmt: skip
+        self._bad_http = Counter(
+            "aliasgate_bad_http_requests", "Malformed HTTP requests answered 400 by the connection layer.",
+            ["code"], registry=r,
+        )  # fmt: skip
+        self.body_bytes_inflight = Gauge(
+            "aliasgate_request_body_bytes_inflight", "Request-body bytes held by requests in flight.", registry=r
+        )
+        self.body_budget_rejections = Counter(
+            "aliasgate_body_budget_rejections", "Requests answered 503: --max-inflight-body-bytes was held.", registry=r
+        )
+
         self.requests = _Children(lambda *lv: self._requests.labels(*lv))
         self.duration = _Children(lambda *lv: self._duration.labels(*lv))
         self.ttft = _Children(lambda *lv: self._ttft.labels(*lv))
@@ -123,8 +144,12 @@ class GatewayMetrics:
         self.retries = _Children(lambda *lv: self._retries.labels(*lv))
         self.fallbacks = _Children(lambda *lv: self._fallbacks.labels(*lv))
         self.token_refreshes = _Children(lambda *lv: self._token_refreshes.labels(*lv))
+        self.read_timeouts = _Children(lambda *lv: self._read_timeouts.labels(*lv))
+        self.bad_http_requests = _Children(lambda *lv: self._bad_http.labels(*lv))
         for result in TABLE_LOAD_RESULTS:
             self.table_loads(result)
+        for phase in READ_PHASES:
+            self.read_timeouts(phase)
 
     def forget_aliases(self, keep: set[str]) -> None:
         """Drop the health gauge of aliases no longer in the table (they would report stale health forever)."""

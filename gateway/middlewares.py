@@ -24,9 +24,10 @@ from gateway.errors import (
     GatewayError,
     MethodNotAllowedError,
     NotFoundError,
+    UpstreamError,
     error_body,
 )
-from gateway.keys import api_keys_key, clock_key, context_key, ids_key, metrics_key
+from gateway.keys import api_keys_key, clock_key, context_key, ids_key, metrics_key, upstream_key
 from gateway.metrics import UNKNOWN_ALIAS, GatewayMetrics
 
 __all__ = ["auth_middleware", "error_response", "request_middleware", "set_request_id_header"]
@@ -41,9 +42,12 @@ def error_response(error: GatewayError) -> web.Response:
     headers = {}
     if error.retry_after is not None:
         headers["Retry-After"] = str(max(0, round(error.retry_after)))
-    return web.Response(
+    response = web.Response(
         status=error.http_status, body=orjson.dumps(error.body()), content_type="application/json", headers=headers
     )
+    if error.http_status == 408:
+        response.force_close()  # the client is still sending a body nobody will read
+    return response
 
 
 def _http_error(exc: web.HTTPException) -> web.Response:
@@ -72,6 +76,8 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
             response = await handler(request)
         except GatewayError as exc:
             ctx.error_code = exc.code
+            if isinstance(exc, UpstreamError):  # upstream text: no credential value, whatever the path
+                exc.message = app[upstream_key].scrubber.scrub_text(exc.message)
             response = error_response(exc)
         except web.HTTPException as exc:
             response = _http_error(exc)

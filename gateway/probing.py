@@ -16,7 +16,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import aiohttp
@@ -72,6 +72,8 @@ class HealthTracker:
 
     metrics: GatewayMetrics
     failure_threshold: int = 3
+    scrub: Callable[[str], str] = str
+    """Applied to every error text stored (``/health/models`` shows it): the credential scrubber's."""
     _aliases: dict[str, _AliasHealth] = field(default_factory=dict)
 
     def _entry(self, alias: str) -> _AliasHealth:
@@ -95,17 +97,21 @@ class HealthTracker:
             self._set(alias, entry, True)
             return
         entry.consecutive_failures += 1
-        entry.last_traffic_error = error
+        entry.last_traffic_error = None if error is None else self.scrub(error)
         if entry.consecutive_failures >= self.failure_threshold:
             self._set(alias, entry, False)
 
-    def record_probe(self, result: ProbeResult) -> None:
+    def record_probe(self, result: ProbeResult) -> ProbeResult:
+        """Store ``result`` (its error text scrubbed) and return what was stored."""
+        if result.error is not None:
+            result = replace(result, error=self.scrub(result.error))
         entry = self._entry(result.alias)
         entry.last_probe = result
         self.metrics.health_checks(result.alias, "success" if result.ok else "failure").inc()
         if result.ok:
             entry.consecutive_failures = 0
         self._set(result.alias, entry, result.ok)
+        return result
 
     def last_probe(self, alias: str) -> ProbeResult | None:
         entry = self._aliases.get(alias)
@@ -251,7 +257,7 @@ class Prober:
     async def _probe_limited(self, target: RouteTarget) -> ProbeResult:
         async with self._sem():
             result = await self.probe(target)
-        self.health.record_probe(result)
+        result = self.health.record_probe(result)
         if not result.ok:
             _log.warning("probe_failed", alias=target.alias, status=result.status, error=result.error)
         return result
@@ -278,7 +284,11 @@ class Prober:
                     if not is_sse(resp):
                         await resp.read()
                         return done(True, resp.status)
-                    return await _read_probe_stream(UpstreamEvents(resp, _Unmetered(), self.clock), resp.status, done)
+                    return await _read_probe_stream(
+                        UpstreamEvents(resp, _Unmetered(), self.clock, scrubber=self.upstream().scrubber),
+                        resp.status,
+                        done,
+                    )
                 finally:
                     resp.release()
         except UpstreamFailure as failure:

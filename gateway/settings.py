@@ -58,6 +58,18 @@ class GatewaySettings(BaseModel):
     """How long in-flight streams may run after SIGTERM; LLM answers take tens of seconds."""
     max_body_bytes: int = Field(default=16 * 1024 * 1024, gt=0)
     """Request body limit; long conversations with images can reach a few MiB."""
+    max_inflight_body_bytes: int = Field(default=64 * 1024 * 1024, gt=0)
+    """Request-body bytes all requests in flight may hold together; over it a request gets 503 (a single
+    request may still use all of it). The gateway's memory grows by several times this under load."""
+    max_connections: int = Field(default=4096, ge=1)
+    """Open connections on the public port; the next one gets 503 and is closed."""
+    header_read_timeout_seconds: float = Field(default=15.0, ge=0)
+    """A request's headers must be complete this long after its first byte (or the connection's start);
+    else 408 and the connection is closed. 0 = no limit."""
+    body_read_timeout_seconds: float = Field(default=60.0, ge=0)
+    """The whole request body must arrive within this long; else 408. 0 = no limit."""
+    keepalive_timeout_seconds: float = Field(default=75.0, gt=0)
+    """An idle kept-alive connection is closed after this long."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_json: bool = True
     chatgpt_token_url: str = "https://auth.openai.com/oauth/token"
@@ -101,6 +113,11 @@ _FLAGS: tuple[Flag, ...] = tuple(
         ("api_keys_poll_interval_seconds", "SECONDS", "keys file polling period"),
         ("shutdown_grace_seconds", "SECONDS", "how long in-flight requests may finish after SIGTERM"),
         ("max_body_bytes", "BYTES", "request body limit (413 above it)"),
+        ("max_inflight_body_bytes", "BYTES", "request-body bytes held by all requests together (503 above it)"),
+        ("max_connections", "N", "open connections on the public port (503 above it)"),
+        ("header_read_timeout_seconds", "SECONDS", "request headers must arrive within this (408; 0 = off)"),
+        ("body_read_timeout_seconds", "SECONDS", "the request body must arrive within this (408; 0 = off)"),
+        ("keepalive_timeout_seconds", "SECONDS", "idle kept-alive connections are closed after this"),
         ("log_level", "LEVEL", "debug|info|warning|error"),
         ("log_json", "BOOL", "JSON log lines (true) or console rendering (false)"),
         ("chatgpt_token_url", "URL", "OAuth token endpoint for ChatGPT refresh"),

@@ -2,8 +2,10 @@
 the same way, and secret redaction as the last step before rendering.
 
 One pipeline for both planes: ``python -m gateway`` logs to stdout, ``python -m controller`` to stderr,
-the ``aliasgate`` command to stdout in console form. Bodies and headers are never logged wholesale, and
-:func:`redact_secrets` blanks any key that names a credential, in case a future call site gets it wrong.
+the ``aliasgate`` command to stdout in console form. Bodies and headers are never logged wholesale.
+Exceptions are rendered without frame locals, and every event passes :mod:`aliasgate.runtime.redaction`
+last (credential-named keys blanked at any depth, credential-looking text masked, size capped), in case
+a future call site gets it wrong.
 """
 
 from __future__ import annotations
@@ -17,21 +19,22 @@ import orjson
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from aliasgate.runtime.redaction import redact_event, render_exception
+
 __all__ = ["SECRET_KEYS", "Stream", "configure_logging", "redact_secrets"]
 
 SECRET_KEYS = frozenset(
     {"authorization", "api_key", "apikey", "access_token", "refresh_token", "token", "password", "secret"}
 )
-"""Event keys whose values are never written (``[redacted]`` instead)."""
+"""Examples of event keys whose values are never written (``[redacted]`` instead); the rule is
+:func:`aliasgate.runtime.redaction.is_secret_key`, at any depth."""
 
 Stream = Literal["stdout", "stderr"]
 
 
-def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """Replace the value of any key that names a credential."""
-    for key in event_dict.keys() & SECRET_KEYS:
-        event_dict[key] = "[redacted]"
-    return event_dict
+def redact_secrets(logger: WrappedLogger, name: str, event_dict: EventDict) -> EventDict:
+    """Replace the value of any key that names a credential, at any depth, and bound the event's size."""
+    return redact_event(logger, name, event_dict)
 
 
 def _orjson_dumps(obj: Any, **_: Any) -> str:
@@ -89,12 +92,14 @@ def configure_logging(*, level: str = "info", json: bool = True, cache: bool = T
         IsoUtcStamper(),
     ]
     renderer: Processor = (
-        structlog.processors.JSONRenderer(serializer=_orjson_dumps) if json else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer(serializer=_orjson_dumps)
+        if json
+        else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[
             *shared,
-            structlog.processors.dict_tracebacks,
+            render_exception,
             redact_secrets,
             structlog.processors.JSONRenderer(serializer=_orjson_bytes) if json else renderer,
         ],
@@ -108,7 +113,12 @@ def configure_logging(*, level: str = "info", json: bool = True, cache: bool = T
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, redact_secrets, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                render_exception,
+                redact_secrets,
+                renderer,
+            ],
         )
     )
     root = logging.getLogger()

@@ -1,6 +1,6 @@
 """Finds the ready gateway pods' admin servers through the gateway Service's EndpointSlices.
 
-Used by ``controller.programmed.GatewayPoller``: each ready endpoint address with the slice's named
+Used by ``controller.gateways.GatewayPoller``: each ready endpoint address with the slice's named
 admin port becomes one ``http://address:port`` whose ``/status`` says which table generation it serves.
 An unreadable API or no slice at all gives None, which makes Programmed Unknown rather than a guess.
 """

@@ -76,9 +76,16 @@ def events_of(request: web.Request, resp: aiohttp.ClientResponse, started: float
     app = request.app
     clock = app[clock_key]
     ctx.upstream_seconds += clock() - started
-    return UpstreamEvents(resp, ctx, clock, keepalive_seconds=app[settings_key].sse_keepalive_seconds)
+    return UpstreamEvents(
+        resp,
+        ctx,
+        clock,
+        keepalive_seconds=app[settings_key].sse_keepalive_seconds,
+        scrubber=app[upstream_key].scrubber,
+    )
 
 
 async def read_json(request: web.Request, resp: aiohttp.ClientResponse, started: float) -> tuple[bytes, dict[str, Any]]:
     """The whole JSON answer (raw and parsed), counting the wait as upstream time; the connection is released."""
-    return await reading.read_json(resp, request[context_key], request.app[clock_key], started)
+    app = request.app
+    return await reading.read_json(resp, request[context_key], app[clock_key], started, app[upstream_key].scrubber)

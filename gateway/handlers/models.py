@@ -8,6 +8,7 @@ from aiohttp import web
 
 from gateway.errors import NotReadyError, UnknownAliasError
 from gateway.keys import context_key, table_holder_key
+from gateway.limits import echo
 from gateway.routing.loading import CompiledTable
 
 __all__ = ["get_model", "list_models"]
@@ -36,5 +37,7 @@ async def get_model(request: web.Request) -> web.Response:
     alias = request.match_info["model"]
     grant = request[context_key].grant
     if table.get(alias) is None or (grant is not None and not grant.allows(alias)):
-        raise UnknownAliasError(f"The model '{alias}' does not exist or you do not have access to it.", param="model")
+        raise UnknownAliasError(
+            f"The model '{echo(alias)}' does not exist or you do not have access to it.", param="model"
+        )
     return web.json_response(_model(alias, table))

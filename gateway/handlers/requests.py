@@ -14,9 +14,10 @@ from typing import Any
 from aiohttp import web
 
 from gateway.context import RequestContext
-from gateway.errors import BodyTooLargeError, NotReadyError, PermissionDeniedError, UnknownAliasError
-from gateway.handlers.validation import parse_json_object
-from gateway.keys import context_key, settings_key, table_holder_key
+from gateway.errors import NotReadyError, PermissionDeniedError, UnknownAliasError
+from gateway.handlers.body import read_json_body
+from gateway.keys import context_key, table_holder_key
+from gateway.limits import echo
 from gateway.routing.loading import CompiledTable, RouteTarget
 
 __all__ = ["Request", "apply_route_settings", "prepare", "read_body", "resolve"]
@@ -46,16 +47,8 @@ async def prepare(request: web.Request, endpoint: str, validate: Callable[[dict[
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:
-    """The JSON object body, refusing anything above ``max_body_bytes`` before reading it when possible."""
-    limit = request.app[settings_key].max_body_bytes
-    length = request.content_length
-    if length is not None and length > limit:
-        raise BodyTooLargeError(f"The request body exceeds the limit of {limit} bytes.")
-    try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise BodyTooLargeError(f"The request body exceeds the limit of {limit} bytes.") from None
-    return parse_json_object(raw)
+    """The JSON object body, within the size, time and in-flight limits (:mod:`gateway.handlers.body`)."""
+    return await read_json_body(request)
 
 
 def resolve(request: web.Request, alias: str) -> tuple[CompiledTable, RouteTarget]:
@@ -66,10 +59,12 @@ def resolve(request: web.Request, alias: str) -> tuple[CompiledTable, RouteTarge
     ctx = request[context_key]
     target = table.get(alias)
     if target is None:
-        raise UnknownAliasError(f"The model '{alias}' does not exist or you do not have access to it.", param="model")
+        raise UnknownAliasError(
+            f"The model '{echo(alias)}' does not exist or you do not have access to it.", param="model"
+        )
     ctx.alias = alias
     if ctx.grant is not None and not ctx.grant.allows(alias):
-        raise PermissionDeniedError(f"Your API key may not use the model '{alias}'.", param="model")
+        raise PermissionDeniedError(f"Your API key may not use the model '{echo(alias)}'.", param="model")
     return table, target
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from gateway.errors import InvalidRequestError
+from gateway.limits import MAX_JSON_DEPTH, json_depth_exceeds
 
 __all__ = ["parse_json_object", "validate_chat_request", "validate_responses_request"]
 
@@ -56,7 +57,7 @@ _RESPONSES_TYPES: dict[str, tuple[tuple[type, ...], str]] = {
 }
 
 
-def parse_json_object(raw: bytes) -> dict[str, Any]:
+def parse_json_object(raw: bytes | bytearray) -> dict[str, Any]:
     if not raw:
         raise InvalidRequestError("The request body is empty; expected a JSON object.")
     try:
@@ -65,6 +66,10 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise InvalidRequestError("The request body is not valid JSON.") from None
     if not isinstance(body, dict):
         raise InvalidRequestError("The request body must be a JSON object.")
+    if json_depth_exceeds(body, brackets=raw.count(b"{") + raw.count(b"[")):
+        raise InvalidRequestError(
+            f"The request body is nested more than {MAX_JSON_DEPTH} levels deep.", code="json_too_deep"
+        )
     return body
 
 
@@ -109,7 +114,7 @@ def validate_chat_request(body: dict[str, Any]) -> str:
                 f"Invalid type for '{param}': expected an object.", param=param, code="invalid_type"
             )
         role = message.get("role")
-        if role not in _CHAT_ROLES:
+        if not isinstance(role, str) or role not in _CHAT_ROLES:
             raise InvalidRequestError(
                 f"Invalid value for '{param}.role': expected one of {', '.join(sorted(_CHAT_ROLES))}.",
                 param=f"{param}.role",

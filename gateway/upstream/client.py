@@ -8,7 +8,7 @@ errors become :class:`~gateway.upstream.failures.UpstreamFailure`; retries and f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import aiohttp
 
@@ -19,6 +19,7 @@ from gateway.providers import CredentialsUnavailableError, Providers
 from gateway.providers.base import Endpoint
 from gateway.routing.loading import RouteTarget
 from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
+from gateway.upstream.scrubbing import CredentialScrubber
 
 __all__ = ["UpstreamClient"]
 
@@ -32,6 +33,8 @@ class UpstreamClient:
 
     providers: Providers
     metrics: GatewayMetrics
+    scrubber: CredentialScrubber = field(default_factory=CredentialScrubber)
+    """Learns every credential attached here; whatever upstream text is relayed or stored passes it."""
     _session: aiohttp.ClientSession | None = None
 
     @property
@@ -58,6 +61,7 @@ class UpstreamClient:
                 raise UpstreamFailure(
                     UpstreamUnavailableError(str(exc), code="credentials_unavailable"), retryable=False
                 ) from None
+            self.scrubber.learn(call.headers)
             try:
                 resp = await self.session.post(call.url, data=body, headers=call.headers, timeout=timeout)
             except TimeoutError:
@@ -87,6 +91,6 @@ class UpstreamClient:
         finally:
             resp.release()
         error = bridge_errors.error_from_upstream_http(
-            resp.status, body, retry_after_header=resp.headers.get("Retry-After")
+            resp.status, self.scrubber.scrub_bytes(body), retry_after_header=resp.headers.get("Retry-After")
         )
-        return failure_from_chat_error(error)
+        return failure_from_chat_error(replace(error, message=self.scrubber.scrub_text(error.message)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gateway.bridge import errors as bridge_errors
 from gateway.errors import GatewayError, UpstreamError
+from gateway.upstream.relayed_errors import relayable
 
 __all__ = ["UpstreamFailure", "error_from_chat_error", "failure_from_chat_error", "is_retryable_status"]
 
@@ -27,6 +28,7 @@ class UpstreamFailure(Exception):
 
 
 def error_from_chat_error(error: bridge_errors.ChatError) -> UpstreamError:
+    error = relayable(error)
     return UpstreamError(
         error.message,
         status=error.status,

@@ -20,6 +20,7 @@ from gateway.bridge.errors import ChatError
 from gateway.errors import UpstreamTimeoutError, UpstreamUnavailableError
 from gateway.sse import SSEDecoder, SSEEvent
 from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
+from gateway.upstream.scrubbing import CredentialScrubber
 
 __all__ = [
     "BAD_EVENT",
@@ -66,9 +67,14 @@ def read_failure(exc: BaseException) -> UpstreamFailure:
 
 
 async def read_json(
-    resp: aiohttp.ClientResponse, waited: UpstreamTime, clock: Callable[[], float], started: float
+    resp: aiohttp.ClientResponse,
+    waited: UpstreamTime,
+    clock: Callable[[], float],
+    started: float,
+    scrubber: CredentialScrubber | None = None,
 ) -> tuple[bytes, dict[str, Any]]:
-    """The whole JSON answer (raw and parsed), counting the wait since ``started``; the connection is released."""
+    """The whole JSON answer (raw and parsed), counting the wait since ``started``; the connection is released.
+    With a ``scrubber``, known credential values are masked before anything is parsed or relayed."""
     try:
         data = await resp.read()
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -76,6 +82,8 @@ async def read_json(
     finally:
         waited.upstream_seconds += clock() - started
         resp.release()
+    if scrubber is not None:
+        data = scrubber.scrub_bytes(data)
     parsed = parse_object(data)
     if parsed is None:
         raise failure_from_chat_error(NOT_JSON)
@@ -85,7 +93,7 @@ async def read_json(
 class UpstreamEvents:
     """SSE events from an upstream response, counting the time spent waiting on it."""
 
-    __slots__ = ("_clock", "_decoder", "_resp", "_waited", "eof", "keepalive_seconds")
+    __slots__ = ("_clock", "_decoder", "_resp", "_scrubber", "_waited", "eof", "keepalive_seconds")
 
     def __init__(
         self,
@@ -94,8 +102,10 @@ class UpstreamEvents:
         clock: Callable[[], float],
         *,
         keepalive_seconds: float = 0.0,
+        scrubber: CredentialScrubber | None = None,
     ) -> None:
         self._resp = resp
+        self._scrubber = scrubber
         self._waited = waited
         self._clock = clock
         self._decoder = SSEDecoder()
@@ -137,8 +147,10 @@ class UpstreamEvents:
             self._waited.upstream_seconds += self._clock() - started
         if not chunk:
             self.eof = True
-            return self._decoder.close()
-        return self._decoder.feed(chunk)
+            events = self._decoder.close()
+        else:
+            events = self._decoder.feed(chunk)
+        return events if self._scrubber is None else self._scrubber.scrub_events(events)
 
 
 async def read_all_events(

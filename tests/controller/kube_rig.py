@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import pathlib
-import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -33,13 +32,6 @@ from tests.kubeapi import KubeApiServer
 NAMESPACE = "aliasgate-system"
 TEAM = "team-a"
 CONFIGMAP = "aliasgate-routes"
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def alias_body(
@@ -238,7 +230,7 @@ async def running_gateway(api: KubeApiServer, tmp_path: pathlib.Path, *, name: s
 @contextlib.asynccontextmanager
 async def started_api(**options: Any) -> AsyncIterator[KubeApiServer]:
     """A test API server with the project's CRD installed and the namespaces and Secrets seeded."""
-    from tests.kubeapi.fixtures import modelalias_crd_path
+    from tests.kubeapi import modelalias_crd_path
 
     options.setdefault("bookmark_interval", 0.5)
     async with KubeApiServer(**options) as api:

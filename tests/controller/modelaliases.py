@@ -9,7 +9,7 @@ import yaml
 
 from controller import conflicts, resources
 
-GOLDEN_DIR = Path(__file__).parent / "golden"
+GOLDEN_DIR = Path(__file__).parent / "conflicts" / "golden"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLES_DIR = REPO_ROOT / "deploy" / "samples"
 CRD_PATH = REPO_ROOT / "deploy" / "crds" / "aliasgate.io_modelaliases.yaml"

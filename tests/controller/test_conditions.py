@@ -15,6 +15,13 @@ T0 = datetime(2026, 11, 26, 8, 0, 0, tzinfo=UTC)
 T1 = T0 + timedelta(minutes=5)
 
 
+REFS_REASONS: dict[bool | None, conflicts.Reason] = {
+    True: "ResolvedRefs",
+    False: "FallbackNotFound",
+    None: "CredentialsNotChecked",
+}
+
+
 def verdict(*, accepted: bool = True, refs: bool | None = True, generation: int | None = 3) -> conflicts.Verdict:
     return conflicts.Verdict(
         namespace="team-a",
@@ -28,7 +35,7 @@ def verdict(*, accepted: bool = True, refs: bool | None = True, generation: int 
         backend_key="openai|https://api.openai.com/v1|gpt-5",
         resolved_mode="responses" if accepted else None,
         refs_resolved=refs,
-        refs_reason={True: "ResolvedRefs", False: "FallbackNotFound", None: "CredentialsNotChecked"}[refs],
+        refs_reason=REFS_REASONS[refs],
         refs_message="refs",
     )
 

@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import os
 import pathlib
-import signal
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -26,14 +25,16 @@ from controller import conflicts
 from tests.controller.kube_rig import (
     NAMESPACE,
     RunningGateway,
+    alias_body,
     eventually,
-    free_port,
     published,
     running_gateway,
     secret_body,
     started_api,
 )
 from tests.kubeapi import KubeApiServer
+from tests.support.ports import free_port
+from tests.support.processes import stop
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "deploy" / "samples"
@@ -124,13 +125,7 @@ async def start_controller(
 
 
 async def stop_controller(controller: ControllerProcess) -> None:
-    if controller.process.returncode is None:
-        controller.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(controller.process.wait(), timeout=10)
-        except TimeoutError:
-            controller.process.kill()
-            await controller.process.wait()
+    await stop(controller.process)
 
 
 @pytest.fixture
@@ -172,17 +167,7 @@ def expected_accepted(documents: list[dict[str, Any]]) -> set[str]:
 
 
 def sim_alias(name: str, simulator_url: str, *, mode: str | None, model: str = "gpt-5.4") -> dict[str, Any]:
-    spec: dict[str, Any] = {
-        "backend": {"provider": "openai", "baseURL": f"{simulator_url}/v1", "model": model, "credentials": "openai-key"}
-    }
-    if mode:
-        spec["mode"] = mode
-    return {
-        "apiVersion": "aliasgate.io/v1alpha1",
-        "kind": "ModelAlias",
-        "metadata": {"name": name, "namespace": DEMO},
-        "spec": spec,
-    }
+    return alias_body(name, ns=DEMO, model=model, mode=mode, base_url=f"{simulator_url}/v1")
 
 
 def accepted_column(table_text: str, name: str) -> list[str]:

@@ -17,7 +17,6 @@ from tests.controller.kube_rig import (
     alias_body,
     condition,
     eventually,
-    free_port,
     published,
     reason,
     running_controller,
@@ -25,7 +24,9 @@ from tests.controller.kube_rig import (
     settings_for,
     started_api,
 )
-from tests.kubeapi import KubeApiServer, operations
+from tests.kubeapi import KubeApiServer, WriteOptions
+from tests.support.metrics import sample_value, scrape
+from tests.support.ports import free_port
 
 
 @pytest.fixture
@@ -45,10 +46,9 @@ async def test_controller_publishes_the_table_and_writes_statuses(api: KubeApiSe
         async with aiohttp.ClientSession() as session:
             async with session.get(f"http://127.0.0.1:{controller.admin_port}/readyz") as resp:
                 assert resp.status == 200
-            async with session.get(f"http://127.0.0.1:{controller.admin_port}/metrics") as resp:
-                text = await resp.text()
-        assert 'aliasgate_controller_aliases{reason="Accepted",state="accepted"} 2.0' in text
-        assert "aliasgate_controller_leader 1.0" in text
+            text = await scrape(f"http://127.0.0.1:{controller.admin_port}", session)
+        assert sample_value(text, "aliasgate_controller_aliases", reason="Accepted", state="accepted") == 2.0
+        assert sample_value(text, "aliasgate_controller_leader") == 1.0
 
 
 def configmap_writes(api: KubeApiServer) -> int:
@@ -154,15 +154,13 @@ async def test_a_deleted_or_edited_table_configmap_is_repaired_with_a_higher_gen
     async with running_controller(settings_for(api, tmp_path)):
         first = await eventually(lambda: published(api))
         rt = api.resource("v1", "configmaps")
-        api.engine.delete(rt, NAMESPACE, CONFIGMAP, None, operations.WriteOptions())
+        api.engine.delete(rt, NAMESPACE, CONFIGMAP, None, WriteOptions())
         repaired = await eventually(lambda: published(api))
         assert repaired.generation > first.generation
         assert repaired.sha256 == first.sha256
         current = api.get("v1", "configmaps", CONFIGMAP, NAMESPACE)
         assert current is not None
-        api.engine.update(
-            rt, NAMESPACE, CONFIGMAP, {**current, "data": {"table.json": "{}"}}, None, operations.WriteOptions()
-        )
+        api.engine.update(rt, NAMESPACE, CONFIGMAP, {**current, "data": {"table.json": "{}"}}, None, WriteOptions())
         fixed = await eventually(lambda: (t := _readable(api)) is not None and t.generation > repaired.generation and t)
         assert fixed.sha256 == first.sha256
 

@@ -16,8 +16,8 @@ from celpy import adapter, celtypes
 from hypothesis import given
 
 from controller import conflicts, resources
+from tests.controller.conflicts.test_properties import raw_objects
 from tests.controller.modelaliases import crd_schema, raw_alias, sample_documents
-from tests.controller.test_conflicts_properties import raw_objects
 
 
 def _rules() -> list[tuple[str, str, str]]:

@@ -108,18 +108,3 @@ def test_secret_annotation_change_is_a_spec_change() -> None:
         }
     }
     assert inventory.upsert(annotated) is Change.SPEC
-
-
-def test_managed_fields_and_last_applied_copies_are_not_kept() -> None:
-    from controller.__main__ import LAST_APPLIED, slim_alias
-
-    raw = alias("a")
-    raw["metadata"]["managedFields"] = [{"manager": "kubectl", "fieldsV1": {"f:spec": {}}}]
-    raw["metadata"]["annotations"] = {LAST_APPLIED: "{...}", "team": "x"}
-    slim = slim_alias(raw)
-    assert "managedFields" not in slim["metadata"]
-    assert slim["metadata"]["annotations"] == {"team": "x"}
-    assert slim["spec"] == raw["spec"]
-    assert "managedFields" in raw["metadata"]  # the input is not mutated
-    plain = alias("b")
-    assert slim_alias(plain) is plain

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller.kube.endpoints import admin_urls
-from controller.programmed import ProgrammedTracker, served_generation
+from controller.programmed import ProgrammedTracker
 from gateway.routing.table import Backend, Route, RoutingTable, SourceRef
 
 BACKEND = Backend(
@@ -71,14 +71,6 @@ def test_observe_reports_whether_anything_changed() -> None:
     assert tracker.observe({"g1": 1}) is True
     assert tracker.observe({"g1": 1}) is False
     assert tracker.observe(None) is True
-
-
-def test_served_generation_reads_the_gateway_status_document() -> None:
-    assert served_generation({"table": {"generation": 7, "sha256": "x"}}) == 7
-    assert served_generation({"generation": 2}) == 2
-    assert served_generation({"table": None}) is None
-    assert served_generation(["not", "a", "dict"]) is None
-    assert served_generation({"table": {"generation": True}}) is None
 
 
 def test_admin_urls_take_ready_endpoints_with_the_named_port() -> None:

@@ -211,6 +211,16 @@ async def test_secret_annotation_forbidding_the_namespace_is_honoured() -> None:
     assert rig.condition("gpt-5", "Accepted")["reason"] == "CredentialsNotPermitted"
 
 
+@pytest.mark.parametrize("value", ["*", " * ", "team-b,*", "team-a"])
+async def test_secret_annotation_allowing_every_namespace_or_this_one_is_honoured(value: str) -> None:
+    """``*`` means every namespace in the cluster too, exactly as in ``aliasgate check`` (one parser)."""
+    rig = Rig([alias("gpt-5")])
+    rig.secrets.replace_scope(NAMESPACE, [secret(annotations={"aliasgate.io/allowed-namespaces": value})])
+    await rig.reconciler.reconcile()
+    assert rig.condition("gpt-5", "Accepted")["reason"] == "Accepted"
+    assert rig.condition("gpt-5", "ResolvedRefs")["reason"] == "ResolvedRefs"
+
+
 async def test_follower_resolves_but_never_writes_until_it_leads() -> None:
     rig = Rig([alias("gpt-5")], leader=False)
     await rig.reconciler.reconcile()

@@ -20,6 +20,7 @@ from tests.controller.kube_rig import (
     started_api,
 )
 from tests.kubeapi import KubeApiServer
+from tests.support.metrics import sample_value
 
 
 @pytest.fixture
@@ -35,16 +36,13 @@ def routes(api: KubeApiServer) -> set[str]:
 
 def delete_alias(api: KubeApiServer, name: str, ns: str = TEAM) -> None:
     rt = api.resource("aliasgate.io/v1alpha1", "modelaliases")
-    from tests.kubeapi import operations
+    from tests.kubeapi import WriteOptions
 
-    api.engine.delete(rt, ns, name, None, operations.WriteOptions())
+    api.engine.delete(rt, ns, name, None, WriteOptions())
 
 
 def restarts(controller_metrics: bytes, reason_label: str) -> float:
-    for line in controller_metrics.decode().splitlines():
-        if line.startswith(f'aliasgate_controller_watch_restarts_total{{reason="{reason_label}"}}'):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    return sample_value(controller_metrics.decode(), "aliasgate_controller_watch_restarts_total", reason=reason_label)
 
 
 async def test_a_dropped_watch_resumes_and_misses_nothing(api: KubeApiServer, tmp_path: pathlib.Path) -> None:

@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +16,8 @@ import pytest
 
 from gateway.routing import table
 from tests.deploy import manifests
+from tests.support.ports import free_port
+from tests.support.processes import stop_sync, wait_http_ok_sync
 
 CLIENT_KEY = "sk-helm-test-client-key"
 
@@ -28,13 +26,6 @@ CLIENT_KEY = "sk-helm-test-client-key"
 class RunningGateway:
     public: str
     admin: str
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _table() -> bytes:
@@ -55,24 +46,10 @@ def _table() -> bytes:
     return table.RoutingTable.build(backends={backend.key: backend}, routes={"local/m": route}, generation=1).to_json()
 
 
-def _wait_ready(admin: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"the gateway exited early: {log.read_text(errors='replace')[-2000:]}"
-        try:
-            with urllib.request.urlopen(admin + "/readyz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"the gateway never became ready: {log.read_text(errors='replace')[-2000:]}")
-
-
 def _start_gateway(tmp_path: Path, *, api_keys: bool) -> Iterator[RunningGateway]:
     (tmp_path / "table.json").write_bytes(_table())
     (tmp_path / "secrets").mkdir()
-    public_port, admin_port = _free_port(), _free_port()
+    public_port, admin_port = free_port(), free_port()
     args = [
         sys.executable, "-m", "gateway",
         f"--listen=127.0.0.1:{public_port}",
@@ -89,15 +66,14 @@ def _start_gateway(tmp_path: Path, *, api_keys: bool) -> Iterator[RunningGateway
         process = subprocess.Popen(args, cwd=manifests.ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
             running = RunningGateway(public=f"http://127.0.0.1:{public_port}", admin=f"http://127.0.0.1:{admin_port}")
-            _wait_ready(running.admin, process, tmp_path / "gateway.log")
+            wait_http_ok_sync(
+                running.admin + "/readyz",
+                alive=lambda: process.poll() is None,
+                log=tmp_path / "gateway.log",
+            )
             yield running
         finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
+            stop_sync(process, grace_seconds=15)
 
 
 @pytest.fixture

@@ -14,8 +14,6 @@ import asyncio
 import base64
 import contextlib
 import os
-import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -32,7 +30,9 @@ from aiohttp import web
 from aliasgate.simulator import create_simulator_app
 from tests.deploy import manifests
 from tests.deploy.test_rbac_authorization import Request, allowed
-from tests.kubeapi.server import KubeApiServer
+from tests.kubeapi import KubeApiServer
+from tests.support.ports import free_port
+from tests.support.processes import stop
 
 NS = manifests.NAMESPACE
 TEAM = "team-replay"
@@ -111,13 +111,6 @@ async def recording_proxy(upstream: str, tokens: dict[str, str]) -> AsyncIterato
     finally:
         await runner.cleanup()
         await session.close()
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _kubeconfig(path: Path, server: str, token: str) -> Path:
@@ -240,16 +233,6 @@ def _programmed(api: KubeApiServer) -> bool:
     return len(aliases) == 3 and sum(c["type"] == "Programmed" and c["status"] == "True" for c in conditions) == 3
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(process.wait(), timeout=15)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-
-
 @contextlib.asynccontextmanager
 async def _oauth_upstream() -> AsyncIterator[tuple[str, str, list[str]]]:
     """A codex upstream (the simulator) and a token endpoint issuing one new token pair per refresh token."""
@@ -305,7 +288,7 @@ async def test_real_processes_need_no_permission_the_manifests_lack(
     first = next(iter(installs.values()))
     tokens = {kube_api.add_user("controller"): "controller", kube_api.add_user("gateway"): "gateway"}
     by_user = {user: token for token, user in tokens.items()}
-    gateway_public, gateway_admin, controller_admin = _free_port(), _free_port(), _free_port()
+    gateway_public, gateway_admin, controller_admin = free_port(), free_port(), free_port()
     gateway = _deployment_container(first, "aliasgate-gateway")
     controller = _deployment_container(first, "aliasgate-controller")
     async with (
@@ -345,7 +328,7 @@ async def test_real_processes_need_no_permission_the_manifests_lack(
                 await _refresh_through_the_gateway(kube_api, gateway_public)
         finally:
             for process in processes:
-                await _stop(process)
+                await stop(process, grace_seconds=15)
             for log in logs.values():
                 log.close()
         traffic = list(records)

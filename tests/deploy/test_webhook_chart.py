@@ -16,8 +16,8 @@ import pytest
 
 from controller.inventory import Inventory
 from controller.settings import parse_settings
-from controller.webhook import WEBHOOK_PATH
-from controller.webhook_server import WebhookServer
+from controller.webhook.review import WEBHOOK_PATH
+from controller.webhook.server import WebhookServer
 from tests.deploy import manifests
 
 SERVICE = "aliasgate-controller-webhook"

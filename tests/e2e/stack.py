@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 from aliasgate.cli.local import LocalTableSource
@@ -126,25 +125,3 @@ def running_stack(folder: Path, config: SimulatorConfig | None = None) -> Iterat
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(15)
-
-
-def metric_value(text: str, name: str, **labels: str) -> float:
-    """The value of one sample in Prometheus text exposition (0.0 when absent)."""
-    wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
-    for line in text.splitlines():
-        if line.startswith("#"):
-            continue
-        head, _, value = line.rpartition(" ")
-        metric, _, label_text = head.partition("{")
-        if metric != name:
-            continue
-        found = ",".join(sorted(label_text.rstrip("}").split(","))) if label_text else ""
-        if found == wanted:
-            return float(value)
-    return 0.0
-
-
-async def scrape(admin: str) -> str:
-    async with aiohttp.ClientSession() as session, session.get(admin + "/metrics") as resp:
-        assert resp.status == 200
-        return await resp.text()

@@ -14,7 +14,8 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletionChunk, ChatCompletionFunctionToolParam
 
-from tests.e2e.stack import Stack, metric_value, scrape
+from tests.e2e.stack import Stack
+from tests.support.metrics import sample_value, scrape
 
 ALIAS = "chatgpt/gpt-5.4"
 TOOL: ChatCompletionFunctionToolParam = {
@@ -76,7 +77,7 @@ def test_sync_chat_is_bridged_to_responses_with_a_list_input(stack: Stack) -> No
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_an_empty_completed_output_still_answers_and_is_counted(stack: Stack, stream: bool) -> None:
-    before = metric_value(await scrape(stack.admin), "aliasgate_bridge_recoveries_total", alias=ALIAS,
+    before = sample_value(await scrape(stack.admin), "aliasgate_bridge_recoveries_total", alias=ALIAS,
                           source="output_item_done")  # fmt: skip
     async with async_client(stack) as client:
         if stream:
@@ -97,11 +98,11 @@ async def test_an_empty_completed_output_still_answers_and_is_counted(stack: Sta
     assert_codex_shaped(body, "answer me #empty")
     after = await scrape(stack.admin)
     total = sum(
-        metric_value(after, "aliasgate_bridge_recoveries_total", alias=ALIAS, source=source)
+        sample_value(after, "aliasgate_bridge_recoveries_total", alias=ALIAS, source=source)
         for source in ("output_item_done", "output_text_done", "deltas")
     )
     assert total >= before + 1
-    assert metric_value(after, "aliasgate_bridge_unrecoverable_total", alias=ALIAS) == 0
+    assert sample_value(after, "aliasgate_bridge_unrecoverable_total", alias=ALIAS) == 0
 
 
 def test_a_queued_empty_output_fault_is_recovered_too(stack: Stack) -> None:
@@ -265,4 +266,4 @@ async def test_the_health_probe_is_healthy_and_sends_a_codex_shaped_request(stac
     assert "max_output_tokens" not in probe
     assert "temperature" not in probe
     metrics = await scrape(stack.admin)
-    assert metric_value(metrics, "aliasgate_model_healthy", alias=ALIAS) == 1.0
+    assert sample_value(metrics, "aliasgate_model_healthy", alias=ALIAS) == 1.0

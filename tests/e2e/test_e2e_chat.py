@@ -5,7 +5,8 @@ from __future__ import annotations
 import openai
 from openai.types.chat import ChatCompletionFunctionToolParam
 
-from tests.e2e.stack import Stack, metric_value, scrape
+from tests.e2e.stack import Stack
+from tests.support.metrics import sample_value, scrape
 
 TOOL: ChatCompletionFunctionToolParam = {
     "type": "function",
@@ -58,11 +59,11 @@ async def test_async_chat_pass_through_stream_with_tools_and_usage(stack: Stack)
 
 
 async def test_pass_through_requests_are_counted_per_alias(stack: Stack) -> None:
-    before = metric_value(await scrape(stack.admin), "aliasgate_requests_total", alias="gpt-4.1-mini", mode="chat",
+    before = sample_value(await scrape(stack.admin), "aliasgate_requests_total", alias="gpt-4.1-mini", mode="chat",
                           stream="false", code="200")  # fmt: skip
     async with openai.AsyncOpenAI(base_url=stack.v1, api_key="unused", max_retries=0, timeout=20) as client:
         for _ in range(3):
             await client.chat.completions.create(model="gpt-4.1-mini", messages=[{"role": "user", "content": "x"}])
-    after = metric_value(await scrape(stack.admin), "aliasgate_requests_total", alias="gpt-4.1-mini", mode="chat",
+    after = sample_value(await scrape(stack.admin), "aliasgate_requests_total", alias="gpt-4.1-mini", mode="chat",
                          stream="false", code="200")  # fmt: skip
     assert after == before + 3

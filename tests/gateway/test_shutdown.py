@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -21,14 +20,10 @@ from gateway.credentials.files import DirectoryCredentialStore
 from gateway.keys import admin_app_key, draining_key, table_holder_key
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import DEFAULT_ROUTES, StaticTableSource, build_table, write_secrets
+from tests.support.ports import free_port
+from tests.support.processes import wait_http_ok
 
 STREAMS = 50
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _stream(session: aiohttp.ClientSession, url: str, started: asyncio.Event, counter: list[int]) -> str:
@@ -55,7 +50,7 @@ async def _stream(session: aiohttp.ClientSession, url: str, started: asyncio.Eve
 async def test_shutdown_lets_fifty_open_streams_finish(aiohttp_server: AiohttpServer, tmp_path: Path) -> None:
     sim = await aiohttp_server(create_simulator_app(SimulatorConfig(slow_interval_seconds=0.05)))
     table = build_table(str(sim.make_url("")).rstrip("/"), DEFAULT_ROUTES)
-    port, admin_port = _free_port(), _free_port()
+    port, admin_port = free_port(), free_port()
     settings = GatewaySettings(
         listen=f"127.0.0.1:{port}", admin_listen=f"127.0.0.1:{admin_port}", shutdown_grace_seconds=10.0
     )
@@ -104,7 +99,7 @@ async def test_sigterm_drains_a_real_gateway_process(
     table_file = tmp_path / "table.json"
     table_file.write_bytes(build_table(str(sim.make_url("")).rstrip("/"), DEFAULT_ROUTES).to_json())
     secrets = write_secrets(tmp_path / "secrets")
-    port, admin_port = _free_port(), _free_port()
+    port, admin_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALIASGATE_")}
     env |= {"ALIASGATE_SHUTDOWN_GRACE_SECONDS": "10", "ALIASGATE_EVENT_LOOP": choice}
     log_path = tmp_path / "gateway.log"
@@ -117,7 +112,7 @@ async def test_sigterm_drains_a_real_gateway_process(
     )  # fmt: skip
     try:
         async with aiohttp.ClientSession() as session:
-            await _wait_ready(session, f"http://127.0.0.1:{admin_port}/readyz")
+            await wait_http_ok(f"http://127.0.0.1:{admin_port}/readyz", timeout_seconds=15, session=session)
             started = asyncio.Event()
             counter: list[int] = []
             url = f"http://127.0.0.1:{port}/v1/chat/completions"
@@ -139,22 +134,10 @@ async def test_sigterm_drains_a_real_gateway_process(
     assert sum(line["event"] == "request_completed" and line["status"] == 200 for line in lines) == STREAMS
 
 
-async def _wait_ready(session: aiohttp.ClientSession, url: str) -> None:
-    async with asyncio.timeout(15):
-        while True:
-            try:
-                async with session.get(url) as resp:
-                    if resp.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-
-
 async def test_streams_longer_than_the_grace_period_are_cut(aiohttp_server: AiohttpServer, tmp_path: Path) -> None:
     sim = await aiohttp_server(create_simulator_app(SimulatorConfig(stall_seconds=30.0)))
     table = build_table(str(sim.make_url("")).rstrip("/"), DEFAULT_ROUTES)
-    port, admin_port = _free_port(), _free_port()
+    port, admin_port = free_port(), free_port()
     settings = GatewaySettings(
         listen=f"127.0.0.1:{port}", admin_listen=f"127.0.0.1:{admin_port}", shutdown_grace_seconds=0.3
     )

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,14 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.ports import free_port
+from tests.support.processes import stop_sync
+
 ALIASGATE = [sys.executable, "-m", "aliasgate"]
 """The command as a user runs it; ``python -m aliasgate`` is the console script's body (see test_entry_points)."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(log: Path, marker: str, proc: subprocess.Popen[bytes], limit_seconds: float = 30.0) -> str:
@@ -74,13 +69,7 @@ def test_demo_prints_examples_that_work_and_stops_on_sigterm(tmp_path: Path) -> 
         assert demo_dir is not None
         assert Path(demo_dir.group(1)).is_dir()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
-            raise
+        code = stop_sync(proc, grace_seconds=20)
     assert code == 0, log.read_text(errors="replace")
     assert not Path(demo_dir.group(1)).exists()
     assert "gateway_stopped" in log.read_text(errors="replace")

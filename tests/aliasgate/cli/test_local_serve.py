@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import io
 import os
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +13,9 @@ import pytest
 
 from aliasgate.cli import local
 from tests.aliasgate.cli.manifests_fixture import aliases_yaml, write_secrets
+from tests.support.ports import free_port
 
 UPSTREAM = "http://127.0.0.1:9"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rewrite(path: Path, text: str) -> None:

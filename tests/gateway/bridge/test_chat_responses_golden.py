@@ -1,4 +1,4 @@
-"""Every vector in tests/bridge/vectors, non-streaming and streaming, by the rules of vectors/README.md."""
+"""Every vector in tests/gateway/bridge/vectors, non-streaming and streaming, by the rules of vectors/README.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Error mapping (spec §4): upstream HTTP error vectors (tests/bridge/vectors/http) and the code → status table."""
+"""Error mapping (spec §4): upstream HTTP error vectors (tests/gateway/bridge/vectors/http) and the code → status table."""
 
 from __future__ import annotations
 

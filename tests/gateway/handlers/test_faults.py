@@ -4,7 +4,6 @@ retries and fallbacks observed on the upstream, and client disconnects that clos
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import MutableMapping
 from typing import Any, Literal
 
@@ -18,14 +17,9 @@ from pytest_aiohttp import AiohttpServer
 from aliasgate.simulator import SimulatorConfig
 from tests.gateway.conftest import FAST_RETRIES, GatewayFactory, RouteSpec, build_table
 from tests.gateway.upstreams import chat_chunk, early_failure_app, ended_early_app, hits_key
+from tests.support.ports import free_port
 
 CHAT = {"messages": [{"role": "user", "content": "hello"}]}
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _sse_payloads(raw: bytes) -> list[object]:
@@ -39,7 +33,7 @@ def _sse_payloads(raw: bytes) -> list[object]:
 
 
 async def test_refused_connections_are_retried_then_answered_with_502(make_gateway: GatewayFactory) -> None:
-    dead = f"http://127.0.0.1:{_closed_port()}/v1"
+    dead = f"http://127.0.0.1:{free_port()}/v1"
     gateway = await make_gateway([RouteSpec("dead", base_url=dead, settings=FAST_RETRIES)])
     resp = await gateway.client.post("/v1/chat/completions", json={"model": "dead", **CHAT})
     assert resp.status == 502
@@ -53,7 +47,7 @@ async def test_refused_connections_are_retried_then_answered_with_502(make_gatew
 
 
 async def test_refused_connections_fall_back_to_the_next_alias(make_gateway: GatewayFactory) -> None:
-    dead = f"http://127.0.0.1:{_closed_port()}/v1"
+    dead = f"http://127.0.0.1:{free_port()}/v1"
     gateway = await make_gateway(
         [
             RouteSpec("primary", base_url=dead, settings={**FAST_RETRIES, "fallbacks": ["backup"]}),

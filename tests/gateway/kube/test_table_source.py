@@ -18,7 +18,7 @@ from gateway.kube.table_source import ConfigMapTableSource
 from gateway.metrics import GatewayMetrics
 from gateway.routing.loading import TableHolder
 from gateway.routing.table import Backend, Route, RoutingTable, SourceRef
-from tests.kubeapi import KubeApiServer, operations
+from tests.kubeapi import KubeApiServer, WriteOptions
 
 NS = "aliasgate-system"
 NAME = "aliasgate-routes"
@@ -54,9 +54,9 @@ def put_table(api: KubeApiServer, table: RoutingTable, *, gzip_threshold: int = 
 def write(api: KubeApiServer, body: dict[str, Any], current: dict[str, Any] | None) -> None:
     rt = api.resource("v1", "configmaps")
     if current is None:
-        api.engine.create(rt, NS, body, operations.WriteOptions())
+        api.engine.create(rt, NS, body, WriteOptions())
     else:
-        api.engine.update(rt, NS, NAME, body, None, operations.WriteOptions())
+        api.engine.update(rt, NS, NAME, body, None, WriteOptions())
 
 
 @pytest.fixture
@@ -128,7 +128,7 @@ async def test_a_bad_document_keeps_the_last_good_table(api: KubeApiServer, hold
 async def test_deletion_and_outage_keep_serving_and_recover(api: KubeApiServer, holder: TableHolder) -> None:
     put_table(api, make_table(1, "a"))
     await until(lambda: served(holder) == 1)
-    api.engine.delete(api.resource("v1", "configmaps"), NS, NAME, None, operations.WriteOptions())
+    api.engine.delete(api.resource("v1", "configmaps"), NS, NAME, None, WriteOptions())
     await until(lambda: holder.last_error is not None and "does not exist" in holder.last_error)
     assert served(holder) == 1
     await api.go_down()
@@ -163,7 +163,7 @@ async def test_credentials_are_decoded_and_follow_the_secret(api: KubeApiServer,
         assert store.get("chatgpt-pro") is None  # unknown: now watched, absent
         api.create({**secret, "metadata": {"name": "chatgpt-pro", "namespace": NS}})
         await until(lambda: store.get("chatgpt-pro") == {"apiKey": "sk-one"})
-        api.engine.delete(api.resource("v1", "secrets"), NS, "openai-key", None, operations.WriteOptions())
+        api.engine.delete(api.resource("v1", "secrets"), NS, "openai-key", None, WriteOptions())
         await until(lambda: store.get("openai-key") is None)
         assert api.requests.count(verb="list", resource="secrets") >= 2  # one list+watch per name
     finally:
