@@ -54,6 +54,7 @@ from gateway.routing.loading import CompiledTable, TableHolder
 from gateway.routing.source import TableSource
 from gateway.settings import GatewaySettings
 from gateway.upstream.client import UpstreamClient
+from gateway.upstream.connections import ConnectionPool
 from gateway.upstream.scrubbing import CredentialScrubber
 
 __all__ = ["create_app", "serve"]
@@ -199,14 +200,20 @@ def create_app(
 def _upstream_session(
     upstream: UpstreamClient, connector: Callable[[], aiohttp.BaseConnector] | None
 ) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Model calls go through the gateway's own connection pool; an aiohttp ``connector`` given to the app
+    carries them instead (and always carries the providers' token calls)."""
+
     async def context(app: web.Application) -> AsyncIterator[None]:
         made = connector() if connector is not None else aiohttp.TCPConnector(limit=1024, ttl_dns_cache=60)
         session = aiohttp.ClientSession(connector=made, auto_decompress=True, trust_env=False)
-        upstream.attach(session)
+        pool = ConnectionPool(limit=1024) if connector is None else None
+        upstream.attach(session, pool)
         try:
             yield
         finally:
             upstream.attach(None)
+            if pool is not None:
+                await pool.close()
             await session.close()
 
     return context

@@ -18,6 +18,7 @@ Pure functions over plain data: no I/O, no configuration; the caller assembles t
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 import traceback
@@ -83,17 +84,24 @@ _MASKS = (
 )
 _MIN_MASKABLE = 12
 """Shorter strings cannot hold a credential these patterns recognise; skipping them keeps the hot path cheap."""
+_MAYBE_MASKED = re.compile(r"(?i)bearer|basic|api[-_]?key|token|secret|password|authorization|sk-|eyj")
+"""Matches wherever any of :data:`_MASKS` could (each pattern contains one of these words, compared here without
+case): one search that fails on ordinary text (ids, paths, aliases) instead of four substitutions. The
+gateway logs a line per request; the four passes were a tenth of its CPU."""
 
 
+@functools.lru_cache(maxsize=1024)
 def is_secret_key(name: str) -> bool:
-    """Whether a field named ``name`` holds a credential (``apiKey``, ``api-key``, ``refresh_token`` …)."""
+    """Whether a field named ``name`` holds a credential (``apiKey``, ``api-key``, ``refresh_token`` …).
+
+    Cached: log events use the same few field names over and over."""
     normal = name.lower().replace("_", "").replace("-", "")
     return normal in _SECRET_NAMES or normal.endswith(_SECRET_SUFFIXES)
 
 
 def mask_credentials(text: str) -> str:
     """``text`` with credential-looking substrings replaced by ``[redacted]``."""
-    if len(text) < _MIN_MASKABLE:
+    if len(text) < _MIN_MASKABLE or _MAYBE_MASKED.search(text) is None:
         return text
     for pattern, replacement in _MASKS:
         text = pattern.sub(replacement, text)
