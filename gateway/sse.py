@@ -9,7 +9,7 @@ ignored (we never reconnect); an event without any `data:` line is not dispatche
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import orjson
 
@@ -31,9 +31,11 @@ KEEPALIVE_FRAME = b": keepalive\n\n"
 _BOM = "\ufeff"
 
 
-@dataclass(frozen=True, slots=True)
-class SSEEvent:
-    """One dispatched event. `event` is None when the frame had no `event:` line (data-only framing)."""
+class SSEEvent(NamedTuple):
+    """One dispatched event. `event` is None when the frame had no `event:` line (data-only framing).
+
+    A named tuple, not a frozen dataclass: one is made per upstream event, and a frozen dataclass's
+    ``__init__`` (one ``object.__setattr__`` per field) cost more than decoding the event."""
 
     event: str | None
     data: str

@@ -242,6 +242,7 @@ class _Connection(asyncio.Protocol):
         self._paused = False
         self._buffer = bytearray()
         self._head_waiter: asyncio.Future[UpstreamResponse] | None = None
+        self._head_timer: asyncio.TimerHandle | None = None
         self._body: ResponseBody | None = None
         self._framing = ""
         self._remaining = 0
@@ -275,6 +276,7 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._cancel_head_timer()
         self.pool.forget(self)
         waiter = self._head_waiter
         if waiter is not None and not waiter.done():
@@ -305,13 +307,46 @@ class _Connection(asyncio.Protocol):
     # ---- one exchange
 
     def send(self, request: bytes, *, idle: float | None, deadline: float | None) -> asyncio.Future[UpstreamResponse]:
+        """Write ``request``; the future gets the answer's head, or the timeout or error that came first."""
         assert self.transport is not None
+        loop = self.pool.loop
         self._idle = idle
         self._deadline = deadline
-        self._head_waiter = waiter = self.pool.loop.create_future()
-        self.last_data = self.pool.loop.time()
+        self._head_waiter = waiter = loop.create_future()
+        self.last_data = loop.time()
         self.transport.write(request)
+        self._arm_head_timer()
         return waiter
+
+    def _arm_head_timer(self) -> None:
+        limit = self._deadline
+        if self._idle is not None:
+            idle_end = self.last_data + self._idle
+            limit = idle_end if limit is None else min(limit, idle_end)
+        if limit is not None:
+            self._head_timer = self.pool.loop.call_at(limit, self._head_overdue)
+
+    def _head_overdue(self) -> None:
+        """The head's timer: fail the wait when a limit has really passed (data may have moved the idle one)."""
+        self._head_timer = None
+        waiter = self._head_waiter
+        if waiter is None or waiter.done():
+            return
+        now = self.pool.loop.time()
+        if self._deadline is not None and now >= self._deadline:
+            waiter.set_exception(TimeoutError())
+        elif self._idle is not None and now >= self.last_data + self._idle:
+            waiter.set_exception(aiohttp.SocketTimeoutError("Timeout on reading data from socket"))
+        else:
+            self._arm_head_timer()
+            return
+        self._head_waiter = None
+        self.close()
+
+    def _cancel_head_timer(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
 
     def _parse_head(self) -> None:
         waiter = self._head_waiter
@@ -332,6 +367,7 @@ class _Connection(asyncio.Protocol):
                 continue
             break
         self._head_waiter = None
+        self._cancel_head_timer()
         body = ResponseBody(self, idle=self._idle, deadline=self._deadline)
         encoding = head.headers.get("Content-Encoding", "").strip().lower()
         if encoding:
@@ -401,6 +437,7 @@ class _Connection(asyncio.Protocol):
             self.close()
 
     def close(self) -> None:
+        self._cancel_head_timer()
         if not self.closed:
             self.closed = True
             self.pool.forget(self)
@@ -462,36 +499,10 @@ class ConnectionPool:
         connection = await self._acquire(url, timeouts, deadline)
         waiter = connection.send(request, idle=idle, deadline=deadline)
         try:
-            return await self._await_head(connection, waiter, idle, deadline)
+            return await waiter
         except BaseException:
             connection.close()
             raise
-
-    async def _await_head(
-        self,
-        connection: _Connection,
-        waiter: asyncio.Future[UpstreamResponse],
-        idle: float | None,
-        deadline: float | None,
-    ) -> UpstreamResponse:
-        loop = self.loop
-        while True:
-            limit = deadline
-            if idle is not None:
-                idle_end = connection.last_data + idle
-                limit = idle_end if limit is None else min(limit, idle_end)
-            if limit is None:
-                return await waiter
-            remaining = limit - loop.time()
-            if remaining > 0:
-                done, _ = await asyncio.wait((waiter,), timeout=remaining)
-                if done:
-                    return waiter.result()
-            now = loop.time()
-            if deadline is not None and now >= deadline:
-                raise TimeoutError()
-            if idle is not None and now >= connection.last_data + idle:
-                raise aiohttp.SocketTimeoutError("Timeout on reading data from socket")
 
     async def _acquire(self, url: URL, timeouts: aiohttp.ClientTimeout, deadline: float | None) -> _Connection:
         scheme = url.scheme

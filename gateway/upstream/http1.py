@@ -72,14 +72,14 @@ class Head:
     """Body length for ``length`` framing (else 0)."""
     keep_alive: bool
     """The connection may carry another request once this body is read to its end."""
+    content_type: str
+    """The media type, lower case, without parameters (``application/octet-stream`` when absent)."""
 
-    @property
-    def content_type(self) -> str:
-        """The media type, lower case, without parameters (``application/octet-stream`` when absent)."""
-        raw = self.headers.get("Content-Type")
-        if not raw:
-            return "application/octet-stream"
-        return raw.split(";", 1)[0].strip().lower()
+
+def _media_type(raw: str | None) -> str:
+    if not raw:
+        return "application/octet-stream"
+    return raw.split(";", 1)[0].strip().lower()
 
 
 def parse_head(data: bytes | bytearray, *, request_method: str = "POST") -> tuple[Head, int] | None:
@@ -119,7 +119,8 @@ def parse_head(data: bytes | bytearray, *, request_method: str = "POST") -> tupl
         framing, length = "length", int(next(iter(values)))
     else:
         framing, keep_alive = "close", False
-    return Head(status, reason, CIMultiDictProxy(headers), framing, length, keep_alive), end + 4
+    content_type = _media_type(headers.get("Content-Type"))
+    return Head(status, reason, CIMultiDictProxy(headers), framing, length, keep_alive, content_type), end + 4
 
 
 class ChunkedDecoder:
