@@ -520,6 +520,8 @@ class ConnectionPool:
                 continue
             return connection
         while len(self._open) >= self.limit:
+            if self._evict_idle():
+                continue  # an idle connection to another upstream made room
             waiter = self.loop.create_future()
             self._waiters.append(waiter)
             try:
@@ -534,6 +536,18 @@ class ConnectionPool:
                 if not connection.closed and connection.transport is not None:
                     return connection
         return await self._connect(key, timeouts, deadline)
+
+    def _evict_idle(self) -> bool:
+        """Close the longest-idle pooled connection, if any (at the limit, a new upstream must not wait for
+        connections that nobody is using)."""
+        oldest: _Connection | None = None
+        for idle in self._idle.values():
+            if idle and (oldest is None or idle[0].idle_since < oldest.idle_since):
+                oldest = idle[0]
+        if oldest is None:
+            return False
+        oldest.close()
+        return True
 
     async def _connect(self, key: PoolKey, timeouts: aiohttp.ClientTimeout, deadline: float | None) -> _Connection:
         scheme, host, port = key

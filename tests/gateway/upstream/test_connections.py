@@ -318,6 +318,49 @@ def test_the_connection_limit_makes_requests_wait_for_a_free_connection(loop: st
     run(loop, scenario)
 
 
+@LOOPS
+def test_at_the_limit_an_idle_connection_to_another_upstream_makes_room(loop: str) -> None:
+    async def scenario() -> None:
+        first, second = RawServer(lambda *_: json_answer()), RawServer(lambda *_: json_answer(b"{}"))
+        first_port, second_port = await first.start(), await second.start()
+        pool = ConnectionPool(limit=1)
+        try:
+            assert await post(pool, first_port) == (200, "application/json", b'{"ok":true}')
+            assert pool.idle_connections == 1
+            answer = await asyncio.wait_for(post(pool, second_port), 5)  # not stuck behind the idle one
+            assert answer == (200, "application/json", b"{}")
+            assert (pool.open_connections, first.connections, second.connections) == (1, 1, 1)
+        finally:
+            await pool.close()
+            await first.stop()
+            await second.stop()
+
+    run(loop, scenario)
+
+
+@LOOPS
+def test_a_connection_idle_past_the_keep_alive_window_is_not_reused(loop: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("gateway.upstream.connections._IDLE_KEEP_SECONDS", 0.05)
+
+    async def scenario() -> None:
+        server = RawServer(lambda *_: json_answer())
+        port = await server.start()
+        pool = ConnectionPool()
+        try:
+            await post(pool, port)
+            await post(pool, port)
+            assert server.connections == 1  # reused within the window
+            await asyncio.sleep(0.1)
+            await post(pool, port)
+            assert server.connections == 2  # too old: closed, a fresh one taken
+            assert pool.open_connections == 1
+        finally:
+            await pool.close()
+            await server.stop()
+
+    run(loop, scenario)
+
+
 def _self_signed(folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
