@@ -641,9 +641,9 @@ def added_latency(sequential: dict[str, dict[str, Any]], gw: str) -> dict[str, f
 
 
 def summarise(report: dict[str, Any], gw: str) -> dict[str, float]:
-    throughput = report["throughput"]
+    throughput = report.get("throughput", {})
     summary: dict[str, float] = {}
-    for shape in SHAPES:
+    for shape in SHAPES if throughput else ():
         rows = throughput[shape.name]
         summary[f"{shape.name}_rps"] = rows[gw]["rps"]
         summary[f"{shape.name}_mock_rps"] = rows["mock"]["rps"]
@@ -659,9 +659,10 @@ def summarise(report: dict[str, Any], gw: str) -> dict[str, float]:
             summary[f"{shape.name}_instructions_vs_mock"] = (
                 counted[gw]["instructions_per_request"] / counted["mock"]["instructions_per_request"]
             )
-    latency = added_latency(report["sequential"], gw)
-    summary["added_latency_p50_ms"] = latency["p50_ms"]
-    summary["added_latency_p99_ms"] = latency["p99_ms"]
+    if report.get("sequential"):
+        latency = added_latency(report["sequential"], gw)
+        summary["added_latency_p50_ms"] = latency["p50_ms"]
+        summary["added_latency_p99_ms"] = latency["p99_ms"]
     summary["rss_mb"], summary["peak_rss_mb"] = report["memory"][gw]
     if gw in report.get("soak", {}):
         summary["soak_rss_growth_mb"] = report["soak"][gw]["rss_growth_mb"]
@@ -708,12 +709,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             )
         driver = Driver(kind, folder, pinning)
-        report["throughput"] = measure_shapes(
-            driver, mock.pid, upstream, gateways, connections=args.connections, seconds=args.seconds, repeat=args.repeat
-        )
-        report["sequential"] = measure_shapes(
-            driver, mock.pid, upstream, gateways, connections=1, seconds=args.latency_seconds, repeat=args.repeat
-        )
+        if not args.soak_only:
+            report["throughput"] = measure_shapes(
+                driver,
+                mock.pid,
+                upstream,
+                gateways,
+                connections=args.connections,
+                seconds=args.seconds,
+                repeat=args.repeat,
+            )
+            report["sequential"] = measure_shapes(
+                driver, mock.pid, upstream, gateways, connections=1, seconds=args.latency_seconds, repeat=args.repeat
+            )
         report["memory"] = {gw.name: proc_memory_mb(gw.proc.pid) for gw in gateways}
         if args.soak:
             report["soak"] = {
@@ -754,7 +762,7 @@ def render(report: dict[str, Any]) -> str:
     ]
     for section, title in (("throughput", "throughput"), ("sequential", "one connection")):
         lines.append(f"-- {title}")
-        for shape, rows in report[section].items():
+        for shape, rows in report.get(section, {}).items():
             mock_rps = rows["mock"]["rps"]
             for name, row in rows.items():
                 ratio = "" if name == "mock" else f"{row['rps'] / mock_rps:.2f}" if mock_rps else "-"
@@ -815,6 +823,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument("--soak", type=int, default=0, metavar="N", help="also send N mixed requests, RSS per slice")
     parser.add_argument("--full", action="store_true", help="the same as --soak 100000")
+    parser.add_argument("--soak-only", action="store_true", help="skip the shapes: only the soak (and RSS)")
     parser.add_argument(
         "--instructions",
         type=int,
