@@ -200,6 +200,8 @@ def redact_event(_: object, __: str, event_dict: MutableMapping[str, Any]) -> Mu
             continue  # numbers, booleans and None pass as they are
         elif key == "exception" and isinstance(value, str):
             event_dict[key] = _cap_exception(mask_credentials(value))  # its own, larger cap (see below)
+        elif type(value) is str:
+            event_dict[key] = budget.text(value)  # what _walk does with a string, one call sooner
         else:
             event_dict[key] = _walk(value, budget, 1)
     return event_dict
