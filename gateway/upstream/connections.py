@@ -157,7 +157,7 @@ class ResponseBody:
             if rest:
                 chunks.append(rest)
         self._size -= len(data)
-        if self._size <= _HIGH_WATER // 4:
+        if self._size <= _HIGH_WATER // 4 and not self.eof:  # after the end the connection may serve another answer
             self._connection.resume()
         return data
 
