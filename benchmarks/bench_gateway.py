@@ -761,6 +761,8 @@ def render(report: dict[str, Any]) -> str:
         f"{'shape':<14}{'target':<10}{'req/s':>9}{'x mock':>8}{'p50 ms':>9}{'p99 ms':>9}{'cpu ms/req':>12}",
     ]
     for section, title in (("throughput", "throughput"), ("sequential", "one connection")):
+        if section not in report:
+            continue
         lines.append(f"-- {title}")
         for shape, rows in report.get(section, {}).items():
             mock_rps = rows["mock"]["rps"]
