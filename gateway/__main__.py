@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import yaml
 
+from aliasgate.runtime import loops
 from aliasgate.runtime.logs import configure_logging
 from gateway.app import create_app, serve
 from gateway.client_keys import ApiKeyFileError, ApiKeys
@@ -134,7 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     api_keys = _api_keys(settings)
     connection = _connection(settings)  # before serving: a missing cluster is a usage error, not a traceback
     configure_logging(level=settings.log_level, json=settings.log_json)
-    asyncio.run(_main(settings, connection, api_keys))
+    try:
+        loops.run(_main(settings, connection, api_keys), choice=settings.event_loop)
+    except loops.EventLoopUnavailableError as exc:
+        raise SystemExit(f"gateway: {exc}") from None
     return 0
 
 

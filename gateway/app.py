@@ -20,6 +20,7 @@ import structlog
 from aiohttp import web
 
 from aliasgate.runtime.listen import parse_listen
+from aliasgate.runtime.loops import running_loop_name
 from gateway.client_keys import ApiKeyFile, ApiKeys
 from gateway.connections import ConnectionGuard, GuardedAppRunner
 from gateway.crashes import crash_fields
@@ -54,6 +55,7 @@ from gateway.routing.loading import CompiledTable, TableHolder
 from gateway.routing.source import TableSource
 from gateway.settings import GatewaySettings
 from gateway.upstream.client import UpstreamClient
+from gateway.upstream.connections import ConnectionPool
 from gateway.upstream.scrubbing import CredentialScrubber
 
 __all__ = ["CUT_SECONDS", "EXIT_BOUND_SECONDS", "create_app", "drain", "serve"]
@@ -199,14 +201,20 @@ def create_app(
 def _upstream_session(
     upstream: UpstreamClient, connector: Callable[[], aiohttp.BaseConnector] | None
 ) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Model calls go through the gateway's own connection pool; an aiohttp ``connector`` given to the app
+    carries them instead (and always carries the providers' token calls)."""
+
     async def context(app: web.Application) -> AsyncIterator[None]:
         made = connector() if connector is not None else aiohttp.TCPConnector(limit=1024, ttl_dns_cache=60)
         session = aiohttp.ClientSession(connector=made, auto_decompress=True, trust_env=False)
-        upstream.attach(session)
+        pool = ConnectionPool(limit=1024) if connector is None else None
+        upstream.attach(session, pool)
         try:
             yield
         finally:
             upstream.attach(None)
+            if pool is not None:
+                await pool.close()
             await session.close()
 
     return context
@@ -278,7 +286,12 @@ async def serve(app: web.Application, settings: GatewaySettings, *, stop: asynci
         await web.TCPSite(runner, host, port).start()
         admin_host, admin_port = parse_listen(settings.admin_listen)
         await web.TCPSite(admin_runner, admin_host, admin_port).start()
-        _log.info("gateway_started", listen=settings.listen, admin_listen=settings.admin_listen)
+        _log.info(
+            "gateway_started",
+            listen=settings.listen,
+            admin_listen=settings.admin_listen,
+            event_loop=running_loop_name(),
+        )
         await stop.wait()
         await drain(app, runner, grace_seconds=settings.shutdown_grace_seconds)
     finally:

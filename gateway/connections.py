@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import structlog
@@ -123,9 +123,9 @@ class GuardedRequestHandler(web_protocol.RequestHandler):
         if server is not None and server.open_connections >= self._guard.max_connections:
             self._rejected = True
             self._guard.on_rejected()
-            assert isinstance(transport, asyncio.Transport)
-            transport.write(_AT_CAPACITY)
-            transport.close()
+            writable = cast(asyncio.Transport, transport)  # uvloop's transports are no asyncio.Transport subclasses
+            writable.write(_AT_CAPACITY)
+            writable.close()
             return
         super().connection_made(transport)
         self._arm_header_deadline()

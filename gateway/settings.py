@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aliasgate.runtime.flags import ENV_PREFIX, Flag, FlagKind, parse_flags
 from aliasgate.runtime.listen import parse_listen
+from aliasgate.runtime.loops import EventLoopChoice
 
 __all__ = ["ENV_PREFIX", "FLAGS", "GatewaySettings", "parse_settings"]
 
@@ -85,6 +86,9 @@ class GatewaySettings(BaseModel):
     """A stream silent this long gets an SSE comment (``: keepalive``), so proxies and load balancers with
     idle timeouts do not cut a model's long reasoning gap; a stream with no content yet is started (200 and
     headers) after this long instead of being held back for retries. 0 = neither."""
+    event_loop: EventLoopChoice = "auto"
+    """``auto``: uvloop when it is installed (it is a dependency), else the standard loop; ``uvloop`` insists on
+    it; ``asyncio`` always takes the standard loop."""
 
     @field_validator("listen", "admin_listen")
     @classmethod
@@ -121,6 +125,7 @@ _ROWS: tuple[tuple[str, str, str] | tuple[str, str, str, FlagKind], ...] = (
     ("probe_min_interval_seconds", "SECONDS", "never probe one alias more often than this"),
     ("passive_failure_threshold", "N", "consecutive failures that mark an alias unhealthy"),
     ("sse_keepalive_seconds", "SECONDS", "SSE keepalive comment after this much stream silence (0 = off)"),
+    ("event_loop", "auto|uvloop|asyncio", "event loop (auto = uvloop when installed)"),
 )
 FLAGS: tuple[Flag, ...] = tuple(Flag(*row) for row in _ROWS)
 """Every setting's flag; ``aliasgate run`` and ``demo`` take their local-mode subset of these very rows."""

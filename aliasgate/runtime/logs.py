@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from typing import Any, Literal, TextIO
 
 import orjson
@@ -42,6 +43,32 @@ def _orjson_dumps(obj: Any, **_: Any) -> str:
     return orjson.dumps(obj, default=str).decode()
 
 
+def _orjson_bytes(obj: Any, **_: Any) -> bytes:
+    return orjson.dumps(obj, default=str)
+
+
+class IsoUtcStamper:
+    """``timestamp``: ISO 8601 UTC with microseconds (``2026-01-02T03:04:05.000006Z``), the date and time part
+    formatted once per second. The gateway writes a line per request: structlog's own stamper builds a
+    datetime for each and costs a third of the line."""
+
+    __slots__ = ("_prefix", "_second")
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, _: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        micros = min(999_999, round((now - second) * 1_000_000))  # a float's last digit is noise: round, not floor
+        event_dict["timestamp"] = f"{self._prefix}.{micros:06d}Z"
+        return event_dict
+
+
 def _stream(name: Stream) -> TextIO:
     return sys.stderr if name == "stderr" else sys.stdout
 
@@ -58,6 +85,14 @@ def wants_colour(stream: TextIO) -> bool:
         return False
 
 
+def _json_logger(name: Stream) -> WrappedLogger:
+    """Rendered bytes straight to the stream's binary buffer (no decode, no text layer); a text-only stream
+    (one replaced by a test, say) gets the text logger."""
+    stream = _stream(name)
+    buffer = getattr(stream, "buffer", None)
+    return structlog.PrintLogger(stream) if buffer is None else structlog.BytesLogger(buffer)
+
+
 def configure_logging(*, level: str = "info", json: bool = True, cache: bool = True, stream: Stream = "stdout") -> None:
     """Configure structlog and stdlib logging once per process (tests pass ``cache=False``).
 
@@ -68,7 +103,7 @@ def configure_logging(*, level: str = "info", json: bool = True, cache: bool = T
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        IsoUtcStamper(),
     ]
     renderer: Processor = (
         structlog.processors.JSONRenderer(serializer=_orjson_dumps)
@@ -78,9 +113,16 @@ def configure_logging(*, level: str = "info", json: bool = True, cache: bool = T
         )
     )
     structlog.configure(
-        processors=[*shared, render_exception, redact_secrets, renderer],
+        processors=[
+            *shared,
+            render_exception,
+            redact_secrets,
+            structlog.processors.JSONRenderer(serializer=_orjson_bytes) if json else renderer,
+        ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=lambda *_: structlog.PrintLogger(_stream(stream)),
+        logger_factory=(lambda *_: _json_logger(stream))
+        if json
+        else (lambda *_: structlog.PrintLogger(_stream(stream))),
         cache_logger_on_first_use=cache,
     )
     handler = logging.StreamHandler(_stream(stream))

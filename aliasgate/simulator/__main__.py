@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from aliasgate.runtime import loops
 from aliasgate.runtime.listen import parse_listen
 from aliasgate.simulator.app import create_simulator_app
 from aliasgate.simulator.config import SimulatorConfig
@@ -39,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-auth", action="store_true", help="accept requests without credentials")
     parser.add_argument("--no-record", action="store_true", help="do not keep requests (long benchmarks)")
     parser.add_argument("--upstream-id", default="sim")
+    parser.add_argument(
+        "--event-loop", choices=loops.EVENT_LOOPS, default="auto", help="auto = uvloop when installed (as the gateway)"
+    )
     return parser
 
 
@@ -58,8 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     host, port = args.listen
     print(f"simulator listening on http://{host}:{port} (codex quirks under any path containing /codex)", flush=True)
+    factory = loops.loop_factory(args.event_loop)
+    loop = factory() if factory is not None else None
     with contextlib.suppress(KeyboardInterrupt):
-        web.run_app(create_simulator_app(config), host=host, port=port, print=None, access_log=None)
+        web.run_app(create_simulator_app(config), host=host, port=port, print=None, access_log=None, loop=loop)
     return 0
 
 

@@ -50,7 +50,7 @@ def unsent_suffix(full: str, sent: str) -> str:
     return ""
 
 
-Handler = Callable[[dict[str, Any]], list[dict[str, Any]]]
+Handler = Callable[["ResponsesToChatStream", dict[str, Any]], list[dict[str, Any]]]
 
 
 class _Call:
@@ -77,7 +77,6 @@ class ResponsesToChatStream:
         "_collector",
         "_content_len",
         "_created",
-        "_dispatch",
         "_done",
         "_error",
         "_finish_reason",
@@ -128,31 +127,6 @@ class ResponsesToChatStream:
         self._replay: dict[int, dict[str, Any]] = {}
         self._calls: dict[int, _Call] = {}
         self._next_index = 0
-        self._dispatch: dict[str, Handler] = {
-            "response.created": self._lifecycle,
-            "response.in_progress": self._lifecycle,
-            "response.queued": self._lifecycle,
-            "response.output_item.added": self._item_added,
-            "response.output_item.done": self._item_done,
-            "response.content_part.done": self._part_done,
-            "response.output_text.delta": self._text_delta,
-            "response.output_text.done": self._text_done,
-            "response.output_text.annotation.added": self._annotation,
-            "response.refusal.delta": self._refusal_delta,
-            "response.refusal.done": self._refusal_done,
-            "response.function_call_arguments.delta": self._args_delta,
-            "response.function_call_arguments.done": self._args_done,
-            "response.custom_tool_call_input.delta": self._args_delta,
-            "response.custom_tool_call_input.done": self._input_done,
-            "response.reasoning_summary_text.delta": self._summary_delta,
-            "response.reasoning_summary_text.done": self._summary_done,
-            "response.reasoning_text.delta": self._thinking_delta,
-            "response.reasoning_text.done": self._thinking_done,
-            "response.completed": self._terminal,
-            "response.incomplete": self._terminal,
-            "response.failed": self._failed,
-            "error": self._failed,
-        }
 
     # ---- public surface ------------------------------------------------------------------------------------
 
@@ -193,13 +167,13 @@ class ResponsesToChatStream:
         if self._done:
             return []
         kind = event.get("type")
-        handler = self._dispatch.get(kind) if isinstance(kind, str) else None
+        handler = _DISPATCH.get(kind) if isinstance(kind, str) else None
         if handler is None:
             if kind is None and isinstance(event.get("error"), dict):
                 return self._failed(event)
             return []
         self._collector.feed(event)
-        return handler(event)
+        return handler(self, event)
 
     def finish(self) -> list[dict[str, Any]]:
         """Call at upstream EOF: without a terminal event the stream was truncated (502-class error frame)."""
@@ -616,3 +590,31 @@ class ResponsesToChatStream:
                 ]
             },
         )
+
+
+_DISPATCH: dict[str, Handler] = {
+    "response.created": ResponsesToChatStream._lifecycle,
+    "response.in_progress": ResponsesToChatStream._lifecycle,
+    "response.queued": ResponsesToChatStream._lifecycle,
+    "response.output_item.added": ResponsesToChatStream._item_added,
+    "response.output_item.done": ResponsesToChatStream._item_done,
+    "response.content_part.done": ResponsesToChatStream._part_done,
+    "response.output_text.delta": ResponsesToChatStream._text_delta,
+    "response.output_text.done": ResponsesToChatStream._text_done,
+    "response.output_text.annotation.added": ResponsesToChatStream._annotation,
+    "response.refusal.delta": ResponsesToChatStream._refusal_delta,
+    "response.refusal.done": ResponsesToChatStream._refusal_done,
+    "response.function_call_arguments.delta": ResponsesToChatStream._args_delta,
+    "response.function_call_arguments.done": ResponsesToChatStream._args_done,
+    "response.custom_tool_call_input.delta": ResponsesToChatStream._args_delta,
+    "response.custom_tool_call_input.done": ResponsesToChatStream._input_done,
+    "response.reasoning_summary_text.delta": ResponsesToChatStream._summary_delta,
+    "response.reasoning_summary_text.done": ResponsesToChatStream._summary_done,
+    "response.reasoning_text.delta": ResponsesToChatStream._thinking_delta,
+    "response.reasoning_text.done": ResponsesToChatStream._thinking_done,
+    "response.completed": ResponsesToChatStream._terminal,
+    "response.incomplete": ResponsesToChatStream._terminal,
+    "response.failed": ResponsesToChatStream._failed,
+    "error": ResponsesToChatStream._failed,
+}
+"""Event type → the translator's handler, one table for every stream (not a dict of bound methods per request)."""

@@ -66,7 +66,6 @@ class OutputCollector:
     __slots__ = (
         "_args_deltas",
         "_args_done",
-        "_dispatch",
         "_done_names",
         "_index_by_id",
         "_item_ids",
@@ -103,33 +102,15 @@ class OutputCollector:
         self._item_ids: dict[int, str] = {}
         self.item_index = 0
         """Output index of the last `output_item.added`/`.done` fed (its own, or the one resolved for it)."""
-        self._dispatch: dict[str, Callable[[dict[str, Any]], None]] = {
-            "response.output_item.added": self._item_added,
-            "response.output_item.done": self._item_done,
-            "response.output_text.delta": self._text_delta,
-            "response.output_text.done": self._text_done,
-            "response.content_part.done": self._part_done,
-            "response.refusal.delta": self._refusal_delta,
-            "response.refusal.done": self._refusal_done,
-            "response.output_text.annotation.added": self._annotation,
-            "response.function_call_arguments.delta": self._args_delta,
-            "response.function_call_arguments.done": self._args_done_event,
-            "response.custom_tool_call_input.delta": self._input_delta,
-            "response.custom_tool_call_input.done": self._input_done,
-            "response.reasoning_summary_text.delta": self._summary_delta,
-            "response.reasoning_summary_text.done": self._summary_done,
-            "response.reasoning_text.delta": self._thinking_delta,
-            "response.reasoning_text.done": self._thinking_done,
-        }
 
     # ---- feeding -------------------------------------------------------------------------------------------
 
     def feed(self, event: dict[str, Any]) -> None:
         """Record what `event` tells about the output; events of other types are ignored."""
         kind = event.get("type")
-        handler = self._dispatch.get(kind) if kind.__class__ is str else None
+        handler = _DISPATCH.get(kind) if kind.__class__ is str else None
         if handler is not None:
-            handler(event)
+            handler(self, event)
 
     def index_of(self, event: dict[str, Any]) -> int:
         """The event's output index: its own field, else the index its `item_id` was first seen at, else 0."""
@@ -453,3 +434,25 @@ class OutputCollector:
                 content.append({"type": "reasoning_text", "text": text})
             item["content"] = content
         return item, rank
+
+
+_DISPATCH: dict[str, Callable[[OutputCollector, dict[str, Any]], None]] = {
+    "response.output_item.added": OutputCollector._item_added,
+    "response.output_item.done": OutputCollector._item_done,
+    "response.output_text.delta": OutputCollector._text_delta,
+    "response.output_text.done": OutputCollector._text_done,
+    "response.content_part.done": OutputCollector._part_done,
+    "response.refusal.delta": OutputCollector._refusal_delta,
+    "response.refusal.done": OutputCollector._refusal_done,
+    "response.output_text.annotation.added": OutputCollector._annotation,
+    "response.function_call_arguments.delta": OutputCollector._args_delta,
+    "response.function_call_arguments.done": OutputCollector._args_done_event,
+    "response.custom_tool_call_input.delta": OutputCollector._input_delta,
+    "response.custom_tool_call_input.done": OutputCollector._input_done,
+    "response.reasoning_summary_text.delta": OutputCollector._summary_delta,
+    "response.reasoning_summary_text.done": OutputCollector._summary_done,
+    "response.reasoning_text.delta": OutputCollector._thinking_delta,
+    "response.reasoning_text.done": OutputCollector._thinking_done,
+}
+"""Event type → the collector's handler: one table for every collector (built per collector, it cost more than
+the folding of a short answer)."""

@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-import aiohttp
 import orjson
 from aiohttp import web
 
@@ -25,6 +24,7 @@ from gateway.keys import clock_key, context_key, health_key, metrics_key, rng_ke
 from gateway.providers.base import Endpoint
 from gateway.routing.loading import RouteTarget
 from gateway.upstream import reading
+from gateway.upstream.answers import UpstreamAnswer
 from gateway.upstream.failover import with_failover
 from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
 from gateway.upstream.reading import UpstreamEvents
@@ -92,7 +92,7 @@ def bridge_request_failure(exc: bridge.BridgeRequestError) -> UpstreamFailure:
 
 async def send(
     request: web.Request, target: RouteTarget, endpoint: Endpoint, payload: dict[str, Any]
-) -> tuple[aiohttp.ClientResponse, float]:
+) -> tuple[UpstreamAnswer, float]:
     """POST to the target; a non-2xx answer becomes an UpstreamFailure. Returns the response and its start time."""
     ctx: RequestContext = request[context_key]
     upstream = request.app[upstream_key]
@@ -105,7 +105,7 @@ async def send(
     return resp, started
 
 
-def events_of(request: web.Request, resp: aiohttp.ClientResponse, started: float) -> UpstreamEvents:
+def events_of(request: web.Request, resp: UpstreamAnswer, started: float) -> UpstreamEvents:
     """The answer's SSE events; the wait for its headers counts as upstream time."""
     ctx: RequestContext = request[context_key]
     app = request.app
@@ -120,7 +120,7 @@ def events_of(request: web.Request, resp: aiohttp.ClientResponse, started: float
     )
 
 
-async def read_json(request: web.Request, resp: aiohttp.ClientResponse, started: float) -> tuple[bytes, dict[str, Any]]:
+async def read_json(request: web.Request, resp: UpstreamAnswer, started: float) -> tuple[bytes, dict[str, Any]]:
     """The whole JSON answer (raw and parsed), counting the wait as upstream time; the connection is released."""
     app = request.app
     return await reading.read_json(resp, request[context_key], app[clock_key], started, app[upstream_key].scrubber)

@@ -69,6 +69,16 @@ async def read_json_body(request: web.Request) -> dict[str, Any]:
     hold = _Hold(request.app[body_budget_key])
     if declared is not None and not hold.take(declared):
         raise _overloaded(request)
+    content = request.content
+    if declared is not None and content.is_eof():
+        # The whole body came with the headers (the usual case): nothing to wait for, no timer to arm.
+        try:
+            whole = content.read_nowait(-1)
+        except HttpProcessingError:
+            raise InvalidRequestError("The request body is malformed (chunked framing or length).") from None
+        if len(whole) > limit:
+            raise _too_large(limit)
+        return parse_json_object(whole)
     buffer = bytearray()
     timeout = settings.body_read_timeout_seconds or None
     try:

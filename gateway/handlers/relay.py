@@ -19,7 +19,6 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
-import aiohttp
 import structlog
 from aiohttp import web
 
@@ -30,6 +29,7 @@ from gateway.crashes import crash_fields
 from gateway.errors import GatewayError, ShuttingDownError
 from gateway.keys import draining_key
 from gateway.sse import SSEEvent
+from gateway.upstream.answers import UpstreamAnswer
 from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
 from gateway.upstream.reading import UpstreamEvents
 
@@ -67,7 +67,7 @@ class Primed:
     """An upstream stream read up to its first content: frames to send first, then the rest (and the relay
     that makes them, for a frame the gateway adds itself)."""
 
-    resp: aiohttp.ClientResponse
+    resp: UpstreamAnswer
     head: list[bytes]
     rest: AsyncGenerator[bytes, None]
     relay: Relay
@@ -133,7 +133,7 @@ class MarkedRelay:
 
 
 async def prime(
-    ctx: RequestContext, resp: aiohttp.ClientResponse, events: UpstreamEvents, relay: Relay
+    ctx: RequestContext, resp: UpstreamAnswer, events: UpstreamEvents, relay: Relay
 ) -> web.StreamResponse | Primed:
     """Read up to the first content; the whole answer if it was that short, else the head and the rest."""
     head: list[bytes] = []
@@ -196,7 +196,7 @@ async def _rest(
         yield relay.closing
 
 
-def finished_stream(resp: aiohttp.ClientResponse, frames: list[bytes]) -> web.Response:
+def finished_stream(resp: UpstreamAnswer, frames: list[bytes]) -> web.Response:
     """The whole stream arrived while priming: answer it in one body (no chunked framing, one write)."""
     resp.release()
     return web.Response(body=b"".join(frames), headers=SSE_HEADERS)

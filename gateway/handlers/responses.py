@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
-import aiohttp
 import orjson
 from aiohttp import web
 
@@ -29,6 +28,7 @@ from gateway.routing.loading import RouteTarget
 from gateway.schemas.responses import FAILED_EVENTS, TERMINAL_EVENTS, EventType
 from gateway.sse import SSEEvent, encode_event
 from gateway.upstream import reading
+from gateway.upstream.answers import UpstreamAnswer
 from gateway.upstream.failures import failure_from_chat_error
 from gateway.upstream.reading import BAD_EVENT, parse_object
 
@@ -83,7 +83,7 @@ async def _forward(
 
 
 async def _fold(
-    ctx: RequestContext, resp: aiohttp.ClientResponse, events: reading.UpstreamEvents, clock: Callable[[], float]
+    ctx: RequestContext, resp: UpstreamAnswer, events: reading.UpstreamEvents, clock: Callable[[], float]
 ) -> web.StreamResponse:
     """A forced stream folded into one Response for a caller that did not stream: its first token is the
     whole answer, so time to first token is measured once the fold is done."""

@@ -1,4 +1,4 @@
-"""UpstreamClient: the one pooled ClientSession, per-route timeouts, and auth via providers.
+"""UpstreamClient: the one connection pool, per-route timeouts, and auth via providers.
 
 Handlers and the prober hand this module a :class:`~gateway.routing.loading.RouteTarget` and a body; it asks
 the target's provider for URL and credential headers (so keys never pass through handler code), sends,
@@ -21,6 +21,8 @@ from gateway.metrics import GatewayMetrics
 from gateway.providers import CredentialsUnavailableError, Providers
 from gateway.providers.base import Endpoint
 from gateway.routing.loading import RouteTarget
+from gateway.upstream.answers import UpstreamAnswer
+from gateway.upstream.connections import ConnectionPool
 from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
 from gateway.upstream.scrubbing import CredentialScrubber
 
@@ -31,7 +33,10 @@ __all__ = ["UpstreamClient", "delta_seconds"]
 class UpstreamClient:
     """Sends upstream requests; the only place credentials are attached.
 
-    The pooled session is attached by the app's cleanup context (:meth:`attach`) and closed there.
+    The pool and the aiohttp session are attached by the app's cleanup context (:meth:`attach`) and closed
+    there. Model calls go through the pool (:mod:`gateway.upstream.connections`); the session serves the
+    providers' own calls (token refresh) and, when no pool is attached (the app was given an aiohttp
+    connector), model calls too.
     """
 
     providers: Providers
@@ -39,6 +44,7 @@ class UpstreamClient:
     scrubber: CredentialScrubber = field(default_factory=CredentialScrubber)
     """Learns every credential attached here; whatever upstream text is relayed or stored passes it."""
     _session: aiohttp.ClientSession | None = None
+    _pool: ConnectionPool | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -46,12 +52,16 @@ class UpstreamClient:
             raise RuntimeError("the upstream session is not open (app not started)")
         return self._session
 
-    def attach(self, session: aiohttp.ClientSession | None) -> None:
-        self._session = session
+    @property
+    def pool(self) -> ConnectionPool | None:
+        """The connection pool model calls go through (None: they go through the aiohttp session)."""
+        return self._pool
 
-    async def post(
-        self, target: RouteTarget, endpoint: Endpoint, body: bytes, *, request_id: str
-    ) -> aiohttp.ClientResponse:
+    def attach(self, session: aiohttp.ClientSession | None, pool: ConnectionPool | None = None) -> None:
+        self._session = session
+        self._pool = pool
+
+    async def post(self, target: RouteTarget, endpoint: Endpoint, body: bytes, *, request_id: str) -> UpstreamAnswer:
         """POST ``body``; returns the response whatever its status, raises UpstreamFailure on transport errors."""
         backend = target.backend
         provider = self.providers.get(backend.provider)
@@ -66,7 +76,11 @@ class UpstreamClient:
                 ) from None
             self.scrubber.learn(call.headers)
             try:
-                resp = await self.session.post(call.url, data=body, headers=call.headers, timeout=timeout)
+                pool = self._pool
+                if pool is not None:
+                    resp: UpstreamAnswer = await pool.post(call.url, call.headers, body, timeouts=timeout)
+                else:
+                    resp = await self.session.post(call.url, data=body, headers=call.headers, timeout=timeout)
             except TimeoutError:
                 counter(backend.key, "timeout").inc()
                 raise UpstreamFailure(
@@ -85,7 +99,7 @@ class UpstreamClient:
             return resp
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def error_of(self, resp: aiohttp.ClientResponse) -> UpstreamFailure:
+    async def error_of(self, resp: UpstreamAnswer) -> UpstreamFailure:
         """Read an upstream error answer (bounded) and map it; the connection is released."""
         try:
             body = await resp.content.read(64 * 1024)

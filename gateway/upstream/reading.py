@@ -19,6 +19,7 @@ import orjson
 from gateway.bridge.errors import ChatError
 from gateway.errors import UpstreamTimeoutError, UpstreamUnavailableError
 from gateway.sse import SSEDecoder, SSEEvent
+from gateway.upstream.answers import UpstreamAnswer
 from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
 from gateway.upstream.scrubbing import CredentialScrubber
 
@@ -63,7 +64,7 @@ def parse_object(data: str | bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def is_sse(resp: aiohttp.ClientResponse) -> bool:
+def is_sse(resp: UpstreamAnswer) -> bool:
     return resp.content_type == "text/event-stream"
 
 
@@ -77,7 +78,7 @@ def read_failure(exc: BaseException) -> UpstreamFailure:
 
 
 async def read_json(
-    resp: aiohttp.ClientResponse,
+    resp: UpstreamAnswer,
     waited: UpstreamTime,
     clock: Callable[[], float],
     started: float,
@@ -107,7 +108,7 @@ class UpstreamEvents:
 
     def __init__(
         self,
-        resp: aiohttp.ClientResponse,
+        resp: UpstreamAnswer,
         waited: UpstreamTime,
         clock: Callable[[], float],
         *,
@@ -164,7 +165,7 @@ class UpstreamEvents:
 
 
 async def read_all_events(
-    resp: aiohttp.ClientResponse, events: UpstreamEvents, feed: Callable[[dict[str, Any]], object]
+    resp: UpstreamAnswer, events: UpstreamEvents, feed: Callable[[dict[str, Any]], object]
 ) -> None:
     """Feed every event payload of a stream to ``feed`` (for folding it into one answer); releases the connection."""
     try:

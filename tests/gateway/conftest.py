@@ -150,6 +150,10 @@ class Gateway:
         return self.metrics.value(name, labels)
 
     def upstream_connections(self) -> int:
+        """Upstream connections still carrying an answer (0 once every answer was read or dropped)."""
+        pool = self.app[upstream_key].pool
+        if pool is not None:
+            return pool.busy_connections
         connector = self.app[upstream_key].session.connector
         assert connector is not None
         return sum(len(v) for v in connector._acquired_per_host.values())

@@ -78,19 +78,25 @@ async def test_shutdown_lets_fifty_open_streams_finish(aiohttp_server: AiohttpSe
     assert served.app[admin_app_key] is not None
 
 
-async def test_sigterm_drains_a_real_gateway_process(aiohttp_server: AiohttpServer, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("choice", "loop"), [("auto", "uvloop"), ("asyncio", "asyncio")])
+async def test_sigterm_drains_a_real_gateway_process(
+    aiohttp_server: AiohttpServer, tmp_path: Path, choice: str, loop: str
+) -> None:
+    """On uvloop (the default, a dependency) and on the standard loop alike."""
     sim = await aiohttp_server(create_simulator_app(SimulatorConfig(slow_interval_seconds=0.1)))
     table_file = tmp_path / "table.json"
     table_file.write_bytes(build_table(str(sim.make_url("")).rstrip("/"), DEFAULT_ROUTES).to_json())
     secrets = write_secrets(tmp_path / "secrets")
     port, admin_port = free_port(), free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ALIASGATE_")}
-    env |= {"ALIASGATE_SHUTDOWN_GRACE_SECONDS": "10", "ALIASGATE_LOG_LEVEL": "warning"}
+    env |= {"ALIASGATE_SHUTDOWN_GRACE_SECONDS": "10", "ALIASGATE_EVENT_LOOP": choice}
+    log_path = tmp_path / "gateway.log"
+    log = log_path.open("wb")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "gateway",
         "--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin_port}",
         "--table-source", "file", "--table-file", str(table_file), "--secrets-dir", str(secrets),
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env=env, stdout=log, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:
         async with aiohttp.ClientSession() as session:
@@ -107,8 +113,13 @@ async def test_sigterm_drains_a_real_gateway_process(aiohttp_server: AiohttpServ
         if process.returncode is None:
             process.kill()
             await process.wait()
+        log.close()
     assert results == ["You said: go #slow<DONE>"] * STREAMS
     assert code == 0
+    lines = [orjson.loads(line) for line in log_path.read_bytes().splitlines() if line.startswith(b"{")]
+    (started_line,) = [line for line in lines if line["event"] == "gateway_started"]
+    assert started_line["event_loop"] == loop
+    assert sum(line["event"] == "request_completed" and line["status"] == 200 for line in lines) == STREAMS
 
 
 def _chat(text: str, model: str = "chatgpt/gpt-5.4") -> dict[str, object]:

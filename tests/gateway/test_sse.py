@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gateway import sse
 
@@ -105,3 +107,38 @@ def test_encode_event_splits_lines_so_data_cannot_inject_another_event() -> None
     frame = sse.encode_event("a\n\ndata: injected\r\nb", event="x\ny", id="1")
     assert frame == b"event: x y\nid: 1\ndata: a\ndata: \ndata: data: injected\ndata: b\n\n"
     assert _decode(frame) == [sse.SSEEvent("x y", "a\n\ndata: injected\nb", "1")]
+
+
+_LINES = st.sampled_from(
+    ["event: response.output_text.delta", "event:x", "data: {\"a\":1}", "data:{}", "data:  two spaces", "data",
+     "id: 7", "id", ": comment", "retry: 5", "", "event: ", "data: [DONE]", "weird line", "data: é✓"]
+)  # fmt: skip
+_SIMPLE = st.sampled_from([["event: e", "data: d"], ["data: {}"], ["event:  spaced", "data:  twice"], ["data: "]])
+_ENDINGS = st.sampled_from([b"\n", b"\r\n", b"\r"])
+_UNITS = st.lists(st.one_of(_SIMPLE, st.lists(_LINES, max_size=4)), max_size=12)
+
+
+@given(_UNITS, _ENDINGS, st.lists(st.integers(1, 40), max_size=30))
+def test_any_chunking_decodes_like_one_byte_at_a_time(units: list[list[str]], ending: bytes, cuts: list[int]) -> None:
+    """A read that ends on an event boundary takes a shortcut (whole simple events); one byte at a time never
+    does. Reads of one event each, reads cut anywhere and single bytes must all give the same events."""
+    feeds = [b"".join(line.encode() + ending for line in unit) + ending for unit in units]
+    raw = b"".join(feeds)
+    slow = sse.SSEDecoder()
+    expected = [event for byte in range(len(raw)) for event in slow.feed(raw[byte : byte + 1])] + slow.close()
+    per_event = sse.SSEDecoder()
+    assert [event for feed in feeds for event in per_event.feed(feed)] + per_event.close() == expected
+    fast = sse.SSEDecoder()
+    got: list[sse.SSEEvent] = []
+    position = 0
+    for cut in [*cuts, len(raw)]:
+        got += fast.feed(raw[position : position + cut])
+        position += cut
+    got += fast.close()
+    assert got == expected
+
+
+def test_whole_simple_events_in_one_read() -> None:
+    decoder = sse.SSEDecoder()
+    raw = b'event: a\ndata: 1\n\ndata: 2\n\nevent: b\ndata: {"x": 3}\n\n'
+    assert decoder.feed(raw) == [sse.SSEEvent("a", "1"), sse.SSEEvent(None, "2"), sse.SSEEvent("b", '{"x": 3}')]

@@ -107,3 +107,22 @@ def test_console_lines_are_coloured_on_a_terminal_only(
     structlog.get_logger("test").info("no_colour_wanted")
     assert "no_colour_wanted" in terminal.getvalue()
     assert "\x1b[" not in terminal.getvalue()
+
+
+def test_timestamps_are_iso_utc_with_microseconds_and_follow_the_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aliasgate.runtime import logs
+
+    stamper = logs.IsoUtcStamper()
+    clock = iter([1_767_225_599.25, 1_767_225_599.5, 1_767_225_600.000007])
+    monkeypatch.setattr("aliasgate.runtime.logs.time.time", lambda: next(clock))
+    stamps = [stamper(None, "info", {})["timestamp"] for _ in range(3)]
+    assert stamps == ["2025-12-31T23:59:59.250000Z", "2025-12-31T23:59:59.500000Z", "2026-01-01T00:00:00.000007Z"]
+
+
+def test_json_lines_carry_the_same_fields_as_before(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(level="info", json=True, cache=False)
+    structlog.get_logger("test").info("request_completed", status=200, tokens={"prompt": 3})
+    (line,) = json_lines(capsys.readouterr().out)
+    assert list(line) == ["status", "tokens", "event", "level", "timestamp"]
+    assert line["tokens"] == {"prompt": 3}
+    assert str(line["timestamp"]).endswith("Z")

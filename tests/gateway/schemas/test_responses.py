@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import get_args
 
-from gateway.bridge import ResponsesToChatStream
-from gateway.bridge.recovery import OutputCollector
+from gateway.bridge import chat_responses_stream, recovery
 from gateway.handlers import responses
 from gateway.schemas.responses import FAILED_EVENTS, OK_TERMINAL_EVENTS, TERMINAL_EVENTS, EventType
 
@@ -17,13 +16,13 @@ VOCABULARY = frozenset(get_args(EventType))
 
 
 def test_the_stream_translator_handles_only_known_events_and_every_terminal_one() -> None:
-    handled = set(ResponsesToChatStream(model="m", include_usage=False)._dispatch)
+    handled = set(chat_responses_stream._DISPATCH)
     assert handled <= VOCABULARY
     assert handled >= TERMINAL_EVENTS
 
 
 def test_the_output_collector_handles_only_known_events() -> None:
-    handled = set(OutputCollector()._dispatch)
+    handled = set(recovery._DISPATCH)
     assert handled <= VOCABULARY
     assert not handled & TERMINAL_EVENTS  # the terminal event is the collector's caller's business
 
