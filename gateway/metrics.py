@@ -1,4 +1,4 @@
-"""GatewayMetrics: every gateway metric of DESIGN §7, in a CollectorRegistry owned by one app.
+"""GatewayMetrics: every gateway metric documented in docs/gateway.md, in a CollectorRegistry owned by one app.
 
 Label values are bounded: ``alias`` comes from the routing table only (anything else is
 ``_unknown``), ``backend`` is a table backend key, ``code`` an HTTP status. Label children are

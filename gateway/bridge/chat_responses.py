@@ -1,8 +1,8 @@
-"""The answer side of the Chat → Responses bridge: a Responses answer → one `chat.completion` (spec §2).
+"""The answer side of the Chat → Responses bridge: a Responses answer → one `chat.completion` (docs/bridge.md).
 
 `fold_chat_completion` folds a whole upstream SSE body (already parsed into event dicts) into one
 `chat.completion` in a single pass, rebuilding an empty terminal `output` through `recovery.OutputCollector`;
-`chat_completion_from_response` maps an upstream JSON `Response`. The request side (spec §1) lives in
+`chat_completion_from_response` maps an upstream JSON `Response`. The request side (docs/bridge.md) lives in
 `chat_responses_request`; the stream direction in `chat_responses_stream`, which reuses `finish_reason_for`,
 `chat_annotation` and `reasoning_item_for_replay` from here so both agree.
 
@@ -66,7 +66,7 @@ class FoldResult:
 
 
 def finish_reason_for(response: dict[str, Any], *, has_tool_calls: bool) -> str:
-    """Spec §2.5: incomplete → length/content_filter; completed → tool_calls when calls were seen, else stop."""
+    """docs/bridge.md: incomplete → length/content_filter; completed → tool_calls when calls were seen, else stop."""
     if response.get("status") == "incomplete":
         details = response.get("incomplete_details")
         reason = details.get("reason") if isinstance(details, dict) else None
@@ -249,7 +249,7 @@ def chat_completion_from_response(response: dict[str, Any], *, model: str, creat
 
 
 def fold_chat_completion(events: Iterable[dict[str, Any]], *, model: str, created: int = 0) -> FoldResult:
-    """Upstream SSE events → one chat completion (spec §2, recovery §2.1); EOF without terminal → 502.
+    """Upstream SSE events → one chat completion (docs/bridge.md, with recovery); EOF without terminal → 502.
 
     ``created`` is used when the upstream sent no `created_at` (the gateway passes its receive time)."""
     collector = OutputCollector()

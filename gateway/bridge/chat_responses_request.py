@@ -1,4 +1,4 @@
-"""The request side of the Chat → Responses bridge: a chat request → a Responses request (spec §1).
+"""The request side of the Chat → Responses bridge: a chat request → a Responses request (docs/bridge.md).
 
 `map_chat_request` maps provider-neutrally (messages → `instructions` + input items, tools, tool choice,
 response format, reasoning, sampling and metadata parameters) and refuses what the Responses API cannot carry
@@ -110,7 +110,7 @@ def _text_of(content: object, param: str) -> str:
 
 
 def _input_parts(content: object, param: str) -> list[dict[str, Any]]:
-    """User (or tool-output) content → Responses input parts (spec §1.3)."""
+    """User (or tool-output) content → Responses input parts (docs/bridge.md)."""
     if isinstance(content, str):
         return [{"type": "input_text", "text": content}]
     if not isinstance(content, list):
@@ -212,7 +212,7 @@ def _tool_output(content: object, param: str) -> str | list[dict[str, Any]]:
 
 
 def _map_messages(messages: object) -> tuple[list[str], list[dict[str, Any]]]:
-    """Messages → (leading system texts for `instructions`, input items) (spec §1.2)."""
+    """Messages → (leading system texts for `instructions`, input items) (docs/bridge.md)."""
     if not isinstance(messages, list) or not messages:
         raise _invalid("messages", "`messages` must be a non-empty list.")
     instructions: list[str] = []
@@ -271,7 +271,7 @@ def _map_messages(messages: object) -> tuple[list[str], list[dict[str, Any]]]:
 
 
 def _map_tool(tool: object, param: str) -> dict[str, Any]:
-    """Chat tool → flat Responses tool; `strict` defaults to false, as in Chat (spec §1.4, §7.8)."""
+    """Chat tool → flat Responses tool; `strict` defaults to false, as in Chat (docs/bridge.md)."""
     if not isinstance(tool, dict):
         raise _invalid(param, "A tool must be an object.")
     kind = tool.get("type")
@@ -328,7 +328,7 @@ def _map_tool_choice(choice: object) -> object:
 
 
 def _web_search_tool(options: object) -> dict[str, Any]:
-    """`web_search_options` → a `web_search` tool, with chat's nested user location flattened (spec §1.4)."""
+    """`web_search_options` → a `web_search` tool, with chat's nested user location flattened (docs/bridge.md)."""
     if not isinstance(options, dict):
         raise _invalid("web_search_options", "`web_search_options` must be an object.")
     tool: dict[str, Any] = {"type": "web_search"}
@@ -345,7 +345,7 @@ def _web_search_tool(options: object) -> dict[str, Any]:
 
 
 def _text_format(response_format: object) -> dict[str, Any]:
-    """`response_format` → `text.format`; json_schema keeps its `description` (spec §1.5, §7.10)."""
+    """`response_format` → `text.format`; json_schema keeps its `description` (docs/bridge.md)."""
     if not isinstance(response_format, dict):
         raise _invalid("response_format", "`response_format` must be an object.")
     kind = response_format.get("type")
@@ -386,7 +386,7 @@ def _mentions_json(items: list[dict[str, Any]]) -> bool:
 
 
 def map_chat_request(chat_body: dict[str, Any], *, upstream_model: str) -> dict[str, Any]:
-    """Provider-neutral mapping of a chat request (spec §1); `shaping` adapts the result per provider."""
+    """Provider-neutral mapping of a chat request (docs/bridge.md); `shaping` adapts the result per provider."""
     for param, value in chat_body.items():
         if param in _MAPPED_PARAMS:
             continue
@@ -420,7 +420,7 @@ def map_chat_request(chat_body: dict[str, Any], *, upstream_model: str) -> dict[
         if options.get("include_obfuscation") is not None and stream:
             body["stream_options"] = {"include_obfuscation": options["include_obfuscation"]}
     store = chat_body.get("store")
-    body["store"] = store is True  # Chat does not store by default; Responses would (spec §1.1, §7.9).
+    body["store"] = store is True  # Chat does not store by default; Responses would (docs/bridge.md).
     tools: list[dict[str, Any]] = []
     if chat_body.get("tools") is not None:
         if not isinstance(chat_body["tools"], list):
@@ -478,6 +478,6 @@ def to_responses_request(
     provider: str,
     base_instructions: str = shaping.CODEX_BASE_INSTRUCTIONS,
 ) -> dict[str, Any]:
-    """A validated chat request → the Responses body for `provider` (spec §1, §5.2). Raises BridgeRequestError."""
+    """A validated chat request → the Responses body for `provider` (docs/bridge.md). Raises BridgeRequestError."""
     body = map_chat_request(chat_body, upstream_model=upstream_model)
     return shaping.shape_for_provider(body, provider=provider, base_instructions=base_instructions)

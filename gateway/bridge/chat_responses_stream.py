@@ -1,4 +1,4 @@
-"""Streaming translation: upstream Responses events → `chat.completion.chunk` dicts (spec §3).
+"""Streaming translation: upstream Responses events → `chat.completion.chunk` dicts (docs/bridge.md).
 
 Created per request and not thread-safe. The gateway decodes upstream bytes with `gateway.sse.SSEDecoder`,
 parses each event's JSON (`events.parse_event_data`), calls `feed(event)` and writes every returned dict with

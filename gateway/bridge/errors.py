@@ -1,4 +1,4 @@
-"""Errors of the bridge: what a chat caller sees when the upstream (or its request) goes wrong (spec §4).
+"""Errors of the bridge: what a chat caller sees when the upstream (or its request) goes wrong (docs/bridge.md).
 
 * `ChatError` is the value every failure becomes: HTTP status + OpenAI error envelope (+ Retry-After).
 * `BridgeRequestError` is raised by request mapping for a chat request that cannot be translated (400, with
@@ -73,13 +73,13 @@ _TYPE_BY_STATUS = {
 
 
 def error_type_for_status(status: int) -> str:
-    """OpenAI `error.type` for a status when the upstream did not give one (spec §4.1)."""
+    """OpenAI `error.type` for a status when the upstream did not give one (docs/bridge.md)."""
     if status >= 500:
         return "server_error"
     return _TYPE_BY_STATUS.get(status, "invalid_request_error")
 
 
-# In-stream error codes → HTTP status (spec §4.3; LiteLLM's table plus the codex quota codes).
+# In-stream error codes → HTTP status (docs/bridge.md; LiteLLM's table plus the codex quota codes).
 _STATUS_BY_CODE = {
     "server_error": 500,
     "rate_limit_exceeded": 429,
@@ -185,7 +185,7 @@ def _parse_retry_after(header: str | None, *, unit: float = 1.0) -> float | None
 def error_from_upstream_http(
     status: int, body: bytes, *, retry_after_header: str | None = None, retry_after_ms_header: str | None = None
 ) -> ChatError:
-    """Upstream HTTP error (before any SSE) → ChatError, keeping the upstream status (spec §4.2).
+    """Upstream HTTP error (before any SSE) → ChatError, keeping the upstream status (docs/bridge.md).
 
     The wait a client is told (``retry_after``) is a codex ``resets_in_seconds`` when the body has one, else
     the upstream's ``retry-after-ms`` or ``Retry-After`` header, else a 429 message's "try again in Ns"."""
@@ -237,7 +237,7 @@ def _detail_message(detail: object) -> str | None:
 
 
 def error_from_event(event: dict[str, Any]) -> ChatError:
-    """`response.failed`, `error` (flat or nested) or a bare `{"error": {…}}` frame → ChatError (spec §4.3)."""
+    """`response.failed`, `error` (flat or nested) or a bare `{"error": {…}}` frame → ChatError (docs/bridge.md)."""
     if event.get("type") == "response.failed":
         response = event.get("response")
         error = response.get("error") if isinstance(response, dict) else None
@@ -252,7 +252,7 @@ def error_from_event(event: dict[str, Any]) -> ChatError:
 
 
 def stream_truncated_error() -> ChatError:
-    """Upstream EOF before `response.completed`/`incomplete`/`failed` (spec §4.4): a bad gateway, never a `stop`."""
+    """Upstream EOF before `response.completed`/`incomplete`/`failed` (docs/bridge.md): a bad gateway, never a `stop`."""
     return ChatError(
         status=502,
         message="The upstream closed the stream before the response was complete.",

@@ -1,7 +1,7 @@
 """`/v1/responses` pass-through helpers for backends that always stream (codex).
 
 * `ResponseFolder`: a caller that did not ask to stream gets one Responses object, folded from the forced
-  upstream stream, with an empty `output` rebuilt (spec §5.3).
+  upstream stream, with an empty `output` rebuilt (docs/bridge.md).
 * `ResponsesStreamRecovery`: a streaming caller gets the upstream events as they are, except that a terminal
   `response.completed` / `response.incomplete` whose `output` is empty is rewritten to carry the recovered items,
   so SDK clients that read `response.output` (e.g. `output_text`) see the answer.

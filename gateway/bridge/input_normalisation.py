@@ -1,4 +1,4 @@
-"""String `input` → the typed list form (spec §1.1, §5.2, §5.5).
+"""String `input` → the typed list form (docs/bridge.md).
 
 The codex backend answers 400 "Input must be a list" to a bare string; every backend accepts the list. Used by
 `/v1/responses` pass-through, by provider shaping, and by health probes (which must send a well-formed body).

@@ -1,4 +1,4 @@
-"""Rebuild `response.output` when the terminal event carries none (spec §2.1 step 3, §5.4; codex sends `output: []`).
+"""Rebuild `response.output` when the terminal event carries none (docs/bridge.md; codex sends `output: []`).
 
 `OutputCollector` is fed every upstream event once, as it passes, by all four consumers: the non-stream fold
 (`chat_responses`), the stream translator (`chat_responses_stream`), and the `/v1/responses` pass-through helpers

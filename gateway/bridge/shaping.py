@@ -1,10 +1,10 @@
 """Per-provider shaping of a Responses request body: one small layer after the provider-neutral mapping.
 
-Providers (DESIGN §2): `chatgpt` (the codex backend), `openai`, `azure-openai`, `openai-compatible`.
+Providers (docs/gateway.md): `chatgpt` (the codex backend), `openai`, `azure-openai`, `openai-compatible`.
 
-* `chatgpt` (spec §5.2; each violation is a 400 `{"detail":…}` upstream): `stream: true`, `store: false`, list
+* `chatgpt` (docs/bridge.md; each violation is a 400 `{"detail":…}` upstream): `stream: true`, `store: false`, list
   `input`, `instructions` = our canonical base prompt with the caller's instructions moved into a leading
-  `developer` item (the safe variant of §5.2's ambiguity; Codex CLI ships AGENTS.md the same way), `system`
+  `developer` item (the safe reading of an ambiguous codex rule; Codex CLI ships AGENTS.md the same way), `system`
   items rewritten to `developer`, `include` gains `reasoning.encrypted_content` (needed to replay reasoning
   with `store: false`), `service_tier` `default`→`default` and `priority`/`fast`→`priority` (others dropped).
   Everything else outside the backend's allow-list is **dropped**, deliberately and documented: the codex
@@ -184,7 +184,7 @@ PROBE_MAX_OUTPUT_TOKENS = 64
 
 
 def probe_request(*, upstream_model: str, provider: str, prompt: str = "ping") -> dict[str, Any]:
-    """A well-formed health-probe body (DESIGN §6, spec §5.5): typed list `input`, `store: false`, a token
+    """A well-formed health-probe body (docs/gateway.md, health probes): typed list `input`, `store: false`, a token
     limit where the provider accepts one, and for codex everything its shaping demands (streaming included)."""
     body: dict[str, Any] = {
         "model": upstream_model,

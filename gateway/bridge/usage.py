@@ -1,4 +1,4 @@
-"""Token usage: Responses `usage` → Chat `usage` (spec §2.6).
+"""Token usage: Responses `usage` → Chat `usage` (docs/bridge.md).
 
 Parsed leniently: the codex backend still sends the legacy `input_tokens_details` without
 `cache_write_tokens`, and `usage` is null on early lifecycle events. Used by the non-stream fold and the

@@ -162,7 +162,7 @@ async def _bridged(
     except bridge.BridgeRequestError as exc:
         raise attempts.bridge_request_failure(exc) from None
     resp, started = await attempts.send(request, target, "responses", upstream_body)
-    model = str(body["model"])  # the alias the client asked for (bridge spec §2.7), as OpenAI echoes it
+    model = str(body["model"])  # the alias the client asked for (docs/bridge.md), as OpenAI echoes it
     if not reading.is_sse(resp):
         _, parsed = await attempts.read_json(request, resp, started)
         result = bridge.chat_completion_from_response(parsed, model=model, created=received)

@@ -9,7 +9,7 @@ supplies a :class:`Relay` (chat pass-through, chat over the Responses bridge, Re
 Reasoning models can think for minutes before their first content, and proxies cut idle connections
 (60 s is a common default). So priming lasts at most ``--sse-keepalive-seconds``: then the response
 starts with what it has, and every silence that long gets a ``: keepalive`` SSE comment, which clients
-ignore (spec §3.5). A failure after that point is an in-stream error frame, as after content.
+ignore (docs/bridge.md). A failure after that point is an in-stream error frame, as after content.
 """
 
 from __future__ import annotations
