@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import pathlib
 import ssl
@@ -72,6 +73,28 @@ async def recorder() -> AsyncIterator[tuple[Recorder, Json]]:
     await runner.cleanup()
 
 
+async def install_recorded(kube_http: aiohttp.ClientSession, hook: Recorder, config: Json) -> None:
+    """Post a webhook configuration whose calls ``hook`` records, and return once the API server calls it.
+
+    A real API server loads webhook configurations through an informer, so a write right after the POST can
+    still miss the webhook (seen once in CI). A denied ``mode: chat`` probe shows the webhook is in effect; a
+    probe created before that is deleted (the rule does not cover DELETE). The probe's reviews are forgotten."""
+    await post(kube_http, WEBHOOKS, config)
+    for attempt in range(200):
+        name = f"settle-{attempt}"
+        async with kube_http.post(MA, json=alias(name, mode="chat")) as response:
+            created = response.status == 201
+        if created:
+            async with kube_http.delete(f"{MA}/{name}") as response:
+                assert response.status == 200
+        if hook.reviews:
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the webhook configuration never took effect")
+    hook.reviews.clear()
+
+
 def configuration(
     client_config: Json, *, failure_policy: str = "Fail", operations: list[str] | None = None, **extra: Any
 ) -> Json:
@@ -105,7 +128,7 @@ async def test_a_denial_is_the_answer_and_nothing_is_stored(
     kube_http: aiohttp.ClientSession, recorder: tuple[Recorder, Json], server_under_test: Target
 ) -> None:
     hook, client = recorder
-    await post(kube_http, WEBHOOKS, configuration(client))
+    await install_recorded(kube_http, hook, configuration(client))
     async with kube_http.post(MA, json=alias("bad", mode="chat")) as response:
         assert response.status == 403
         status = await response.json()
@@ -131,7 +154,7 @@ async def test_allowed_writes_pass_with_warnings_and_see_the_old_object(
     kube_http: aiohttp.ClientSession, recorder: tuple[Recorder, Json]
 ) -> None:
     hook, client = recorder
-    await post(kube_http, WEBHOOKS, configuration(client))
+    await install_recorded(kube_http, hook, configuration(client))
     async with kube_http.post(MA, json=alias("ok")) as response:
         assert response.status == 201
         assert '299 - "spec.alias defaults to metadata.name"' in response.headers.getall("Warning")
@@ -201,8 +224,8 @@ async def test_service_webhooks_over_https_with_a_ca_bundle(
 async def test_kubectl_apply_shows_the_denial(
     kube_api: KubeApiServer, kube_http: aiohttp.ClientSession, recorder: tuple[Recorder, Json], tmp_path: pathlib.Path
 ) -> None:
-    _, client = recorder
-    await post(kube_http, WEBHOOKS, configuration(client))
+    hook, client = recorder
+    await install_recorded(kube_http, hook, configuration(client))
     manifest = tmp_path / "chat.yaml"
     body = alias("downgrade", mode="chat")
     body["metadata"]["namespace"] = "team-a"
