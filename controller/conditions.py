@@ -1,4 +1,4 @@
-"""Status conditions of a ModelAlias (DESIGN §3), built from a verdict: pure, no clock of its own.
+"""Status conditions of a ModelAlias (docs/controller.md, "How it works"), built from a verdict: pure, no clock of its own.
 
 Conditions follow the Kubernetes (metav1.Condition) shape: ``type``, ``status`` ("True" | "False" |
 "Unknown"), ``reason``, ``message``, ``observedGeneration`` and ``lastTransitionTime``, which changes

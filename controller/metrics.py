@@ -1,4 +1,4 @@
-"""Controller metrics (DESIGN §7); names are a contract. Each instance owns its registry (no globals)."""
+"""Controller metrics (docs/controller.md, "Endpoints and metrics"); names are a contract. Each instance owns its registry (no globals)."""
 
 from __future__ import annotations
 

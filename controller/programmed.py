@@ -1,4 +1,4 @@
-"""What the gateways really serve: the ``Programmed`` condition (DESIGN §3).
+"""What the gateways really serve: the ``Programmed`` condition (docs/controller.md, "How it works").
 
 :class:`ProgrammedTracker` (pure) remembers, for each accepted object generation, the first table
 generation that carried it, and the table generation each ready gateway pod reports. An alias is

@@ -1,4 +1,4 @@
-"""The ModelAlias custom resource (DESIGN §2) as pydantic models, and its semantic parsing.
+"""The ModelAlias custom resource (its CRD is in deploy/crds/) as pydantic models, and its semantic parsing.
 
 Pure: no I/O, no Kubernetes client. The CRD schema in ``deploy/crds/`` mirrors these models field by
 field (a test keeps them from drifting). ``parse_object`` turns one raw Kubernetes object (a dict, as
@@ -53,7 +53,7 @@ PROVIDER_MODES: dict[str, frozenset[str]] = {
     "azure-openai": frozenset({"responses", "chat"}),
     "openai-compatible": frozenset({"responses", "chat"}),
 }
-"""Which API modes each provider can serve (DESIGN §3 rule 2)."""
+"""Which API modes each provider can serve (docs/conflict-rules.md, step 1b)."""
 
 DEFAULT_BASE_URLS: dict[str, str] = {
     "chatgpt": "https://chatgpt.com/backend-api/codex",

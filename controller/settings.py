@@ -1,4 +1,4 @@
-"""Controller settings (DESIGN §8): one documented object built from flags and ``ALIASGATE_*`` variables.
+"""Controller settings (docs/controller.md, "Flags"): one documented object built from flags and ``ALIASGATE_*`` variables.
 
 Every field is a flag ``--<field-with-dashes>`` and a variable ``ALIASGATE_<FIELD>`` (the machinery is
 :mod:`aliasgate.runtime.flags`, shared with the gateway); a flag given on the command line wins over the
@@ -176,7 +176,7 @@ def _with_default(flag: Flag) -> Flag:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Flags of DESIGN §8 plus every tuning knob; a flag not given stays None (then variable, then default)."""
+    """The flags of docs/controller.md plus every tuning knob; a flag not given stays None (then variable, then default)."""
     return flags.build_parser(
         [_with_default(flag) for flag in FLAGS], prog="python -m controller", description="aliasgate controller"
     )

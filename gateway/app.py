@@ -4,7 +4,7 @@
 ``/metrics``, ``/status``, ``/health/*``) is ``app[admin_app_key]`` and shares the same table
 holder, metrics and health state. Every lifetime (upstream session, table source, credential
 store, prober) is one ``cleanup_ctx`` entry of the public app. :func:`serve` runs both apps on
-their ports until told to stop, then drains (DESIGN §6 graceful shutdown).
+their ports until told to stop, then drains (docs/gateway.md, "Shutdown").
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from aliasgate.runtime.listen import parse_listen
 from aliasgate.runtime.loops import running_loop_name
 from gateway.client_keys import ApiKeyFile, ApiKeys
 from gateway.connections import ConnectionGuard, GuardedAppRunner
+from gateway.crashes import crash_fields
 from gateway.credentials.refresh import TokenRefresher
 from gateway.credentials.store import CredentialStore, EmptyCredentialStore
+from gateway.draining import Draining
 from gateway.handlers import admin, chat_completions, models, responses
 from gateway.keys import (
-    Draining,
     admin_app_key,
     api_keys_key,
     body_budget_key,
@@ -57,7 +58,7 @@ from gateway.upstream.client import UpstreamClient
 from gateway.upstream.connections import ConnectionPool
 from gateway.upstream.scrubbing import CredentialScrubber
 
-__all__ = ["create_app", "serve"]
+__all__ = ["CUT_SECONDS", "EXIT_BOUND_SECONDS", "create_app", "drain", "serve"]
 
 _log = structlog.get_logger("gateway.app")
 ADMIN_MAX_CONNECTIONS = 256
@@ -228,8 +229,8 @@ def _background(name: str, run: Callable[[], Awaitable[None]]) -> Callable[[web.
                 await run()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                _log.exception("background_task_crashed", task=name)
+            except Exception as exc:
+                _log.error("background_task_crashed", task=name, **crash_fields(exc))  # no frame locals
                 raise
 
         task = asyncio.create_task(guarded(), name=f"aliasgate:{name}")
@@ -249,7 +250,12 @@ async def _start_draining(app: web.Application) -> None:
 
 
 async def serve(app: web.Application, settings: GatewaySettings, *, stop: asyncio.Event) -> None:
-    """Serve the public and admin ports until ``stop`` is set, then drain within the grace period."""
+    """Serve the public and admin ports until ``stop`` is set, then drain (see :func:`drain`) and exit.
+
+    The public port runs with aiohttp's handler cancellation: a client that goes away cancels its request
+    at once, wherever it waits (an upstream's silence included), so the upstream is closed and the
+    disconnect recorded promptly instead of at the next write.
+    """
     admin_app = app[admin_app_key]
     metrics = app[metrics_key]
     guard = ConnectionGuard(
@@ -263,7 +269,12 @@ async def serve(app: web.Application, settings: GatewaySettings, *, stop: asynci
     admin_guard = ConnectionGuard(max_connections=ADMIN_MAX_CONNECTIONS, header_timeout=guard.header_timeout)
     keepalive = settings.keepalive_timeout_seconds
     runner = GuardedAppRunner(
-        app, guard=guard, access_log=None, keepalive_timeout=keepalive, shutdown_timeout=settings.shutdown_grace_seconds
+        app,
+        guard=guard,
+        access_log=None,
+        keepalive_timeout=keepalive,
+        handler_cancellation=True,
+        shutdown_timeout=CLOSE_SECONDS,
     )
     admin_runner = GuardedAppRunner(
         admin_app, guard=admin_guard, access_log=None, keepalive_timeout=keepalive, shutdown_timeout=1.0
@@ -282,9 +293,40 @@ async def serve(app: web.Application, settings: GatewaySettings, *, stop: asynci
             event_loop=running_loop_name(),
         )
         await stop.wait()
-        app[draining_key].value = True
-        _log.info("shutdown_requested", grace_seconds=settings.shutdown_grace_seconds)
+        await drain(app, runner, grace_seconds=settings.shutdown_grace_seconds)
     finally:
         await runner.cleanup()
         await admin_runner.cleanup()
         _log.info("gateway_stopped")
+
+
+CUT_SECONDS = 2.0
+"""After the grace: how long cut requests get to write their error frame (a write, not a wait on anyone)."""
+CLOSE_SECONDS = 1.0
+"""Then: how long aiohttp waits for a handler before it closes the connection anyway."""
+EXIT_BOUND_SECONDS = CUT_SECONDS + CLOSE_SECONDS + 2.0
+"""Upper bound of the time from the grace's end to the process's exit (cleanup included); the chart's
+``terminationMarginSeconds`` must exceed it, or Kubernetes may SIGKILL a pod that is still ending streams."""
+
+
+async def drain(app: web.Application, runner: web.AppRunner, *, grace_seconds: float) -> None:
+    """Stop taking connections, let requests in flight finish within ``grace_seconds``, then cut the rest.
+
+    The cut requests end their answers themselves (an error frame and ``[DONE]`` on a stream, a 503 before
+    one started) within :data:`CUT_SECONDS`; the caller's ``runner.cleanup()`` closes whatever is left.
+    """
+    draining = app[draining_key]
+    draining.value = True
+    _log.info("shutdown_requested", grace_seconds=grace_seconds, inflight=draining.running)
+    for site in list(runner.sites):
+        await site.stop()
+    server = runner.server
+    if server is not None:
+        server.pre_shutdown()  # idle keep-alive connections close now, busy ones after their answer
+    if await draining.wait_idle(grace_seconds):
+        _log.info("drained", cut=0)
+        return
+    cut = draining.cut()
+    _log.warning("shutdown_grace_expired", cut=cut, grace_seconds=grace_seconds)
+    if not await draining.wait_idle(CUT_SECONDS):
+        _log.warning("shutdown_cut_incomplete", still_running=draining.running)

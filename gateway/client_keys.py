@@ -1,4 +1,4 @@
-"""Client API keys: a file of hashed keys, each optionally limited to alias patterns (DESIGN §5).
+"""Client API keys: a file of hashed keys, each optionally limited to alias patterns (docs/gateway.md, "Client API keys").
 
 File format (``--api-keys-file``), one key per line; blank lines and ``#`` comments are ignored::
 

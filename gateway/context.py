@@ -35,13 +35,22 @@ class RequestContext:
     backend: str = ""
     grant: KeyGrant | None = None
     upstream_seconds: float = 0.0
-    """Time spent awaiting the upstream (connect, headers, body reads); overhead = total minus this."""
+    """Time spent awaiting the upstream (connect, headers, body reads)."""
+    backoff_seconds: float = 0.0
+    """Time spent waiting between retries. The gateway's own time (overhead) is the total minus this and
+    ``upstream_seconds``."""
     first_token_at: float | None = None
     tokens: dict[str, int] = field(default_factory=dict)
     recovery_source: str | None = None
     unrecoverable: bool = False
+    empty_answers: list[str] = field(default_factory=list)
+    """The alias of every attempt whose upstream completed with an empty output that nothing could rebuild
+    (each such attempt failed as ``empty_upstream_response``); counted in ``aliasgate_bridge_unrecoverable``."""
     input_normalized: bool = False
     disconnected: bool = False
+    """The client went away before the answer ended (recorded as 499)."""
+    shutdown_cut: bool = False
+    """The shutdown's grace ran out first: the gateway ended the answer itself (error frame, or 503)."""
     status: int = 0
     error_code: str | None = None
 
@@ -59,6 +68,10 @@ class RequestContext:
         """What the bridge's recovery did for this attempt's answer (read by the log line and the metrics)."""
         self.recovery_source = outcome.source or None
         self.unrecoverable = bool(outcome.unrecoverable)
+
+    def record_empty_answer(self) -> None:
+        """This attempt's upstream completed with nothing in it and nothing to rebuild it from."""
+        self.empty_answers.append(self.served_alias or self.alias)
 
     def record_chat_usage(self, usage: dict[str, Any] | None) -> None:
         """Chat-shaped usage → ``tokens`` (prompt, completion, reasoning, cached)."""

@@ -10,6 +10,7 @@ from aiohttp import web
 from gateway.client_keys import ApiKeyFile
 from gateway.context import RequestContext
 from gateway.credentials.store import CredentialStore
+from gateway.draining import Draining
 from gateway.limits import BodyBudget
 from gateway.metrics import GatewayMetrics
 from gateway.probing import HealthTracker, Prober
@@ -38,15 +39,6 @@ __all__ = [
     "table_source_key",
     "upstream_key",
 ]
-
-
-class Draining:
-    """Set once shutdown began; /status reports it."""
-
-    __slots__ = ("value",)
-
-    def __init__(self) -> None:
-        self.value = False
 
 
 settings_key = web.AppKey("settings", GatewaySettings)

@@ -1,7 +1,7 @@
 """Limits on what one client may make the gateway hold: JSON nesting, echoed text, request-body bytes in flight.
 
 Pure accounting, no I/O: the request path asks these objects and answers with the error they imply
-(``docs/gateway.md`` § Limits lists each limit, its flag and what a client sees).
+(``docs/gateway.md``, "Limits", lists each limit, its flag and what a client sees).
 """
 
 from __future__ import annotations

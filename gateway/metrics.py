@@ -26,6 +26,8 @@ exported at 0 from the start: born on its first event at 1, ``increase()`` would
 rejected table, and alerts on it would stay silent."""
 
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+_BACKOFF_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+"""Full-jitter backoff: up to ``backoffMaxSeconds`` (4 s by default) per retry, a few retries per request."""
 _OVERHEAD_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
 
 _C = TypeVar("_C")
@@ -67,8 +69,14 @@ class GatewayMetrics:
             ["alias"], buckets=_LATENCY_BUCKETS, registry=r,
         )  # fmt: skip
         self._overhead = Histogram(
-            "aliasgate_gateway_overhead_seconds", "Time spent in the gateway itself (total minus upstream wait).",
+            "aliasgate_gateway_overhead_seconds",
+            "Time spent in the gateway itself (total minus upstream waits and retry backoff).",
             ["alias"], buckets=_OVERHEAD_BUCKETS, registry=r,
+        )  # fmt: skip
+        self._retry_backoff = Histogram(
+            "aliasgate_upstream_retry_backoff_seconds",
+            "Time a request waited between retries (backoff), per request that retried; not in the overhead.",
+            ["alias"], buckets=_BACKOFF_BUCKETS, registry=r,
         )  # fmt: skip
         self._upstream = Counter(
             "aliasgate_upstream_requests", "Upstream attempts by backend and HTTP status (0 = no response).",
@@ -97,6 +105,11 @@ class GatewayMetrics:
         self._disconnects = Counter(
             "aliasgate_client_disconnects", "Clients that went away before the answer ended.", ["alias"], registry=r
         )
+        self._shutdown_cuts = Counter(
+            "aliasgate_shutdown_cuts",
+            "Requests the gateway ended itself when the shutdown grace ran out (error frame, or 503 before the answer).",
+            ["alias"], registry=r,
+        )  # fmt: skip
         self._retries = Counter(
             "aliasgate_upstream_retries", "Upstream attempts repeated after a retryable failure.", ["alias"], registry=r
         )
@@ -132,6 +145,7 @@ class GatewayMetrics:
         self.duration = _Children(lambda *lv: self._duration.labels(*lv))
         self.ttft = _Children(lambda *lv: self._ttft.labels(*lv))
         self.overhead = _Children(lambda *lv: self._overhead.labels(*lv))
+        self.retry_backoff = _Children(lambda *lv: self._retry_backoff.labels(*lv))
         self.upstream_requests = _Children(lambda *lv: self._upstream.labels(*lv))
         self.tokens = _Children(lambda *lv: self._tokens.labels(*lv))
         self.recoveries = _Children(lambda *lv: self._recoveries.labels(*lv))
@@ -141,6 +155,7 @@ class GatewayMetrics:
         self.health_checks = _Children(lambda *lv: self._health_checks.labels(*lv))
         self.table_loads = _Children(lambda *lv: self._table_loads.labels(*lv))
         self.client_disconnects = _Children(lambda *lv: self._disconnects.labels(*lv))
+        self.shutdown_cuts = _Children(lambda *lv: self._shutdown_cuts.labels(*lv))
         self.retries = _Children(lambda *lv: self._retries.labels(*lv))
         self.fallbacks = _Children(lambda *lv: self._fallbacks.labels(*lv))
         self.token_refreshes = _Children(lambda *lv: self._token_refreshes.labels(*lv))

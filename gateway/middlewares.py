@@ -10,6 +10,7 @@ keys on ``/v1/*`` when a keys file is configured.
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 
 import orjson
@@ -18,19 +19,21 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from gateway.context import RequestContext
+from gateway.crashes import crash_fields
 from gateway.errors import (
     AuthenticationError,
     BodyTooLargeError,
     GatewayError,
     MethodNotAllowedError,
     NotFoundError,
+    ShuttingDownError,
     UpstreamError,
     error_body,
 )
-from gateway.keys import api_keys_key, clock_key, context_key, ids_key, metrics_key, upstream_key
+from gateway.keys import api_keys_key, clock_key, context_key, draining_key, ids_key, metrics_key, upstream_key
 from gateway.metrics import UNKNOWN_ALIAS, GatewayMetrics
 
-__all__ = ["auth_middleware", "error_response", "request_middleware", "set_request_id_header"]
+__all__ = ["auth_middleware", "client_gone", "error_response", "request_middleware", "set_request_id_header"]
 
 _log = structlog.get_logger("gateway.requests")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
@@ -39,9 +42,16 @@ CLIENT_CLOSED = 499
 
 
 def error_response(error: GatewayError) -> web.Response:
+    """The envelope, with the retry advice: ``Retry-After`` (whole seconds, rounded up, as HTTP wants) and
+    ``retry-after-ms`` (exact, which the OpenAI SDKs prefer) when a wait is known, ``x-should-retry`` when the
+    gateway has already run its own retries for this request (docs/gateway.md, "Retries")."""
     headers = {}
     if error.retry_after is not None:
-        headers["Retry-After"] = str(max(0, round(error.retry_after)))
+        wait = max(0.0, error.retry_after)
+        headers["Retry-After"] = str(math.ceil(wait))
+        headers["retry-after-ms"] = str(round(wait * 1000))
+    if error.should_retry is not None:
+        headers["x-should-retry"] = "true" if error.should_retry else "false"
     response = web.Response(
         status=error.http_status, body=orjson.dumps(error.body()), content_type="application/json", headers=headers
     )
@@ -70,36 +80,67 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
     ctx = RequestContext(request_id=request_id, started=clock())
     request[context_key] = ctx
     metrics = app[metrics_key]
+    draining = app[draining_key]
+    task = asyncio.current_task()
+    if task is not None:
+        draining.enter(task)
     metrics.inflight.inc()
     try:
         try:
             response = await handler(request)
         except GatewayError as exc:
-            ctx.error_code = exc.code
+            ctx.error_code = exc.code or exc.type  # an upstream error may carry no code
             if isinstance(exc, UpstreamError):  # upstream text: no credential value, whatever the path
                 exc.message = app[upstream_key].scrubber.scrub_text(exc.message)
             response = error_response(exc)
         except web.HTTPException as exc:
             response = _http_error(exc)
-        ctx.status = response.status
+        ctx.status = CLIENT_CLOSED if ctx.disconnected else response.status
         return response
-    except (ConnectionResetError, asyncio.CancelledError):
+    except asyncio.CancelledError:
+        if not draining.take_cut():
+            # aiohttp cancels the handler of a client that went away: a normal event, one info line below.
+            ctx.disconnected = True
+            ctx.status = CLIENT_CLOSED
+            raise
+        # The shutdown's grace ran out before this answer started: say so instead of dropping the connection.
+        error = ShuttingDownError("The gateway is shutting down; retry the request.")
+        ctx.shutdown_cut = True
+        ctx.status = error.http_status
+        ctx.error_code = error.code
+        return error_response(error)
+    except ConnectionResetError as exc:
+        if not client_gone(request):
+            return _crashed(ctx, request, exc)
         ctx.disconnected = True
         ctx.status = CLIENT_CLOSED
-        raise
-    except Exception:
-        _log.exception("request_crashed", request_id=request_id, path=request.path)
-        ctx.status = 500
-        ctx.error_code = "internal_error"
-        return error_response(GatewayError("The gateway failed to process the request."))
+        return web.Response(status=CLIENT_CLOSED)  # never sent: the connection is gone (aiohttp drops it quietly)
+    except Exception as exc:
+        return _crashed(ctx, request, exc)
     finally:
+        if task is not None:
+            draining.leave(task)
         metrics.inflight.dec()
         _finish(ctx, metrics, clock(), request.path)
 
 
+def client_gone(request: web.Request) -> bool:
+    """The client's connection is closed (or closing): nothing can be sent to it any more."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def _crashed(ctx: RequestContext, request: web.Request, exc: Exception) -> web.Response:
+    """A bug: logged once as an error with where it happened (never frame locals), answered with a 500."""
+    _log.error("request_crashed", request_id=ctx.request_id, path=request.path, **crash_fields(exc))
+    ctx.status = 500
+    ctx.error_code = "internal_error"
+    return error_response(GatewayError("The gateway failed to process the request."))
+
+
 def _finish(ctx: RequestContext, metrics: GatewayMetrics, now: float, path: str) -> None:
     total = now - ctx.started
-    overhead = max(0.0, total - ctx.upstream_seconds)
+    overhead = max(0.0, total - ctx.upstream_seconds - ctx.backoff_seconds)
     alias = ctx.alias
     if ctx.endpoint:
         mode = ctx.mode or "none"
@@ -107,6 +148,8 @@ def _finish(ctx: RequestContext, metrics: GatewayMetrics, now: float, path: str)
         metrics.requests(alias, mode, stream, str(ctx.status)).inc()
         metrics.duration(alias, mode, stream).observe(total)
         metrics.overhead(alias).observe(overhead)
+        if ctx.backoff_seconds:
+            metrics.retry_backoff(alias).observe(ctx.backoff_seconds)
         if ctx.first_token_at is not None:
             metrics.ttft(alias).observe(ctx.first_token_at - ctx.started)
         if alias != UNKNOWN_ALIAS:
@@ -115,11 +158,13 @@ def _finish(ctx: RequestContext, metrics: GatewayMetrics, now: float, path: str)
                     metrics.tokens(alias, kind).inc(count)
             if ctx.recovery_source:
                 metrics.recoveries(alias, ctx.recovery_source).inc()
-            if ctx.unrecoverable:
-                metrics.unrecoverable(alias).inc()
             if ctx.input_normalized:
                 metrics.input_normalized(alias).inc()
-        if ctx.disconnected:
+        for empty in ctx.empty_answers:  # by the alias whose upstream answered empty (a fallback's own)
+            metrics.unrecoverable(empty).inc()
+        if ctx.shutdown_cut:
+            metrics.shutdown_cuts(alias).inc()
+        elif ctx.disconnected:
             metrics.client_disconnects(alias).inc()
     _log.info(
         "request_completed",
@@ -135,13 +180,15 @@ def _finish(ctx: RequestContext, metrics: GatewayMetrics, now: float, path: str)
         error_code=ctx.error_code,
         duration_seconds=round(total, 6),
         upstream_seconds=round(ctx.upstream_seconds, 6),
+        backoff_seconds=round(ctx.backoff_seconds, 6) if ctx.backoff_seconds else None,
         overhead_seconds=round(overhead, 6),
         ttft_seconds=None if ctx.first_token_at is None else round(ctx.first_token_at - ctx.started, 6),
         tokens=ctx.tokens or None,
         recovery_source=ctx.recovery_source,
-        unrecoverable=ctx.unrecoverable or None,
+        unrecoverable=len(ctx.empty_answers) or None,
         input_normalized=ctx.input_normalized or None,
         client_disconnected=ctx.disconnected,
+        shutdown_cut=ctx.shutdown_cut,
     )
 
 

@@ -1,4 +1,4 @@
-"""Model health: active probes per alias (DESIGN §6) and passive health from live traffic.
+"""Model health: active probes per alias (docs/gateway.md, "Health") and passive health from live traffic.
 
 Probes send a well-formed request in the route's own mode: for Responses a list-shaped ``input``
 of ``input_text`` (never a string), ``store: false``, shaped by the bridge exactly like live

@@ -12,11 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from aliasgate.runtime.flags import ENV_PREFIX, Flag, parse_flags
+from aliasgate.runtime.flags import ENV_PREFIX, Flag, FlagKind, parse_flags
 from aliasgate.runtime.listen import parse_listen
 from aliasgate.runtime.loops import EventLoopChoice
 
-__all__ = ["ENV_PREFIX", "GatewaySettings", "parse_settings"]
+__all__ = ["ENV_PREFIX", "FLAGS", "GatewaySettings", "parse_settings"]
 
 _SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 CODEX_CLIENT_ID = "app_EMoamEEZ73f0CkXaXp7hrann"
@@ -36,7 +36,7 @@ class GatewaySettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     listen: str = "0.0.0.0:8080"
-    """Public OpenAI-compatible port (DESIGN §8)."""
+    """Public OpenAI-compatible port (docs/gateway.md, "Running it")."""
     admin_listen: str = "0.0.0.0:9090"
     """Health, readiness, metrics and status; kept off the public port so clients cannot reach them."""
     namespace: str = Field(default_factory=_default_namespace)
@@ -97,46 +97,44 @@ class GatewaySettings(BaseModel):
         return value
 
 
-_FLAGS: tuple[Flag, ...] = tuple(
-    Flag(field, metavar, help_text)
-    for field, metavar, help_text in (
-        ("listen", "HOST:PORT", "public port"),
-        ("admin_listen", "HOST:PORT", "admin port (/livez /readyz /metrics /status /health)"),
-        ("namespace", "NAME", "namespace of the table ConfigMap and credentials Secrets"),
-        ("table_configmap", "NAME", "name of the routing table ConfigMap"),
-        ("table_source", "kubernetes|file", "where the routing table comes from"),
-        ("table_file", "PATH", "routing table JSON file (with --table-source file)"),
-        ("table_poll_interval_seconds", "SECONDS", "table file polling period"),
-        ("secrets_dir", "DIR", "credentials from DIR/<secret-name>/<key>"),
-        ("credentials_poll_interval_seconds", "SECONDS", "credentials folder polling period"),
-        ("api_keys_file", "PATH", "client API keys file"),
-        ("api_keys_poll_interval_seconds", "SECONDS", "keys file polling period"),
-        ("shutdown_grace_seconds", "SECONDS", "how long in-flight requests may finish after SIGTERM"),
-        ("max_body_bytes", "BYTES", "request body limit (413 above it)"),
-        ("max_inflight_body_bytes", "BYTES", "request-body bytes held by all requests together (503 above it)"),
-        ("max_connections", "N", "open connections on the public port (503 above it)"),
-        ("header_read_timeout_seconds", "SECONDS", "request headers must arrive within this (408; 0 = off)"),
-        ("body_read_timeout_seconds", "SECONDS", "the request body must arrive within this (408; 0 = off)"),
-        ("keepalive_timeout_seconds", "SECONDS", "idle kept-alive connections are closed after this"),
-        ("log_level", "LEVEL", "debug|info|warning|error"),
-        ("log_json", "BOOL", "JSON log lines (true) or console rendering (false)"),
-        ("chatgpt_token_url", "URL", "OAuth token endpoint for ChatGPT refresh"),
-        ("chatgpt_client_id", "ID", "OAuth client id used for ChatGPT refresh"),
-        ("chatgpt_refresh_margin_seconds", "SECONDS", "refresh ChatGPT tokens this long before expiry"),
-        ("probe_concurrency", "N", "health probes in flight at most"),
-        ("probe_min_interval_seconds", "SECONDS", "never probe one alias more often than this"),
-        ("passive_failure_threshold", "N", "consecutive failures that mark an alias unhealthy"),
-        ("sse_keepalive_seconds", "SECONDS", "SSE keepalive comment after this much stream silence (0 = off)"),
-        ("event_loop", "auto|uvloop|asyncio", "event loop (auto = uvloop when installed)"),
-    )
+_ROWS: tuple[tuple[str, str, str] | tuple[str, str, str, FlagKind], ...] = (
+    ("listen", "HOST:PORT", "public port"),
+    ("admin_listen", "HOST:PORT", "admin port (/livez /readyz /metrics /status /health)"),
+    ("namespace", "NAME", "namespace of the table ConfigMap and credentials Secrets"),
+    ("table_configmap", "NAME", "name of the routing table ConfigMap"),
+    ("table_source", "kubernetes|file", "where the routing table comes from"),
+    ("table_file", "PATH", "routing table JSON file (with --table-source file)"),
+    ("table_poll_interval_seconds", "SECONDS", "table file polling period"),
+    ("secrets_dir", "DIR", "credentials from DIR/<secret-name>/<key>"),
+    ("credentials_poll_interval_seconds", "SECONDS", "credentials folder polling period"),
+    ("api_keys_file", "PATH", "client API keys file"),
+    ("api_keys_poll_interval_seconds", "SECONDS", "keys file polling period"),
+    ("shutdown_grace_seconds", "SECONDS", "how long in-flight requests may finish after SIGTERM"),
+    ("max_body_bytes", "BYTES", "request body limit (413 above it)"),
+    ("max_inflight_body_bytes", "BYTES", "request-body bytes held by all requests together (503 above it)"),
+    ("max_connections", "N", "open connections on the public port (503 above it)"),
+    ("header_read_timeout_seconds", "SECONDS", "request headers must arrive within this (408; 0 = off)"),
+    ("body_read_timeout_seconds", "SECONDS", "the request body must arrive within this (408; 0 = off)"),
+    ("keepalive_timeout_seconds", "SECONDS", "idle kept-alive connections are closed after this"),
+    ("log_level", "LEVEL", "debug|info|warning|error"),
+    ("log_json", "BOOL", "JSON log lines (on) or console rendering (off; coloured only on a terminal)", "switch"),
+    ("chatgpt_token_url", "URL", "OAuth token endpoint for ChatGPT refresh"),
+    ("chatgpt_client_id", "ID", "OAuth client id used for ChatGPT refresh"),
+    ("chatgpt_refresh_margin_seconds", "SECONDS", "refresh ChatGPT tokens this long before expiry"),
+    ("probe_concurrency", "N", "health probes in flight at most"),
+    ("probe_min_interval_seconds", "SECONDS", "never probe one alias more often than this"),
+    ("passive_failure_threshold", "N", "consecutive failures that mark an alias unhealthy"),
+    ("sse_keepalive_seconds", "SECONDS", "SSE keepalive comment after this much stream silence (0 = off)"),
 )
+FLAGS: tuple[Flag, ...] = tuple(Flag(*row) for row in _ROWS)
+"""Every setting's flag; ``aliasgate run`` and ``demo`` take their local-mode subset of these very rows."""
 
 
 def parse_settings(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> GatewaySettings:
     """Flags over ``ALIASGATE_*`` variables over defaults; exits with a usage message on invalid values."""
     return parse_flags(
         GatewaySettings,
-        _FLAGS,
+        FLAGS,
         argv,
         environ,
         prog="python -m gateway",

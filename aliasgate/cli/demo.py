@@ -23,6 +23,7 @@ from aiohttp import web
 from aliasgate.cli import local
 from aliasgate.runtime.listen import parse_listen
 from aliasgate.simulator import SimulatorConfig, create_simulator_app
+from gateway.settings import GatewaySettings
 
 __all__ = ["DEMO_ALIAS", "demo_manifests", "instructions", "main", "run_demo", "write_demo_files"]
 
@@ -112,18 +113,23 @@ def _client_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def instructions(*, listen: str, admin_listen: str) -> str:
-    """The copy-paste examples printed once the gateway serves (a test runs them exactly as printed)."""
+def instructions(*, listen: str, admin_listen: str, api_keys: bool = False) -> str:
+    """The copy-paste examples printed once the gateway serves (a test runs them exactly as printed).
+
+    With ``api_keys`` (an ``--api-keys-file`` is in force) they send ``$OPENAI_API_KEY``, as the openai
+    SDK does by itself."""
     host, port = parse_listen(listen)
     base = f"http://{_client_host(host)}:{port}/v1"
     admin_host, admin_port = parse_listen(admin_listen)
     admin = f"http://{_client_host(admin_host)}:{admin_port}"
     body = '{"model": "' + DEMO_ALIAS + '", "messages": [{"role": "user", "content": "Hello from curl"}]}'
-    curl = f"curl -sS {base}/chat/completions -H 'Content-Type: application/json' -d {shlex.quote(body)}"
+    auth = ' -H "Authorization: Bearer $OPENAI_API_KEY"' if api_keys else ""
+    curl = f"curl -sS {base}/chat/completions -H 'Content-Type: application/json'{auth} -d {shlex.quote(body)}"
+    client = f'OpenAI(base_url="{base}")' if api_keys else f'OpenAI(base_url="{base}", api_key="unused-in-the-demo")'
     python = "\n".join(
         [
             "from openai import OpenAI",
-            f'client = OpenAI(base_url="{base}", api_key="unused-in-the-demo")',
+            f"client = {client}",
             "reply = client.chat.completions.create(",
             f'    model="{DEMO_ALIAS}", messages=[{{"role": "user", "content": "Hello from Python"}}]',
             ")",
@@ -149,11 +155,16 @@ def instructions(*, listen: str, admin_listen: str) -> str:
     )
 
 
-async def run_demo(*, listen: str, admin_listen: str, upstream_listen: str, stop: asyncio.Event, out: TextIO) -> int:
+async def run_demo(*, settings: GatewaySettings, upstream_listen: str, stop: asyncio.Event, out: TextIO) -> int:
     """Start the simulator, then local mode on generated manifests, until ``stop`` is set."""
     up_host, up_port = parse_listen(upstream_listen)
+    # The simulator ends its answers when the gateway hangs up (handler cancellation), so a stalled one does
+    # not keep the command alive after the gateway's shutdown.
     simulator = web.AppRunner(
-        create_simulator_app(SimulatorConfig(empty_output_rate=0.5, upstream_id="demo")), access_log=None
+        create_simulator_app(SimulatorConfig(empty_output_rate=0.5, upstream_id="demo")),
+        access_log=None,
+        handler_cancellation=True,
+        shutdown_timeout=1.0,
     )
     await simulator.setup()
     try:
@@ -169,14 +180,18 @@ async def run_demo(*, listen: str, admin_listen: str, upstream_listen: str, stop
             out.write(f"upstream simulator on {upstream} (codex quirks under /backend-api/codex)\n")
 
             def ready(_: local.ManifestSnapshot) -> None:
-                out.write(instructions(listen=listen, admin_listen=admin_listen))
+                out.write(
+                    instructions(
+                        listen=settings.listen,
+                        admin_listen=settings.admin_listen,
+                        api_keys=settings.api_keys_file is not None,
+                    )
+                )
                 out.flush()
 
             return await local.serve(
                 paths=[str(manifests)],
-                listen=listen,
-                admin_listen=admin_listen,
-                secrets_dir=str(secrets),
+                settings=settings.model_copy(update={"secrets_dir": secrets}),
                 stop=stop,
                 out=out,
                 ready=ready,
@@ -185,20 +200,14 @@ async def run_demo(*, listen: str, admin_listen: str, upstream_listen: str, stop
         await simulator.cleanup()
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, settings: GatewaySettings) -> int:
     from aliasgate.runtime.logs import configure_logging
 
-    configure_logging(level="info", json=False)
+    configure_logging(level=settings.log_level, json=settings.log_json)
 
     async def run() -> int:
         stop = asyncio.Event()
         local.install_stop_signals(stop)
-        return await run_demo(
-            listen=str(args.listen),
-            admin_listen=str(args.admin_listen),
-            upstream_listen=str(args.upstream_listen),
-            stop=stop,
-            out=sys.stdout,
-        )
+        return await run_demo(settings=settings, upstream_listen=str(args.upstream_listen), stop=stop, out=sys.stdout)
 
     return asyncio.run(run())

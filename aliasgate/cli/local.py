@@ -5,7 +5,9 @@ judges them, and the resulting :class:`~gateway.routing.table.RoutingTable` reac
 the :class:`~gateway.routing.source.TableSource` seam (:class:`LocalTableSource`), exactly where the
 ConfigMap watch plugs in on a cluster. The source polls the files' mtimes and re-resolves on any
 change; invalid manifests are reported to the sink (``source_failed``) and the last good table keeps
-serving. Credentials come from ``--secrets-dir`` (``DIR/<secret-name>/<key>``), as mounted Secrets do.
+serving. Credentials come from ``--secrets-dir`` (``DIR/<secret-name>/<key>``), as mounted Secrets do;
+the source re-reads them in the same round, before it offers a table, so an alias is never served before
+the credentials that let it through (a probe would fail and mark it unhealthy).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO
 
 import structlog
 
@@ -26,7 +28,11 @@ from aliasgate.cli import manifests
 from controller.conflicts import CredentialInfo, Resolution, resolve
 from gateway.routing.source import TableSink
 
-__all__ = ["LocalTableSource", "ManifestSnapshot", "main", "render_banner", "serve"]
+if TYPE_CHECKING:
+    from gateway.client_keys import ApiKeys
+    from gateway.settings import GatewaySettings
+
+__all__ = ["LocalTableSource", "ManifestSnapshot", "Reloadable", "main", "render_banner", "serve"]
 
 _log = structlog.get_logger("aliasgate.cli.local")
 
@@ -82,6 +88,12 @@ def read_and_resolve(paths: Sequence[str], secrets_dir: str | None, *, generatio
     return ManifestSnapshot(loaded=loaded, resolution=resolution)
 
 
+class Reloadable(Protocol):
+    """A credentials store that can be brought up to date on demand (``DirectoryCredentialStore``)."""
+
+    def reload(self) -> bool: ...
+
+
 @dataclass(slots=True)
 class LocalTableSource:
     """A :class:`~gateway.routing.source.TableSource` over manifest files (and a secrets folder).
@@ -93,6 +105,8 @@ class LocalTableSource:
 
     paths: tuple[str, ...]
     secrets_dir: str | None = None
+    credentials: Reloadable | None = None
+    """The gateway's store over ``secrets_dir``: reloaded at the start of every round, before any table."""
     interval_seconds: float = 0.5
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep  # tests pass a fast sleep
     on_snapshot: list[Callable[[ManifestSnapshot], None]] = field(default_factory=list)
@@ -108,6 +122,8 @@ class LocalTableSource:
 
     def poll(self, sink: TableSink) -> bool:
         """One round: re-resolve if anything changed; True when a new table was offered to the sink."""
+        if self.credentials is not None:
+            self.credentials.reload()  # first: what the next table needs is then already there
         stamp = fingerprint(self.paths, self.secrets_dir)
         if stamp == self._stamp:
             return False
@@ -132,6 +148,9 @@ class LocalTableSource:
                     credentials_checked=snapshot.resolution.credentials_checked,
                 ),
             )
+            # Offered again, so the sink records "unchanged": after a fix back to the served content,
+            # /status must stop reporting the source error.
+            sink.load_table(previous.resolution.table, origin=self.origin)
             return False
         if not sink.load_table(snapshot.resolution.table, origin=self.origin):
             return False
@@ -154,7 +173,14 @@ class LocalTableSource:
             await self.sleep(self.interval_seconds)
 
 
-def render_banner(snapshot: ManifestSnapshot, *, listen: str, admin_listen: str, secrets_dir: str | None) -> str:
+def render_banner(
+    snapshot: ManifestSnapshot,
+    *,
+    listen: str,
+    admin_listen: str,
+    secrets_dir: str | None,
+    api_keys_file: str | None = None,
+) -> str:
     """What a person starting local mode needs: where to connect and what was accepted or rejected, and why."""
     table = snapshot.resolution.table
     lines = [
@@ -163,6 +189,7 @@ def render_banner(snapshot: ManifestSnapshot, *, listen: str, admin_listen: str,
         f"  admin                  http://{admin_listen}   (/readyz /metrics /status /health/models)",
         f"  manifests              {', '.join(snapshot.loaded.files) or '-'}",
         f"  credentials            {secrets_dir if secrets_dir else 'not checked (no --secrets-dir)'}",
+        f"  client API keys        {api_keys_file if api_keys_file else 'none: the API port is open'}",
         f"  table generation {table.generation}, sha256 {table.sha256[:12]}",
         "",
         f"accepted aliases ({len(table.routes)}):",
@@ -183,45 +210,60 @@ def render_banner(snapshot: ManifestSnapshot, *, listen: str, admin_listen: str,
 async def serve(
     *,
     paths: Sequence[str],
-    listen: str,
-    admin_listen: str,
-    secrets_dir: str | None,
+    settings: GatewaySettings,
     stop: asyncio.Event,
     out: TextIO,
     ready: Callable[[ManifestSnapshot], None] | None = None,
 ) -> int:
-    """Run local mode until ``stop`` is set; returns the exit code. Separate from :func:`main` for tests."""
+    """Run local mode until ``stop`` is set; returns the exit code. Separate from :func:`main` for tests.
+
+    ``settings`` are the gateway's (:func:`aliasgate.cli.gateway_flags.gateway_settings`)."""
+    secrets_dir = None if settings.secrets_dir is None else str(settings.secrets_dir)
     try:
         source = LocalTableSource(paths=tuple(paths), secrets_dir=secrets_dir)
         first = read_and_resolve(paths, secrets_dir, generation=1)
     except (manifests.ManifestError, OSError) as exc:
-        out.write(f"aliasgate run: error: {exc}\n")
+        out.write("".join(f"aliasgate run: error: {line}\n" for line in str(exc).splitlines()))
         out.flush()
         return 2
     if not first.loaded.objects:
         out.write(f"aliasgate run: error: no ModelAlias objects found in {' '.join(paths)}\n")
         out.flush()
         return 2
+    from gateway.client_keys import ApiKeyFileError, ApiKeys
+
+    try:
+        api_keys = ApiKeys.from_file(settings.api_keys_file) if settings.api_keys_file else None
+    except (OSError, ApiKeyFileError) as exc:
+        out.write(f"aliasgate run: error: cannot use --api-keys-file: {exc}\n")
+        out.flush()
+        return 2
     return await run_gateway(
         source=source,
         first=first,
-        listen=listen,
-        admin_listen=admin_listen,
-        secrets_dir=secrets_dir,
+        settings=settings,
+        api_keys=api_keys,
         stop=stop,
-        announce=lambda snapshot: _announce(snapshot, listen, admin_listen, secrets_dir, out, ready),
+        announce=lambda snapshot: _announce(snapshot, settings, out, ready),
     )
 
 
 def _announce(
     snapshot: ManifestSnapshot,
-    listen: str,
-    admin_listen: str,
-    secrets_dir: str | None,
+    settings: GatewaySettings,
     out: TextIO,
     ready: Callable[[ManifestSnapshot], None] | None,
 ) -> None:
-    out.write(render_banner(snapshot, listen=listen, admin_listen=admin_listen, secrets_dir=secrets_dir))
+    secrets_dir = None if settings.secrets_dir is None else str(settings.secrets_dir)
+    out.write(
+        render_banner(
+            snapshot,
+            listen=settings.listen,
+            admin_listen=settings.admin_listen,
+            secrets_dir=secrets_dir,
+            api_keys_file=None if settings.api_keys_file is None else str(settings.api_keys_file),
+        )
+    )
     out.flush()
     if ready is not None:
         ready(snapshot)
@@ -255,30 +297,24 @@ async def run_gateway(
     *,
     source: LocalTableSource,
     first: ManifestSnapshot,
-    listen: str,
-    admin_listen: str,
-    secrets_dir: str | None,
+    settings: GatewaySettings,
+    api_keys: ApiKeys | None,
     stop: asyncio.Event,
     announce: Callable[[ManifestSnapshot], None],
 ) -> int:
     """Serve the gateway (``gateway.app``) with ``source`` as its table source until ``stop`` is set."""
     from gateway import app as gateway_app
     from gateway.credentials.files import DirectoryCredentialStore
-    from gateway.settings import GatewaySettings
 
-    settings = GatewaySettings(
-        listen=listen,
-        admin_listen=admin_listen,
-        namespace="local",
-        table_source="file",
-        secrets_dir=Path(secrets_dir) if secrets_dir else None,
-        shutdown_grace_seconds=5.0,
-        log_json=False,
+    credentials = (
+        DirectoryCredentialStore(settings.secrets_dir, interval_seconds=settings.credentials_poll_interval_seconds)
+        if settings.secrets_dir is not None
+        else None
     )
-    credentials = DirectoryCredentialStore(Path(secrets_dir)) if secrets_dir else None
-    app = gateway_app.create_app(settings, table_source=source, credentials=credentials)
+    source.credentials = credentials
+    app = gateway_app.create_app(settings, table_source=source, credentials=credentials, api_keys=api_keys)
     server = asyncio.create_task(gateway_app.serve(app, settings, stop=stop), name="aliasgate:local-gateway")
-    waiter = asyncio.create_task(_wait_until_listening(listen, lambda: source.snapshot is not None))
+    waiter = asyncio.create_task(_wait_until_listening(settings.listen, lambda: source.snapshot is not None))
     await asyncio.wait({server, waiter}, return_when=asyncio.FIRST_COMPLETED)
     if waiter.done() and waiter.result() and not server.done():
         announce(source.snapshot or first)
@@ -301,21 +337,14 @@ def install_stop_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(sig, stop.set)
 
 
-def main(args: argparse.Namespace) -> int:
+def main(args: argparse.Namespace, settings: GatewaySettings) -> int:
     from aliasgate.runtime.logs import configure_logging
 
-    configure_logging(level="info", json=False)
+    configure_logging(level=settings.log_level, json=settings.log_json)
 
     async def run() -> int:
         stop = asyncio.Event()
         install_stop_signals(stop)
-        return await serve(
-            paths=list(args.manifests),
-            listen=str(args.listen),
-            admin_listen=str(args.admin_listen),
-            secrets_dir=args.secrets_dir,
-            stop=stop,
-            out=sys.stdout,
-        )
+        return await serve(paths=list(args.manifests), settings=settings, stop=stop, out=sys.stdout)
 
     return asyncio.run(run())

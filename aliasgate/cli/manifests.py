@@ -1,15 +1,19 @@
 """Read ModelAlias objects from manifest files, and credentials metadata from a Secrets folder.
 
 Used by ``aliasgate check`` and local mode: files in, pure values out (``controller.conflicts`` takes
-it from there). Every error names the file, the document index (0-based, in file order) and the field.
+it from there). Every error names the file, the document index (0-based, in file order) and the field,
+and every problem is reported, not only the first (:func:`read_manifests`; :func:`load_manifests` raises
+them all at once).
 
 Which documents count:
 - ``aliasgate.io/v1alpha1`` ``ModelAlias`` documents are parsed with ``resources.parse_object``; any
   schema failure is an error (the API server would refuse the object too).
 - Documents of another API group (Secrets, Deployments, a Kustomization, ...) are skipped and counted,
   so a whole ``deploy/`` folder can be checked; ``v1`` ``List`` documents are opened item by item.
-- Documents that claim the ``aliasgate.io`` group with another kind or version, and documents that are
-  not Kubernetes objects at all (no ``apiVersion``/``kind``), are errors: they are typos, not strangers.
+- Documents that are not objects at all (a list, such as a kustomize JSON 6902 patch; a scalar; a
+  mapping with neither ``apiVersion`` nor ``kind``, such as Helm values) are skipped with a note.
+- Documents that claim the ``aliasgate.io`` group with another kind or version, or carry only one of
+  ``apiVersion`` and ``kind``, are errors: they are typos, not strangers.
 - Two documents with the same ``namespace/name`` are an error (one would silently replace the other).
 Empty documents (``---`` separators, comments only) are ignored.
 
@@ -22,8 +26,8 @@ empty = none).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +41,12 @@ __all__ = [
     "MANIFEST_SUFFIXES",
     "LoadedObject",
     "ManifestError",
+    "ManifestErrors",
     "Manifests",
     "find_manifest_files",
     "load_manifests",
     "load_secrets_dir",
+    "read_manifests",
 ]
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
@@ -59,6 +65,19 @@ class ManifestError(ValueError):
         self.message = message
         where = path if document is None else f"{path}: document {document}"
         super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+
+
+class ManifestErrors(ManifestError):
+    """Every problem found (at least one); reads as the first, ``str()`` lists all, one per line."""
+
+    def __init__(self, errors: Sequence[ManifestError]) -> None:
+        first = errors[0]
+        super().__init__(first.path, first.message, document=first.document, field=first.field)
+        self.errors = tuple(errors)
+        self.args = ("\n".join(str(error) for error in self.errors),)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +104,11 @@ class Manifests:
     objects: tuple[LoadedObject, ...]
     files: tuple[str, ...]
     skipped: int
-    """Documents of other kinds (Secrets, Deployments, ...), ignored."""
+    """Documents of other kinds (Secrets, Deployments, ...) and documents that are not objects, ignored."""
+    notes: tuple[str, ...] = ()
+    """Why documents that are not objects were skipped (``path: document N: ...``)."""
+    errors: tuple[ManifestError, ...] = ()
+    """Every unreadable file and invalid document; the objects are incomplete when there is any."""
 
 
 def find_manifest_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -114,20 +137,20 @@ def find_manifest_files(paths: Iterable[str | Path]) -> list[Path]:
     return found
 
 
-def _documents(path: Path) -> list[Any]:
+def _documents(path: Path) -> tuple[list[Any], ManifestError | None]:
+    """The file's documents, and the error that stopped the reading (the documents before it are kept)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ManifestError(str(path), f"cannot read: {exc}") from None
+        return [], ManifestError(str(path), f"cannot read: {exc}")
     if path.suffix.lower() == ".json":
         if not text.strip():
-            return []
+            return [], None
         try:
-            return [json.loads(text)]
+            return [json.loads(text)], None
         except json.JSONDecodeError as exc:
-            raise ManifestError(
-                str(path), f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", document=0
-            ) from None
+            message = f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+            return [], ManifestError(str(path), message, document=0)
     docs: list[Any] = []
     try:
         for doc in yaml.load_all(text, Loader=_Loader):
@@ -136,12 +159,23 @@ def _documents(path: Path) -> list[Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ManifestError(str(path), f"malformed YAML{where}: {problem}", document=len(docs)) from None
-    return docs
+        return docs, ManifestError(str(path), f"malformed YAML{where}: {problem}", document=len(docs))
+    return docs, None
 
 
-def _objects_in(doc: Any, path: str, index: int) -> Iterator[tuple[dict[str, Any], int | None]]:
-    if isinstance(doc, dict) and doc.get("apiVersion") == "v1" and doc.get("kind") == "List":
+def _not_an_object(doc: Any) -> str | None:
+    """Why ``doc`` is not a Kubernetes object at all (so it is skipped), or None when it claims to be one."""
+    if isinstance(doc, list):
+        return "a list, not a Kubernetes object (a kustomize JSON 6902 patch, for instance)"
+    if not isinstance(doc, dict):
+        return f"a {type(doc).__name__}, not a Kubernetes object"
+    if "apiVersion" not in doc and "kind" not in doc:
+        return "a mapping with neither apiVersion nor kind, not a Kubernetes object (Helm values, for instance)"
+    return None
+
+
+def _objects_in(doc: dict[str, Any], path: str, index: int) -> Iterator[tuple[dict[str, Any], int | None]]:
+    if doc.get("apiVersion") == "v1" and doc.get("kind") == "List":
         items = doc.get("items")
         if not isinstance(items, list):
             raise ManifestError(path, "a List needs a list of items", document=index, field="items")
@@ -150,8 +184,6 @@ def _objects_in(doc: Any, path: str, index: int) -> Iterator[tuple[dict[str, Any
                 raise ManifestError(path, "a List item must be a mapping", document=index, field=f"items.{item_index}")
             yield item, item_index
         return
-    if not isinstance(doc, dict):
-        raise ManifestError(path, f"expected a Kubernetes object (a mapping), got {type(doc).__name__}", document=index)
     yield doc, None
 
 
@@ -176,38 +208,95 @@ def _is_model_alias(raw: dict[str, Any], path: str, index: int, item: int | None
     return True
 
 
-def load_manifests(paths: Iterable[str | Path]) -> Manifests:
-    """Every ModelAlias in ``paths``; raises :class:`ManifestError` on the first bad file or document."""
-    files = find_manifest_files(paths)
-    loaded: list[LoadedObject] = []
-    seen: dict[tuple[str, str], LoadedObject] = {}
-    skipped = 0
+@dataclass(slots=True)
+class _Reading:
+    """What :func:`read_manifests` gathers while it walks the files."""
+
+    objects: list[LoadedObject] = field(default_factory=list)
+    seen: dict[tuple[str, str], LoadedObject] = field(default_factory=dict)
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+    errors: list[ManifestError] = field(default_factory=list)
+
+    def document(self, doc: Any, path: str, index: int) -> None:
+        """Take one YAML document; its problems are recorded, never raised."""
+        why = _not_an_object(doc)
+        if why is not None:
+            self.skipped += 1
+            self.notes.append(f"{path}: document {index}: skipped: {why}")
+            return
+        try:
+            for raw, item in _objects_in(doc, path, index):
+                try:
+                    self._object(raw, path, index, item)
+                except ManifestError as exc:
+                    self.errors.append(exc)
+        except ManifestError as exc:
+            self.errors.append(exc)
+
+    def _object(self, raw: dict[str, Any], path: str, index: int, item: int | None) -> None:
+        if not _is_model_alias(raw, path, index, item):
+            self.skipped += 1
+            return
+        try:
+            obj = resources.parse_object(raw)
+        except resources.InvalidObjectError as exc:
+            prefix = "" if item is None else f"items.{item}."
+            raise ManifestError(path, exc.message, document=index, field=prefix + exc.field) from None
+        entry = LoadedObject(obj=obj, path=path, document=index, item=item)
+        ident = (obj.metadata.namespace, obj.metadata.name)
+        if ident in self.seen:
+            raise ManifestError(
+                path,
+                f"{obj.ref} is already defined at {self.seen[ident].location}; one would replace the other",
+                document=index,
+                field="metadata.name",
+            )
+        self.seen[ident] = entry
+        self.objects.append(entry)
+
+
+def read_manifests(paths: Iterable[str | Path]) -> Manifests:
+    """Every ModelAlias in ``paths``, with every problem in ``errors`` (nothing is raised for bad input).
+
+    A file that cannot be read or parsed is one error and the reading goes on with the next file; within
+    a file, each bad document is one error. A path that does not exist is an error too."""
+    reading = _Reading()
+    files: list[Path] = []
+    taken: set[Path] = set()
+    for raw_path in paths:
+        try:
+            found = find_manifest_files([raw_path])
+        except ManifestError as exc:
+            reading.errors.append(exc)
+            continue
+        for file in found:
+            if file.resolve() not in taken:
+                taken.add(file.resolve())
+                files.append(file)
     for file in files:
         path = str(file)
-        for index, doc in enumerate(_documents(file)):
-            if doc is None:
-                continue
-            for raw, item in _objects_in(doc, path, index):
-                if not _is_model_alias(raw, path, index, item):
-                    skipped += 1
-                    continue
-                try:
-                    obj = resources.parse_object(raw)
-                except resources.InvalidObjectError as exc:
-                    prefix = "" if item is None else f"items.{item}."
-                    raise ManifestError(path, exc.message, document=index, field=prefix + exc.field) from None
-                entry = LoadedObject(obj=obj, path=path, document=index, item=item)
-                ident = (obj.metadata.namespace, obj.metadata.name)
-                if ident in seen:
-                    raise ManifestError(
-                        path,
-                        f"{obj.ref} is already defined at {seen[ident].location}; one would replace the other",
-                        document=index,
-                        field="metadata.name",
-                    )
-                seen[ident] = entry
-                loaded.append(entry)
-    return Manifests(objects=tuple(loaded), files=tuple(str(f) for f in files), skipped=skipped)
+        documents, stopped = _documents(file)
+        for index, doc in enumerate(documents):
+            if doc is not None:
+                reading.document(doc, path, index)
+        if stopped is not None:
+            reading.errors.append(stopped)
+    return Manifests(
+        objects=tuple(reading.objects),
+        files=tuple(str(f) for f in files),
+        skipped=reading.skipped,
+        notes=tuple(reading.notes),
+        errors=tuple(reading.errors),
+    )
+
+
+def load_manifests(paths: Iterable[str | Path]) -> Manifests:
+    """Every ModelAlias in ``paths``; raises :class:`ManifestErrors` (every problem) on bad input."""
+    loaded = read_manifests(paths)
+    if loaded.errors:
+        raise ManifestErrors(loaded.errors)
+    return loaded
 
 
 def load_secrets_dir(directory: str | Path) -> dict[str, CredentialInfo]:

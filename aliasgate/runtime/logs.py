@@ -2,7 +2,8 @@
 the same way, and secret redaction as the last step before rendering.
 
 One pipeline for both planes: ``python -m gateway`` logs to stdout, ``python -m controller`` to stderr,
-the ``aliasgate`` command to stdout in console form. Bodies and headers are never logged wholesale.
+the ``aliasgate`` command to stdout in console form (coloured only on a terminal, so files and pipes get
+plain text; ``NO_COLOR`` turns colour off there too). Bodies and headers are never logged wholesale.
 Exceptions are rendered without frame locals, and every event passes :mod:`aliasgate.runtime.redaction`
 last (credential-named keys blanked at any depth, credential-looking text masked, size capped), in case
 a future call site gets it wrong.
@@ -11,6 +12,7 @@ a future call site gets it wrong.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from typing import Any, Literal, TextIO
@@ -21,7 +23,7 @@ from structlog.typing import EventDict, Processor, WrappedLogger
 
 from aliasgate.runtime.redaction import redact_event, render_exception
 
-__all__ = ["SECRET_KEYS", "Stream", "configure_logging", "redact_secrets"]
+__all__ = ["SECRET_KEYS", "Stream", "configure_logging", "redact_secrets", "wants_colour"]
 
 SECRET_KEYS = frozenset(
     {"authorization", "api_key", "apikey", "access_token", "refresh_token", "token", "password", "secret"}
@@ -79,6 +81,18 @@ def _json_logger(name: Stream) -> WrappedLogger:
     return structlog.PrintLogger(stream) if buffer is None else structlog.BytesLogger(buffer)
 
 
+def wants_colour(stream: TextIO) -> bool:
+    """Colour escapes only for a person at a terminal: never into a file, a pipe or a log collector,
+    and not when ``NO_COLOR`` is set (https://no-color.org)."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty()) if callable(isatty) else False
+    except ValueError:  # a closed stream
+        return False
+
+
 def configure_logging(*, level: str = "info", json: bool = True, cache: bool = True, stream: Stream = "stdout") -> None:
     """Configure structlog and stdlib logging once per process (tests pass ``cache=False``).
 
@@ -94,7 +108,9 @@ def configure_logging(*, level: str = "info", json: bool = True, cache: bool = T
     renderer: Processor = (
         structlog.processors.JSONRenderer(serializer=_orjson_dumps)
         if json
-        else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
+        else structlog.dev.ConsoleRenderer(
+            colors=wants_colour(_stream(stream)), exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[

@@ -8,8 +8,8 @@ deterministic functions of the last user text; directives in that text (``#tool`
 (:meth:`Simulator.enqueue`, ``POST /_sim/faults``) applies the same behaviours without touching the text.
 
 Routes work under any prefix, so one simulator plays several base URLs: a prefix containing ``/codex``
-behaves as ``chatgpt.com/backend-api/codex`` (SSE only, the 400 ``{"detail": ...}`` quirks of the bridge
-spec §5.2, 403 on chat completions), any other prefix as ``api.openai.com/v1``.
+behaves as ``chatgpt.com/backend-api/codex`` (SSE only, the 400 ``{"detail": ...}`` quirks listed in
+docs/bridge.md, 403 on chat completions), any other prefix as ``api.openai.com/v1``.
 
 Usage accounting: ``input_tokens`` is the word count of the last user text, ``output_tokens`` the number of
 answer deltas actually sent (text, refusal or tool-argument deltas), ``reasoning_tokens`` 2 with ``#reason``.

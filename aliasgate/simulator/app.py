@@ -167,7 +167,7 @@ async def _responses_json(request: web.Request, script: ResponsesScript, steps: 
 
 async def _post_chat_completions(request: web.Request, *, codex: bool) -> web.StreamResponse:
     if codex:
-        # ChatGPT's codex endpoint serves only the Responses API (DESIGN §1: chat requests get 403).
+        # ChatGPT's codex endpoint serves only the Responses API (chat requests get 403).
         sim = request.app[simulator_key]
         body, _ = await _read_json(request)
         _record(sim, request, body)

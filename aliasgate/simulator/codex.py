@@ -1,5 +1,5 @@
-"""ChatGPT's codex backend (``chatgpt.com/backend-api/codex``) as the bridge spec §5.2 describes it: what it
-refuses in a Responses body, each refusal a 400 ``{"detail": ...}``. Pure; the handlers answer with it."""
+"""ChatGPT's codex backend (``chatgpt.com/backend-api/codex``) as docs/bridge.md (Request mapping) describes
+it: what it refuses in a Responses body, each refusal a 400 ``{"detail": ...}``. Pure; the handlers answer with it."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ CODEX_UNSUPPORTED_PARAMETERS: Final = (
     "safety_identifier",
     "top_logprobs",
 )
-"""Body fields the codex backend refuses with ``Unsupported parameter: <p>`` (bridge spec §5.2)."""
+"""Body fields the codex backend refuses with ``Unsupported parameter: <p>`` (docs/bridge.md, Request mapping)."""
 
 
 def is_codex_prefix(prefix: str) -> bool:
@@ -27,7 +27,7 @@ def is_codex_prefix(prefix: str) -> bool:
 
 
 def codex_body_error(body: dict[str, Any]) -> str | None:
-    """The first codex rule ``body`` breaks (bridge spec §5.2), as the backend's ``detail`` string."""
+    """The first codex rule ``body`` breaks (docs/bridge.md, Request mapping), as the backend's ``detail`` string."""
     if not isinstance(body.get("input"), list):
         return "Input must be a list"
     if body.get("stream") is not True:

@@ -1,4 +1,4 @@
-"""The conflict engine (DESIGN §3): the full set of ModelAlias objects → routing table + verdicts.
+"""The conflict engine (docs/conflict-rules.md): the full set of ModelAlias objects → routing table + verdicts.
 
 Pure, deterministic and order-independent: the same set in any order, with any duplicates, gives the
 same :class:`Resolution`. No I/O, no clock, no Kubernetes imports. This docstring is the rule spec; the
@@ -58,36 +58,12 @@ from controller.conflicts.credentials import (
 )
 from controller.conflicts.memo import ResolveMemo
 from controller.conflicts.objects import InvalidAlias, parse_or_invalid
-from controller.conflicts.reasons import (
-    REASON_ACCEPTED,
-    REASON_ALIAS_IN_USE,
-    REASON_BACKEND_CONFLICT,
-    REASON_CREDENTIALS_NOT_CHECKED,
-    REASON_CREDENTIALS_NOT_FOUND,
-    REASON_CREDENTIALS_NOT_PERMITTED,
-    REASON_FALLBACK_NOT_FOUND,
-    REASON_INVALID_SPEC,
-    REASON_MODE_DOWNGRADE_REJECTED,
-    REASON_RESOLVED_REFS,
-    REASON_UNSUPPORTED_MODE,
-    Reason,
-)
+from controller.conflicts.reasons import Reason
 from controller.conflicts.resolving import resolve
 from controller.conflicts.verdicts import Resolution, Verdict
 
 __all__ = [
     "ALLOWED_NAMESPACES_ANNOTATION",
-    "REASON_ACCEPTED",
-    "REASON_ALIAS_IN_USE",
-    "REASON_BACKEND_CONFLICT",
-    "REASON_CREDENTIALS_NOT_CHECKED",
-    "REASON_CREDENTIALS_NOT_FOUND",
-    "REASON_CREDENTIALS_NOT_PERMITTED",
-    "REASON_FALLBACK_NOT_FOUND",
-    "REASON_INVALID_SPEC",
-    "REASON_MODE_DOWNGRADE_REJECTED",
-    "REASON_RESOLVED_REFS",
-    "REASON_UNSUPPORTED_MODE",
     "CredentialInfo",
     "InvalidAlias",
     "Reason",

@@ -6,12 +6,7 @@ from typing import Any
 
 from controller.conflicts.checks import Entry, credential_problem
 from controller.conflicts.memo import ResolveMemo
-from controller.conflicts.reasons import (
-    REASON_ACCEPTED,
-    REASON_CREDENTIALS_NOT_FOUND,
-    REASON_CREDENTIALS_NOT_PERMITTED,
-    Rejection,
-)
+from controller.conflicts.reasons import Rejection
 from controller.conflicts.recording import Output, source_ref
 from controller.conflicts.verdicts import Refs, Resolution, Verdict
 from controller.resources import PROVIDER_MODES, ModelAlias, ModelAliasSpec
@@ -113,7 +108,7 @@ def accepted_route(entry: Entry, mode: ApiMode, refs: Refs, shared: dict[Any, Ro
         generation=obj.metadata.generation,
         alias=entry.alias,
         accepted=True,
-        reason=REASON_ACCEPTED,
+        reason="Accepted",
         message=f"serves alias {entry.alias!r} on backend {entry.key} in {mode} mode{inherited}",
         backend_key=entry.key,
         resolved_mode=mode,
@@ -178,7 +173,7 @@ def assemble(
         if entry.rejection is not None and entry.ref not in out.verdicts:  # phase 2's rejections
             out.reject(entry.obj, entry.alias, entry.key, entry.rejection, out.references(entry.obj, None))
     for obj, alias, key, rejection in out.statics:
-        if rejection[0] in (REASON_CREDENTIALS_NOT_FOUND, REASON_CREDENTIALS_NOT_PERMITTED):
+        if rejection[0] in ("CredentialsNotFound", "CredentialsNotPermitted"):
             credential_rejection: Rejection | None = rejection
         elif out.credentials is not None:
             credential_rejection = credential_problem(obj, out.credentials)

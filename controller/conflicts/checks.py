@@ -7,13 +7,7 @@ from dataclasses import dataclass
 
 from controller.conflicts.credentials import ALLOWED_NAMESPACES_ANNOTATION, CredentialInfo
 from controller.conflicts.objects import InvalidAlias, age_of
-from controller.conflicts.reasons import (
-    REASON_CREDENTIALS_NOT_FOUND,
-    REASON_CREDENTIALS_NOT_PERMITTED,
-    REASON_INVALID_SPEC,
-    REASON_UNSUPPORTED_MODE,
-    Rejection,
-)
+from controller.conflicts.reasons import Rejection
 from controller.conflicts.recording import Output
 from controller.resources import (
     DEFAULT_BASE_URLS,
@@ -69,22 +63,17 @@ def spec_problem(spec: ModelAliasSpec, alias: str) -> str | None:
                     f"(the upstream model is spec.backend.model; streaming follows the client); remove it"
                 )
     health = spec.health_check
-    if (
-        health is not None
-        and health.timeout_seconds is not None
-        and health.interval_seconds is not None
-        and health.timeout_seconds > health.interval_seconds
-    ):
+    if health is not None and _exceeds(health.timeout_seconds, health.interval_seconds):
         return "spec.healthCheck.timeoutSeconds: must not exceed spec.healthCheck.intervalSeconds"
     timeouts = spec.timeouts
-    if (
-        timeouts is not None
-        and timeouts.connect_seconds is not None
-        and timeouts.read_seconds is not None
-        and timeouts.connect_seconds > timeouts.read_seconds
-    ):
+    if timeouts is not None and _exceeds(timeouts.connect_seconds, timeouts.read_seconds):
         return "spec.timeouts.connectSeconds: must not exceed spec.timeouts.readSeconds"
     return None
+
+
+def _exceeds(part: float | None, whole: float | None) -> bool:
+    """Whether a duration that must fit inside another is longer than it; an unset one always fits."""
+    return part is not None and whole is not None and part > whole
 
 
 def credential_problem(obj: ModelAlias, credentials: Mapping[str, CredentialInfo]) -> Rejection | None:
@@ -94,13 +83,13 @@ def credential_problem(obj: ModelAlias, credentials: Mapping[str, CredentialInfo
     info = credentials.get(name)
     if info is None:
         return (
-            REASON_CREDENTIALS_NOT_FOUND,
+            "CredentialsNotFound",
             f"credentials Secret {name!r} (spec.backend.credentials) does not exist in the gateway namespace; "
             "create it or fix the name",
         )
     if not info.permits(obj.metadata.namespace):
         return (
-            REASON_CREDENTIALS_NOT_PERMITTED,
+            "CredentialsNotPermitted",
             f"credentials Secret {name!r} does not allow namespace {obj.metadata.namespace!r} "
             f"(annotation {ALLOWED_NAMESPACES_ANNOTATION}); add the namespace there or use other credentials",
         )
@@ -142,11 +131,11 @@ def static_check(obj: ModelAlias, url_cache: dict[str, str | InvalidObjectError]
             key = backend_key(backend.provider, base_url, backend.model)
     rejection: Rejection | None = None
     if problem is not None:
-        rejection = (REASON_INVALID_SPEC, problem)
+        rejection = ("InvalidSpec", problem)
     elif spec.mode is not None and spec.mode not in PROVIDER_MODES[backend.provider]:
         served = " and ".join(sorted(PROVIDER_MODES[backend.provider]))
         rejection = (
-            REASON_UNSUPPORTED_MODE,
+            "UnsupportedMode",
             f"provider {backend.provider} serves only the {served} mode, so mode {spec.mode} cannot work on "
             f"backend {key}; remove spec.mode (the alias then inherits the backend's mode) or set it to {served}",
         )

@@ -6,13 +6,7 @@ from collections.abc import Mapping
 
 from controller.conflicts.credentials import CredentialInfo
 from controller.conflicts.objects import InvalidAlias
-from controller.conflicts.reasons import (
-    REASON_CREDENTIALS_NOT_CHECKED,
-    REASON_FALLBACK_NOT_FOUND,
-    REASON_INVALID_SPEC,
-    REASON_RESOLVED_REFS,
-    Rejection,
-)
+from controller.conflicts.reasons import Rejection
 from controller.conflicts.verdicts import Refs, Verdict
 from controller.resources import ModelAlias
 from gateway.routing.table import RejectedAlias, SourceRef
@@ -41,7 +35,7 @@ class Output:
             kept = tuple(name for name in declared if name in self.accepted_aliases)
             return Refs(
                 False,
-                REASON_FALLBACK_NOT_FOUND,
+                "FallbackNotFound",
                 f"fallback alias(es) {', '.join(repr(n) for n in missing)} (spec.fallbacks) are not accepted "
                 f"aliases; the route skips them until they are",
                 kept,
@@ -49,41 +43,31 @@ class Output:
         if self.credentials is None:
             return Refs(
                 None,
-                REASON_CREDENTIALS_NOT_CHECKED,
+                "CredentialsNotChecked",
                 "fallbacks resolve; credentials were not checked (credentials Secrets not visible)",
                 declared,
             )
-        return Refs(True, REASON_RESOLVED_REFS, "credentials and fallbacks resolve", declared)
+        return Refs(True, "ResolvedRefs", "credentials and fallbacks resolve", declared)
 
     def reject_invalid(self, obj: InvalidAlias) -> None:
         message = f"{obj.field}: {obj.message}" if obj.field else obj.message
-        self.verdicts[f"{obj.namespace}/{obj.name}"] = Verdict(
-            namespace=obj.namespace,
-            name=obj.name,
-            uid=obj.uid,
-            generation=obj.generation,
-            alias=obj.alias,
-            accepted=False,
-            reason=REASON_INVALID_SPEC,
-            message=message,
-            backend_key=None,
-            resolved_mode=None,
-            refs_resolved=None,
-            refs_reason=REASON_INVALID_SPEC,
-            refs_message="references are not checked while the spec is invalid",
-        )
         source = SourceRef(namespace=obj.namespace, name=obj.name, uid=obj.uid, generation=obj.generation)
-        self.rejected.append(
-            RejectedAlias(alias=obj.alias or obj.name, source=source, reason=REASON_INVALID_SPEC, message=message)
-        )
+        unchecked = Refs(None, "InvalidSpec", "references are not checked while the spec is invalid")
+        self._record(source, obj.alias, obj.alias or obj.name, None, ("InvalidSpec", message), unchecked)
 
     def reject(self, obj: ModelAlias, alias: str, key: str | None, rejection: Rejection, refs: Refs) -> None:
+        self._record(source_ref(obj), alias, alias, key, rejection, refs)
+
+    def _record(
+        self, source: SourceRef, alias: str | None, listed_as: str, key: str | None, rejection: Rejection, refs: Refs
+    ) -> None:
+        """One rejection, twice: the object's verdict and its ``table.rejected`` entry (under ``listed_as``)."""
         reason, message = rejection
-        self.verdicts[obj.ref] = Verdict(
-            namespace=obj.metadata.namespace,
-            name=obj.metadata.name,
-            uid=obj.metadata.uid,
-            generation=obj.metadata.generation,
+        self.verdicts[f"{source.namespace}/{source.name}"] = Verdict(
+            namespace=source.namespace,
+            name=source.name,
+            uid=source.uid,
+            generation=source.generation,
             alias=alias,
             accepted=False,
             reason=reason,
@@ -94,7 +78,7 @@ class Output:
             refs_reason=refs.reason,
             refs_message=refs.message,
         )
-        self.rejected.append(RejectedAlias(alias=alias, source=source_ref(obj), reason=reason, message=message))
+        self.rejected.append(RejectedAlias(alias=listed_as, source=source, reason=reason, message=message))
 
 
 def source_ref(obj: ModelAlias) -> SourceRef:

@@ -25,7 +25,7 @@ def resolve(
     generation: int = 0,
     memo: ResolveMemo | None = None,
 ) -> Resolution:
-    """Apply every rule of DESIGN §3 (in the order of the package docstring).
+    """Apply every rule of docs/conflict-rules.md (in the order of the package docstring).
 
     ``credentials=None`` means they could not be checked; ``generation`` is the table's generation;
     ``memo`` (optional) carries unchanged routes over from the caller's previous resolution.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from controller.conflicts.checks import Entry
-from controller.conflicts.reasons import REASON_ALIAS_IN_USE, REASON_BACKEND_CONFLICT, REASON_MODE_DOWNGRADE_REJECTED
 from controller.resources import PROVIDER_MODES
 
 __all__ = ["agree_on_backends", "explain_rejections", "solve_modes_and_names"]
@@ -45,7 +44,7 @@ def agree_on_backends(entries: list[Entry]) -> list[Entry]:
             else:
                 continue
             entry.rejection = (
-                REASON_BACKEND_CONFLICT,
+                "BackendConflict",
                 f"backend {key} already uses {what} {_shown(value)}, set by {_describe(members[0])}, its oldest "
                 f"alias; aliases sharing a backend must agree on spec.backend.credentials and "
                 f"spec.backend.apiVersion, so use the same value or point this alias at another backend",
@@ -115,7 +114,7 @@ def explain_rejections(live: list[Entry], winners: dict[str, Entry]) -> None:
             named = sorted(holders.get(entry.key, []))
             held = f"held there by {_named(named)}" if named else "its provider serves only Responses"
             entry.rejection = (
-                REASON_MODE_DOWNGRADE_REJECTED,
+                "ModeDowngradeRejected",
                 f"backend {entry.key} is in Responses mode, {held}; mode chat would "
                 f"downgrade it for every alias on it. Remove spec.mode (the alias then inherits responses and "
                 f"the gateway bridges chat requests) or point spec.backend at another backend",
@@ -126,7 +125,7 @@ def explain_rejections(live: list[Entry], winners: dict[str, Entry]) -> None:
             created = winner.obj.metadata.creation_timestamp
             since = f"created {created}" if created else "no creationTimestamp either"
             entry.rejection = (
-                REASON_ALIAS_IN_USE,
+                "AliasInUse",
                 f"alias {entry.alias!r} is already served by {winner.ref} ({since}), which takes "
                 f"precedence (oldest first, then namespace/name); rename spec.alias or delete the other object",
             )

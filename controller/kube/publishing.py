@@ -1,4 +1,4 @@
-"""Publishes the routing table into the ConfigMap the controller owns (DESIGN §4); called by the reconciler.
+"""Publishes the routing table into the ConfigMap the controller owns (docs/controller.md, "How it works"); called by the reconciler.
 
 The ConfigMap's form (``data["table.json"]``, or gzipped ``binaryData["table.json.gz"]`` past a size
 threshold, the sha256/generation annotations, the inflation cap) is the contract's

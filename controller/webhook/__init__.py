@@ -1,4 +1,4 @@
-"""The validating admission webhook for ModelAlias (DESIGN §3): judge a write before it is stored.
+"""The validating admission webhook for ModelAlias (docs/controller.md, "Admission webhook"): judge a write before it is stored.
 
 - :mod:`controller.webhook.admission`: the pure decision (the conflict engine on "the inventory as it
   would be after this write", compared with the inventory as it is).

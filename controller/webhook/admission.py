@@ -1,4 +1,4 @@
-"""Admission review of a ModelAlias against the current inventory (DESIGN §3, validating webhook).
+"""Admission review of a ModelAlias against the current inventory (docs/controller.md, "Admission webhook").
 
 Pure: runs the same conflict engine as the reconciler on "the inventory as it would be after this
 write" and compares it with the inventory as it is. A write is denied when the object itself would
@@ -14,10 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller.conflicts import (
-    REASON_ALIAS_IN_USE,
-    REASON_INVALID_SPEC,
-    REASON_MODE_DOWNGRADE_REJECTED,
-    REASON_UNSUPPORTED_MODE,
     InvalidAlias,
     Reason,
     Verdict,
@@ -27,9 +23,7 @@ from controller.resources import InvalidObjectError, ModelAlias, parse_object
 
 __all__ = ["DENIED_REASONS", "AdmissionDecision", "review"]
 
-DENIED_REASONS: frozenset[Reason] = frozenset(
-    {REASON_MODE_DOWNGRADE_REJECTED, REASON_ALIAS_IN_USE, REASON_UNSUPPORTED_MODE, REASON_INVALID_SPEC}
-)
+DENIED_REASONS: frozenset[Reason] = frozenset({"ModeDowngradeRejected", "AliasInUse", "UnsupportedMode", "InvalidSpec"})
 """Reasons that deny a write outright: the object could never be accepted as written."""
 
 

@@ -1,4 +1,4 @@
-"""The controller's HTTPS listener for the validating admission webhook (DESIGN §3).
+"""The controller's HTTPS listener for the validating admission webhook (docs/controller.md, "Admission webhook").
 
 Every replica serves it, leader or not: followers watch too, so their inventory is as warm as the
 leader's. The API server only calls HTTPS webhooks, so the listener needs a certificate; cert-manager

@@ -1,10 +1,12 @@
-"""The Responses bridge: Chat Completions callers served by OpenAI Responses backends (pure; no I/O).
+"""The Responses bridge, both ways, between Chat Completions and OpenAI Responses (pure; no I/O).
 
 Unlike other packages, this one re-exports its public names: it is the interface the gateway handlers code
-against (see docs/bridge.md). Modules: `chat_responses_request` (chat request → Responses request),
-`chat_responses` (Responses answer → one chat completion), `chat_responses_stream` (stream translator), `shaping` (per-provider request rules), `input_normalisation`,
-`recovery` (rebuild an empty terminal output), `folding` (`/v1/responses` pass-through helpers), `usage`,
-`errors`, `events` (SSE events → dicts).
+against (see docs/bridge.md). Forward (chat callers, Responses backends): `chat_responses_request` (chat
+request → Responses request), `chat_responses` (Responses answer → one chat completion),
+`chat_responses_stream` (stream translator), `shaping` (per-provider request rules), `input_normalisation`,
+`recovery` (rebuild an empty terminal output), `folding` (`/v1/responses` pass-through helpers). Reverse
+(Responses callers, chat backends): `responses_chat_request`, `responses_chat_tools`, `responses_chat` (chat
+answer → Response), `responses_chat_stream`. Shared: `usage`, `errors`, `events` (SSE events → dicts).
 """
 
 from gateway.bridge.chat_responses import FoldResult, chat_completion_from_response, fold_chat_completion
@@ -21,6 +23,14 @@ from gateway.bridge.events import decode_events, parse_event_data, parse_events
 from gateway.bridge.folding import ResponseFolder, ResponseFoldResult, ResponsesStreamRecovery
 from gateway.bridge.input_normalisation import normalize_input
 from gateway.bridge.recovery import RecoveryOutcome, RecoverySource
+from gateway.bridge.responses_chat import (
+    ResponseFrame,
+    ResponseResult,
+    response_from_chat_completion,
+    usage_from_chat,
+)
+from gateway.bridge.responses_chat_request import ChatRequestPlan, to_chat_request
+from gateway.bridge.responses_chat_stream import ChatToResponsesStream
 from gateway.bridge.shaping import CODEX_BASE_INSTRUCTIONS, prepare_responses_request, probe_request, shape_for_provider
 from gateway.bridge.usage import usage_to_chat
 
@@ -28,11 +38,15 @@ __all__ = [
     "CODEX_BASE_INSTRUCTIONS",
     "BridgeRequestError",
     "ChatError",
+    "ChatRequestPlan",
+    "ChatToResponsesStream",
     "FoldResult",
     "RecoveryOutcome",
     "RecoverySource",
     "ResponseFoldResult",
     "ResponseFolder",
+    "ResponseFrame",
+    "ResponseResult",
     "ResponsesStreamRecovery",
     "ResponsesToChatStream",
     "chat_completion_from_response",
@@ -46,8 +60,11 @@ __all__ = [
     "parse_events",
     "prepare_responses_request",
     "probe_request",
+    "response_from_chat_completion",
     "shape_for_provider",
     "stream_truncated_error",
+    "to_chat_request",
     "to_responses_request",
+    "usage_from_chat",
     "usage_to_chat",
 ]

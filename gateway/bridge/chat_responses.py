@@ -20,6 +20,8 @@ Policies (see also docs/bridge.md):
   without summary text contributes its `reasoning_text` content instead; absent when there is none.
 * Tool calls use `call_id` as the chat id; `custom_tool_call` becomes a function call whose arguments are its
   `input`.
+* `usage` is absent when the upstream reported none (never a usage of zeros); `created` is `int(created_at)`,
+  or the caller-supplied receive time when the upstream sent none.
 * `reasoning_items` (LiteLLM-style extension): reasoning items that carry `encrypted_content` (codex sends it
   because we ask via `include`), so a client that echoes the assistant message back gets multi-turn reasoning
   with `store: false`; the request mapping replays them before that assistant turn. Streams do not carry them
@@ -206,13 +208,13 @@ def _reasoning_texts(item: dict[str, Any]) -> list[str]:
     ]
 
 
-def _completion(response: dict[str, Any], output: list[Any], *, model: str) -> dict[str, Any]:
+def _completion(response: dict[str, Any], output: list[Any], *, model: str, created: int) -> dict[str, Any]:
     message = message_from_output(output)
-    created = response.get("created_at")
+    upstream_created = created_from(response.get("created_at"))
     completion: dict[str, Any] = {
         "id": str(response.get("id") or ""),
         "object": "chat.completion",
-        "created": created_from(created) or 0,
+        "created": created if upstream_created is None else upstream_created,
         "model": model,
         "choices": [
             {
@@ -232,20 +234,24 @@ def _completion(response: dict[str, Any], output: list[Any], *, model: str) -> d
     return completion
 
 
-def chat_completion_from_response(response: dict[str, Any], *, model: str) -> FoldResult:
-    """An upstream JSON `Response` (non-SSE answer) → chat completion; a failed response → its error."""
+def chat_completion_from_response(response: dict[str, Any], *, model: str, created: int = 0) -> FoldResult:
+    """An upstream JSON `Response` (non-SSE answer) → chat completion; a failed response → its error.
+
+    ``created`` is used when the upstream sent no `created_at` (the gateway passes its receive time)."""
     if response.get("status") == "failed" or isinstance(response.get("error"), dict):
         error = errors.error_from_event({"type": "response.failed", "response": response})
         return FoldResult(completion=None, error=error, recovery=NOT_NEEDED, usage=None)
     output = response.get("output")
     items = output if isinstance(output, list) else []
     recovery = NOT_NEEDED if items else RecoveryOutcome(source=None, unrecoverable=True)
-    completion = _completion(response, items, model=model)
+    completion = _completion(response, items, model=model, created=created)
     return FoldResult(completion=completion, error=None, recovery=recovery, usage=completion.get("usage"))
 
 
-def fold_chat_completion(events: Iterable[dict[str, Any]], *, model: str) -> FoldResult:
-    """Upstream SSE events → one chat completion (spec §2, recovery §2.1); EOF without terminal → 502."""
+def fold_chat_completion(events: Iterable[dict[str, Any]], *, model: str, created: int = 0) -> FoldResult:
+    """Upstream SSE events → one chat completion (spec §2, recovery §2.1); EOF without terminal → 502.
+
+    ``created`` is used when the upstream sent no `created_at` (the gateway passes its receive time)."""
     collector = OutputCollector()
     feed = collector.feed
     for event in events:
@@ -261,7 +267,7 @@ def fold_chat_completion(events: Iterable[dict[str, Any]], *, model: str) -> Fol
             if not isinstance(response, dict):
                 response = {"status": "incomplete" if kind == "response.incomplete" else "completed"}
             output, recovery = collector.outcome_for(response.get("output"))
-            completion = _completion(response, output, model=model)
+            completion = _completion(response, output, model=model, created=created)
             return FoldResult(completion=completion, error=None, recovery=recovery, usage=completion.get("usage"))
         if kind is not None or isinstance(event.get("error"), dict):
             return FoldResult(completion=None, error=errors.error_from_event(event), recovery=NOT_NEEDED, usage=None)

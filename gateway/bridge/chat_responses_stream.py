@@ -12,7 +12,10 @@ Rules kept here, in one place:
 * Text, refusal and reasoning are tracked per (output_index, content/summary index) as *what we sent*; done
   events (`output_text.done`, `content_part.done`, `refusal.done`, `output_item.done`, and the terminal
   `response.output`) only emit the missing suffix (`unsent_suffix`, the same for text, refusal, reasoning and
-  tool arguments), so text that arrives only in done events is still delivered.
+  tool arguments), so text that arrives only in done events is still delivered. Items of the terminal
+  `response.output` are matched to what was streamed by item id (`OutputCollector.terminal_indices`), by list
+  position only without a known id, so a terminal output that omits an item does not re-send the next one.
+  Output items without `output_index` take the index the collector resolved for them.
 * Tool calls are keyed by output index (or `item_id`), get a sequential chat `index` in order of first
   appearance, and are announced (id + name) exactly once: on `output_item.added`, else on `output_item.done`,
   else at the terminal event with what the argument events told us.
@@ -97,6 +100,8 @@ class ResponsesToChatStream:
     )
 
     def __init__(self, *, model: str, include_usage: bool, fallback_id: str = "resp_unknown", created: int = 0) -> None:
+        """``created``: the `created` of every chunk when the upstream sends no `created_at` (the gateway passes
+        the time it received the request, as for the non-stream answer)."""
         self._model = model
         self._include_usage = include_usage
         self._id = fallback_id
@@ -222,7 +227,7 @@ class ResponsesToChatStream:
         output = response.get("output")
         _, self._recovery = self._collector.outcome_for(output)
         if isinstance(output, list):
-            for index, item in enumerate(output):
+            for index, item in zip(self._collector.terminal_indices(output), output, strict=True):
                 if isinstance(item, dict):
                     out.extend(self._reconcile_item(index, item))
         for index in sorted(self._calls):
@@ -236,6 +241,8 @@ class ResponsesToChatStream:
         out.append(self._chunk({}, self._finish_reason))
         self._usage = usage.usage_to_chat(response.get("usage"))
         if self._include_usage:
+            # `usage: null` when the upstream reported none, as the non-stream answer then has no usage: a
+            # chunk of zeros would tell the caller the request cost nothing.
             out.append(
                 {
                     "id": self._id,
@@ -243,7 +250,7 @@ class ResponsesToChatStream:
                     "created": self._created,
                     "model": self._model,
                     "choices": [],
-                    "usage": self._usage or usage.usage_to_chat({}),
+                    "usage": self._usage,
                 }
             )
         self._done = True
@@ -263,7 +270,7 @@ class ResponsesToChatStream:
         item = event.get("item")
         if not isinstance(item, dict):
             return []
-        index = self._index(event, item)
+        index = self._collector.item_index
         kind = item.get("type")
         if kind in ("function_call", "custom_tool_call"):
             call = self._calls.get(index)
@@ -283,13 +290,7 @@ class ResponsesToChatStream:
         item = event.get("item")
         if not isinstance(item, dict):
             return []
-        return self._reconcile_item(self._index(event, item), item)
-
-    def _index(self, event: dict[str, Any], item: dict[str, Any]) -> int:
-        index = event.get("output_index")
-        if type(index) is int:
-            return index
-        return self._collector.index_of({"item_id": item.get("id")})
+        return self._reconcile_item(self._collector.item_index, item)
 
     def _reconcile_item(self, index: int, item: dict[str, Any]) -> list[dict[str, Any]]:
         """Emit whatever a complete item holds that we have not sent yet."""

@@ -143,7 +143,9 @@ def _str_or_none(value: object) -> str | None:
     return None
 
 
-def _from_error_object(error: dict[str, Any], *, default_status: int | None) -> ChatError:
+def _from_error_object(
+    error: dict[str, Any], *, default_status: int | None, header_retry: float | None = None
+) -> ChatError:
     code = _str_or_none(error.get("code"))
     upstream_type = _str_or_none(error.get("type"))
     status = default_status if default_status is not None else status_for_error_code(error.get("code"))
@@ -154,6 +156,8 @@ def _from_error_object(error: dict[str, Any], *, default_status: int | None) -> 
     resets = error.get("resets_in_seconds")
     if isinstance(resets, int | float) and not isinstance(resets, bool) and resets >= 0:
         retry_after = float(resets)
+    elif header_retry is not None:
+        retry_after = header_retry
     elif status == 429:
         retry_after = _retry_after_from_message(message)
     return ChatError(
@@ -166,33 +170,38 @@ def _from_error_object(error: dict[str, Any], *, default_status: int | None) -> 
     )
 
 
-def _parse_retry_after(header: str | None) -> float | None:
-    """Delta-seconds form only: the HTTP-date form would need a clock, which pure code does not have."""
+def _parse_retry_after(header: str | None, *, unit: float = 1.0) -> float | None:
+    """Delta-seconds form only (``unit`` 0.001 for ``retry-after-ms``): the HTTP-date form would need a clock,
+    which pure code does not have (the upstream client converts one before calling here)."""
     if header is None:
         return None
     try:
         value = float(header.strip())
     except ValueError:
         return None
-    return value if value >= 0 else None
+    return value * unit if 0 <= value < float("inf") else None
 
 
-def error_from_upstream_http(status: int, body: bytes, *, retry_after_header: str | None = None) -> ChatError:
-    """Upstream HTTP error (before any SSE) → ChatError, keeping the upstream status (spec §4.2)."""
+def error_from_upstream_http(
+    status: int, body: bytes, *, retry_after_header: str | None = None, retry_after_ms_header: str | None = None
+) -> ChatError:
+    """Upstream HTTP error (before any SSE) → ChatError, keeping the upstream status (spec §4.2).
+
+    The wait a client is told (``retry_after``) is a codex ``resets_in_seconds`` when the body has one, else
+    the upstream's ``retry-after-ms`` or ``Retry-After`` header, else a 429 message's "try again in Ns"."""
     if not 400 <= status <= 599:
         status = 502
     try:
         parsed: object = orjson.loads(body) if body else None
     except orjson.JSONDecodeError:
         parsed = None
-    header_retry = _parse_retry_after(retry_after_header)
+    header_retry = _parse_retry_after(retry_after_ms_header, unit=0.001)
+    if header_retry is None:
+        header_retry = _parse_retry_after(retry_after_header)
     if isinstance(parsed, dict):
         error = parsed.get("error")
         if isinstance(error, dict):
-            found = _from_error_object(error, default_status=status)
-            if found.retry_after is None and header_retry is not None:
-                return _with_retry_after(found, header_retry)
-            return found
+            return _from_error_object(error, default_status=status, header_retry=header_retry)
         detail = parsed.get("detail")
         message = _detail_message(detail)
         if message is not None:
@@ -214,10 +223,6 @@ def error_from_upstream_http(status: int, body: bytes, *, retry_after_header: st
         code=None,
         retry_after=header_retry,
     )
-
-
-def _with_retry_after(error: ChatError, retry_after: float) -> ChatError:
-    return ChatError(error.status, error.message, error.type, error.param, error.code, retry_after)
 
 
 def _detail_message(detail: object) -> str | None:

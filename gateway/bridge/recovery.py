@@ -16,7 +16,14 @@ Per output index, the best evidence wins:
 `RecoveryOutcome.source` names the *weakest* evidence any recovered item needed, so the
 `aliasgate_bridge_recoveries_total{source}` metric shows how degraded the stream was. `unrecoverable` is True
 when the terminal output was empty and nothing at all could be rebuilt (whether or not the stream showed
-output events): the caller then gets an empty assistant turn, and operators get a counter.
+output events): the bridge translates an empty assistant turn, which the gateway refuses to pass on as a
+success for a completed answer (``empty_upstream_response``), and operators get a counter.
+
+A terminal output that is not empty is matched to what the stream showed **by item id**
+(`terminal_indices`), by list position only for an item without an id or with one the stream never named
+(some proxies rotate ids on every event). When every terminal item's id was streamed and the stream showed
+further items that the terminal output omits, those are rebuilt and put back at their streamed place, so a
+non-streaming answer holds what a streaming caller was already sent.
 """
 
 from __future__ import annotations
@@ -63,6 +70,7 @@ class OutputCollector:
         "_index_by_id",
         "_item_ids",
         "annotations",
+        "item_index",
         "items_added",
         "items_done",
         "refusal_deltas",
@@ -92,6 +100,8 @@ class OutputCollector:
         self._done_names: dict[int, str] = {}
         self._index_by_id: dict[str, int] = {}
         self._item_ids: dict[int, str] = {}
+        self.item_index = 0
+        """Output index of the last `output_item.added`/`.done` fed (its own, or the one resolved for it)."""
 
     # ---- feeding -------------------------------------------------------------------------------------------
 
@@ -141,12 +151,14 @@ class OutputCollector:
     def _item_added(self, event: dict[str, Any]) -> None:
         item = event.get("item")
         if isinstance(item, dict):
-            self.items_added[self._item_index(event, item, self.items_added)] = item
+            self.item_index = index = self._item_index(event, item, self.items_added)
+            self.items_added[index] = item
 
     def _item_done(self, event: dict[str, Any]) -> None:
         item = event.get("item")
         if isinstance(item, dict):
-            self.items_done[self._item_index(event, item, self.items_done)] = item
+            self.item_index = index = self._item_index(event, item, self.items_done)
+            self.items_done[index] = item
 
     def _key(self, event: dict[str, Any], field: str = "content_index") -> Key:
         sub = event.get(field)
@@ -243,15 +255,64 @@ class OutputCollector:
 
     # ---- rebuilding ----------------------------------------------------------------------------------------
 
-    def outcome_for(self, output: object) -> tuple[list[dict[str, Any]], RecoveryOutcome]:
-        """The output to use for a terminal `response.output`: itself when non-empty, else the rebuilt items."""
+    def terminal_indices(self, output: list[Any]) -> list[int]:
+        """The streamed output index of each terminal output item: where its id was seen, else its position."""
+        known = self._index_by_id
+        indices = []
+        for position, item in enumerate(output):
+            item_id = item.get("id") if isinstance(item, dict) else None
+            index = known.get(item_id) if isinstance(item_id, str) else None
+            indices.append(position if index is None else index)
+        return indices
+
+    def outcome_for(self, output: object) -> tuple[list[Any], RecoveryOutcome]:
+        """The output to use for a terminal `response.output`: itself (with any streamed items it omits put
+        back, see the module doc) when non-empty, else the rebuilt items."""
         if isinstance(output, list) and output:
-            return output, NOT_NEEDED
+            return self._completed(output)
         items, source = self.rebuild()
         return items, RecoveryOutcome(source=source, unrecoverable=not items)
 
+    def _completed(self, output: list[Any]) -> tuple[list[Any], RecoveryOutcome]:
+        known = self._index_by_id
+        matched: list[int] = []
+        for item in output:
+            item_id = item.get("id") if isinstance(item, dict) else None
+            index = known.get(item_id) if isinstance(item_id, str) else None
+            if index is None:
+                return output, NOT_NEEDED  # ids are no guide here: the output stands as it is
+            matched.append(index)
+        missing = self._streamed_indices().difference(matched)
+        if not missing:
+            return output, NOT_NEEDED
+        rebuilt, source = self._build(sorted(missing))
+        if not rebuilt:
+            return output, NOT_NEEDED
+        placed = sorted([*zip(matched, output, strict=True), *rebuilt], key=lambda pair: pair[0])
+        return [item for _, item in placed], RecoveryOutcome(source=source)
+
+    def _streamed_indices(self) -> set[int]:
+        indices = set(self.items_done) | set(self.items_added) | set(self._args_done) | set(self._args_deltas)
+        for table in (
+            self.text_done,
+            self.text_deltas,
+            self.refusal_done,
+            self.refusal_deltas,
+            self.summary_done,
+            self.summary_deltas,
+            self.thinking_done,
+            self.thinking_deltas,
+        ):
+            indices.update(oi for oi, _ in table)
+        return indices
+
     def rebuild(self) -> tuple[list[dict[str, Any]], RecoverySource | None]:
         """Items ordered by output index, and the weakest source any of them needed."""
+        built, source = self._build(sorted(self._streamed_indices()))
+        return [item for _, item in built], source
+
+    def _build(self, indices: list[int]) -> tuple[list[tuple[int, dict[str, Any]]], RecoverySource | None]:
+        """The best item for each of `indices` (ascending) that has one, and the weakest source used."""
         parts: dict[int, set[int]] = {}
         for table in (self.text_done, self.text_deltas, self.refusal_done, self.refusal_deltas):
             for oi, ci in table:
@@ -265,13 +326,12 @@ class OutputCollector:
             for oi, ci in table:
                 raw.setdefault(oi, set()).add(ci)
         calls = set(self._args_done) | set(self._args_deltas)
-        indices = sorted(set(self.items_done) | set(self.items_added) | set(parts) | set(thoughts) | set(raw) | calls)
         rank = 0
-        items: list[dict[str, Any]] = []
+        items: list[tuple[int, dict[str, Any]]] = []
         for oi in indices:
             done = self.items_done.get(oi)
             if done is not None:
-                items.append(done)
+                items.append((oi, done))
                 rank = max(rank, 1)
                 continue
             added = self.items_added.get(oi) or {}
@@ -284,7 +344,7 @@ class OutputCollector:
             elif kind == "reasoning" or (kind is None and (oi in thoughts or oi in raw)):
                 built = self._reasoning(oi, added, thoughts.get(oi, set()), raw.get(oi, set()))
             if built is not None:
-                items.append(built[0])
+                items.append((oi, built[0]))
                 rank = max(rank, built[1])
         return items, _SOURCES[rank]
 

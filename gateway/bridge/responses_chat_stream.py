@@ -27,7 +27,8 @@ reason, on `[DONE]`, or at EOF after the finish reason (the usage is then whatev
 
 Failures end the stream with one `response.failed` whose `response.error` carries the upstream's code (or,
 when it gave none, `rate_limit_exceeded` / `invalid_prompt` / `server_error` by status) and message:
-an upstream error frame, an unparseable frame, or EOF before any finish reason (502-class). `started` says
+an upstream error frame, an unparseable frame, EOF before any finish reason (502-class), or a failure the
+gateway met reading the upstream (a stall, a broken connection), passed to `fail`. `started` says
 whether anything beyond the prelude was sent, so the gateway can still answer a plain HTTP error instead.
 """
 
@@ -274,6 +275,16 @@ class ChatToResponsesStream:
             self._fail(out, errors.stream_truncated_error())
         else:
             self._complete(out)
+        return out
+
+    def fail(self, error: errors.ChatError) -> list[dict[str, Any]]:
+        """End the stream with `error` (an upstream that stalled or broke off mid-stream, as the gateway saw it):
+        one `response.failed`, like a failure the chunks themselves carried."""
+        if self._done:
+            return []
+        out: list[dict[str, Any]] = []
+        self._open(out)
+        self._fail(out, error)
         return out
 
     # ---- events --------------------------------------------------------------------------------------------

@@ -10,7 +10,10 @@ Providers (DESIGN §2): `chatgpt` (the codex backend), `openai`, `azure-openai`,
   Everything else outside the backend's allow-list is **dropped**, deliberately and documented: the codex
   backend rejects `max_output_tokens`, `temperature`, `top_p`, `metadata`, `user`, `safety_identifier`,
   `top_logprobs`, `prompt_cache_retention`, `stream_options`, ... . Unlike LiteLLM we keep `parallel_tool_calls`
-  and `prompt_cache_key`, which Codex CLI itself sends.
+  and `prompt_cache_key`, which Codex CLI itself sends. The backend stores nothing (`store: false`), and answers
+  an opaque 404 for anything that must be looked up: `previous_response_id`, `item_reference` items, reasoning
+  items by id without their `encrypted_content`. Those are a 400 here, before anything is sent, telling the
+  caller to send the whole conversation.
 * `openai` / `azure-openai`: `max_output_tokens` raised to the API minimum of 16; `user` truncated to 64 chars.
 * `openai-compatible`: unchanged.
 """
@@ -72,7 +75,39 @@ def _developer(item: object) -> object:
     return item
 
 
+_SEND_FULL_CONVERSATION = (
+    "the codex backend stores no responses or items (aliasgate sends it `store: false`), so it cannot resolve "
+    "earlier responses or items: send the whole conversation in `input` instead"
+)
+
+
+def _stored_state_error(param: str, what: str) -> errors.BridgeRequestError:
+    return errors.BridgeRequestError.for_param(param, f"{what}; {_SEND_FULL_CONVERSATION} (parameter `{param}`).")
+
+
+def _refuse_stored_state(body: dict[str, Any]) -> None:
+    """What the codex backend would have to look up (it answers an opaque 404 instead): a clear 400 first."""
+    if body.get("previous_response_id") is not None:
+        raise _stored_state_error("previous_response_id", "`previous_response_id` refers to a stored response")
+    items = body.get("input")
+    if not isinstance(items, list):
+        return
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type")
+        if kind == "item_reference" or (kind is None and "role" not in item and "id" in item):
+            raise _stored_state_error(f"input[{index}]", "An `item_reference` refers to a stored item")
+        if kind == "reasoning" and item.get("id") and not item.get("encrypted_content"):
+            raise _stored_state_error(
+                f"input[{index}]",
+                "A reasoning item without its `encrypted_content` refers to a stored item (keep the "
+                "`encrypted_content` the answer carried, or leave the item out)",
+            )
+
+
 def _shape_codex(body: dict[str, Any], *, base_instructions: str) -> dict[str, Any]:
+    _refuse_stored_state(body)
     shaped, _ = normalize_input(body)
     shaped = {key: value for key, value in shaped.items() if key in _CODEX_ALLOWED}
     items = shaped.get("input")
@@ -109,7 +144,8 @@ def _shape_openai(body: dict[str, Any]) -> dict[str, Any]:
 def shape_for_provider(
     body: dict[str, Any], *, provider: str, base_instructions: str = CODEX_BASE_INSTRUCTIONS
 ) -> dict[str, Any]:
-    """A new body adapted to `provider`'s constraints; the argument is not mutated."""
+    """A new body adapted to `provider`'s constraints; the argument is not mutated. Raises `BridgeRequestError`
+    for what the provider cannot serve (codex: stored state)."""
     if provider == "chatgpt":
         return _shape_codex(body, base_instructions=base_instructions)
     if provider in ("openai", "azure-openai"):
@@ -129,7 +165,7 @@ def prepare_responses_request(
     """`/v1/responses` pass-through: set the model, normalise a string `input`, shape for the provider.
 
     Returns (new body, whether `input` was normalised). Raises `BridgeRequestError` for an `input` that is
-    neither a string nor a list.
+    neither a string nor a list, and for stored state the codex backend cannot resolve.
     """
     value = body.get("input")
     if value is not None and not isinstance(value, str | list):

@@ -118,7 +118,7 @@ def jwt_expiry(token: str) -> float | None:
 
 
 def jwt_account_id(token: str) -> str | None:
-    """``chatgpt_account_id`` from the ``https://api.openai.com/auth`` claim (spec §5.1), when the Secret has none."""
+    """``chatgpt_account_id`` from the ``https://api.openai.com/auth`` claim (docs/gateway.md, "Providers and credentials"), when the Secret has none."""
     auth = jwt_claims(token).get("https://api.openai.com/auth")
     account = auth.get("chatgpt_account_id") if isinstance(auth, dict) else None
     return account if isinstance(account, str) and account else None

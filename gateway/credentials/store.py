@@ -1,4 +1,4 @@
-"""Upstream credentials, read from Secrets (DESIGN §5) and never copied anywhere else.
+"""Upstream credentials, read from Secrets (docs/gateway.md, "Providers and credentials") and never copied anywhere else.
 
 A store maps a credentials Secret name to its keys (``apiKey``; for chatgpt ``accessToken``,
 ``accountId``, optional ``refreshToken``, ``expiresAt``, or ``auth.json``; see

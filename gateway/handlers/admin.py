@@ -12,20 +12,36 @@ from gateway.errors import error_body
 from gateway.keys import draining_key, health_key, metrics_key, prober_key, table_holder_key
 from gateway.routing.loading import CompiledTable
 
-__all__ = ["get_health_models", "get_livez", "get_metrics", "get_readyz", "get_status", "post_health_probe"]
+__all__ = [
+    "get_health_models",
+    "get_livez",
+    "get_metrics",
+    "get_readyz",
+    "get_status",
+    "post_health_probe",
+    "readiness",
+]
 
 
 async def get_livez(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+def readiness(app: web.Application) -> str | None:
+    """Why the gateway must not get traffic, or None when it may: the one answer of ``/readyz`` and ``/status``."""
+    if app[table_holder_key].current is None:
+        return "no routing table loaded yet"
+    if app[draining_key].value:
+        return "draining"
+    return None
+
+
 async def get_readyz(request: web.Request) -> web.Response:
-    holder = request.app[table_holder_key]
-    if holder.current is None:
-        return web.json_response({"ready": False, "reason": "no routing table loaded yet"}, status=503)
-    if request.app[draining_key].value:
-        return web.json_response({"ready": False, "reason": "draining"}, status=503)
-    return web.json_response({"ready": True, "generation": holder.current.generation})
+    reason = readiness(request.app)
+    if reason is not None:
+        return web.json_response({"ready": False, "reason": reason}, status=503)
+    current = request.app[table_holder_key].current
+    return web.json_response({"ready": True, "generation": None if current is None else current.generation})
 
 
 async def get_metrics(request: web.Request) -> web.Response:
@@ -50,7 +66,7 @@ async def get_status(request: web.Request) -> web.Response:
     holder = request.app[table_holder_key]
     current = holder.current
     status: dict[str, Any] = {
-        "ready": current is not None,
+        "ready": readiness(request.app) is None,
         "draining": request.app[draining_key].value,
         "servedGeneration": None if current is None else current.generation,
         "lastLoadResult": holder.last_result,

@@ -2,12 +2,14 @@
 
 The `web.Request`-bound edge of `gateway.upstream`: it finds the upstream client, the clock and the request
 context on the request and hands them to `upstream.client` / `upstream.reading`, so the time spent waiting
-lands in the context. `failover` runs an endpoint's attempt function over the route and its fallbacks and
-records the served alias's passive health.
+lands in the context. `failover` runs an endpoint's attempt function over the route and its fallbacks,
+records each alias's passive health from its own outcome, and marks the error it answers with as not to
+be retried by the client (``x-should-retry: false``): the gateway's retries are the retries.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -24,29 +26,62 @@ from gateway.routing.loading import RouteTarget
 from gateway.upstream import reading
 from gateway.upstream.answers import UpstreamAnswer
 from gateway.upstream.failover import with_failover
-from gateway.upstream.failures import UpstreamFailure
+from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
 from gateway.upstream.reading import UpstreamEvents
 
-__all__ = ["bridge_request_failure", "events_of", "failover", "read_json", "send"]
+__all__ = ["bridge_request_failure", "empty_answer", "events_of", "failover", "read_json", "send"]
 
 T = TypeVar("T")
 
 
 async def failover(request: web.Request, prepared: Request, attempt: Callable[[RouteTarget], Awaitable[T]]) -> T:
-    """Run ``attempt`` over the route and its fallbacks and record the alias's health; the last failure is raised."""
+    """Run ``attempt`` over the route and its fallbacks; the last failure is raised.
+
+    Passive health hears of each alias tried, from its own outcome: an alias whose retries all failed is
+    blamed even when a fallback then answers, and the fallback is credited (or blamed) for its own answer.
+    Backoff between retries is measured apart (``ctx.backoff_seconds``): it is neither upstream time nor the
+    gateway's own."""
     app = request.app
     ctx = prepared.ctx
     health = app[health_key]
+    clock = app[clock_key]
+
+    def report(alias: str, failure: UpstreamFailure | None) -> None:
+        if failure is None:
+            health.record_traffic(alias, ok=True)
+        else:
+            health.record_traffic(alias, ok=False, error=failure.error.message)
+
+    async def backoff(seconds: float) -> None:
+        started = clock()
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            ctx.backoff_seconds += clock() - started
+
     try:
-        outcome = await with_failover(
-            prepared.table, prepared.target, attempt, metrics=app[metrics_key], rng=app[rng_key]
+        return await with_failover(
+            prepared.table,
+            prepared.target,
+            attempt,
+            metrics=app[metrics_key],
+            rng=app[rng_key],
+            sleep=backoff,
+            report=report,
         )
     except UpstreamFailure as failure:
-        if failure.retryable:
-            health.record_traffic(ctx.served_alias or prepared.alias, ok=False, error=failure.error.message)
+        # The route's retries and fallbacks have run (or the failure was judged not worth another try): an
+        # SDK client retrying on top would multiply upstream requests (3 times 2 for one 429 with defaults).
+        failure.error.should_retry = False
         raise failure.error from None
-    health.record_traffic(ctx.served_alias or prepared.alias, ok=True)
-    return outcome
+
+
+def empty_answer(ctx: RequestContext) -> UpstreamFailure:
+    """This attempt's upstream completed with an empty output the bridge could not rebuild: recorded (for
+    ``aliasgate_bridge_unrecoverable_total``) and failed like a bad answer, so it is retried, falls back, and
+    only then reaches the client, as a 502 ``empty_upstream_response`` — never as an empty success."""
+    ctx.record_empty_answer()
+    return failure_from_chat_error(reading.EMPTY_ANSWER)
 
 
 def bridge_request_failure(exc: bridge.BridgeRequestError) -> UpstreamFailure:

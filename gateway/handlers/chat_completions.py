@@ -38,6 +38,7 @@ Clock = Callable[[], float]
 async def post_chat_completions(request: web.Request) -> web.StreamResponse:
     prepared = await requests.prepare(request, "chat", validate_chat_request)
     ctx, body = prepared.ctx, prepared.body
+    received = int(time.time())  # `created` of a bridged answer whose upstream sent no `created_at`
 
     async def attempt(current: RouteTarget) -> relay.Outcome:
         ctx.serving(current)
@@ -45,7 +46,7 @@ async def post_chat_completions(request: web.Request) -> web.StreamResponse:
         merged = requests.apply_route_settings(body, current)
         if current.route.mode == "chat":
             return await _chat_passthrough(request, ctx, current, merged)
-        return await _bridged(request, ctx, current, merged)
+        return await _bridged(request, ctx, current, merged, received)
 
     return await relay.respond(request, ctx, await attempts.failover(request, prepared, attempt))
 
@@ -152,7 +153,7 @@ class _PassthroughRelay(_ChatFrames, relay.MarkedRelay):
 
 
 async def _bridged(
-    request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any]
+    request: web.Request, ctx: RequestContext, target: RouteTarget, body: dict[str, Any], received: int
 ) -> relay.Outcome:
     clock = request.app[clock_key]
     backend = target.backend
@@ -164,16 +165,16 @@ async def _bridged(
     model = str(body["model"])  # the alias the client asked for (bridge spec §2.7), as OpenAI echoes it
     if not reading.is_sse(resp):
         _, parsed = await attempts.read_json(request, resp, started)
-        result = bridge.chat_completion_from_response(parsed, model=model)
+        result = bridge.chat_completion_from_response(parsed, model=model, created=received)
         return _folded_reply(ctx, result, clock())
     events = attempts.events_of(request, resp, started)
     if not ctx.stream:
         collected: list[dict[str, Any]] = []
         await reading.read_all_events(resp, events, collected.append)
-        result = bridge.fold_chat_completion(collected, model=model)
+        result = bridge.fold_chat_completion(collected, model=model, created=received)
         return _folded_reply(ctx, result, clock())
     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-    translator = bridge.ResponsesToChatStream(model=model, include_usage=include_usage)
+    translator = bridge.ResponsesToChatStream(model=model, include_usage=include_usage, created=received)
     return await relay.prime(ctx, resp, events, _BridgedRelay(ctx, clock, translator))
 
 
@@ -214,10 +215,14 @@ class _BridgedRelay(_ChatFrames):
             if type(payload) is not dict:
                 raise relay.StreamBroken(BAD_EVENT, frames)
             was_started = translator.started
+            mark = len(frames)
             for chunk in feed(payload):
                 append(b"data: " + _dumps(chunk) + b"\n\n")
             if not was_started and translator.started:
                 self._ctx.first_token_at = self._clock()
+            if translator.done and _empty(translator.recovery, translator.finish_reason):
+                self._ctx.record_empty_answer()  # its empty turn is not sent: the attempt failed
+                raise relay.StreamBroken(reading.EMPTY_ANSWER, frames[:mark])
         return frames
 
     def after_priming(self, eof: bool) -> list[bytes]:
@@ -243,6 +248,12 @@ class _BridgedRelay(_ChatFrames):
             ctx.error_code = translator.error.code or translator.error.type
 
 
+def _empty(recovery: bridge.RecoveryOutcome, finish_reason: str | None) -> bool:
+    """A completed answer (``stop``) with an empty output nothing could rebuild. An incomplete one
+    (``length``, ``content_filter``) may legitimately be empty: the upstream says why."""
+    return recovery.unrecoverable and finish_reason == "stop"
+
+
 def _folded_reply(ctx: RequestContext, result: bridge.FoldResult, now: float) -> web.StreamResponse:
     """A folded (non-stream or JSON) bridge result → the chat answer (as JSON, or as SSE chunks)."""
     ctx.record_recovery(result.recovery)
@@ -251,6 +262,9 @@ def _folded_reply(ctx: RequestContext, result: bridge.FoldResult, now: float) ->
     completion = result.completion
     if completion is None:  # pragma: no cover - the bridge always sets one of the two
         raise failure_from_chat_error(reading.NOT_JSON)
+    choices = completion.get("choices") or [{}]
+    if _empty(result.recovery, choices[0].get("finish_reason")):
+        raise attempts.empty_answer(ctx)
     ctx.record_chat_usage(result.usage)
     ctx.first_token_at = now
     return _completion_reply(ctx, completion, None)

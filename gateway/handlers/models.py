@@ -1,4 +1,8 @@
-"""GET /v1/models and /v1/models/{id}: the aliases of the served table (only those the client key may use)."""
+"""GET /v1/models and /v1/models/{id}: the aliases of the served table (only those the client key may use).
+
+Rejected aliases are not listed (nothing serves them); asked for by id, they answer 404
+``model_not_available`` with their reason, the same answer a chat or responses request gets.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from gateway.errors import NotReadyError, UnknownAliasError
+from gateway.errors import NotReadyError, alias_not_served
 from gateway.keys import context_key, table_holder_key
-from gateway.limits import echo
 from gateway.routing.loading import CompiledTable
 
 __all__ = ["get_model", "list_models"]
@@ -33,11 +36,13 @@ async def list_models(request: web.Request) -> web.Response:
 
 
 async def get_model(request: web.Request) -> web.Response:
+    """One served alias; a rejected one answers ``model_not_available`` with its reason, as a request to it does."""
     table = _table(request)
     alias = request.match_info["model"]
     grant = request[context_key].grant
-    if table.get(alias) is None or (grant is not None and not grant.allows(alias)):
-        raise UnknownAliasError(
-            f"The model '{echo(alias)}' does not exist or you do not have access to it.", param="model"
-        )
+    if grant is not None and not grant.allows(alias):
+        raise alias_not_served(alias, None)
+    if table.get(alias) is None:
+        rejected = table.rejection(alias)
+        raise alias_not_served(alias, None if rejected is None else rejected.reason)
     return web.json_response(_model(alias, table))

@@ -19,12 +19,15 @@ from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Protocol, TypeAlias
 
+import structlog
 from aiohttp import web
 
 from gateway import bridge
 from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
-from gateway.errors import GatewayError
+from gateway.crashes import crash_fields
+from gateway.errors import GatewayError, ShuttingDownError
+from gateway.keys import draining_key
 from gateway.sse import SSEEvent
 from gateway.upstream.answers import UpstreamAnswer
 from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
@@ -43,6 +46,8 @@ __all__ = [
     "respond",
 ]
 
+_log = structlog.get_logger("gateway.requests")
+
 KEEPALIVE = b": keepalive\n\n"
 """An SSE comment: bytes on the wire for proxies' idle timers, ignored by every SSE client."""
 SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -59,11 +64,13 @@ class StreamBroken(Exception):
 
 @dataclass(slots=True)
 class Primed:
-    """An upstream stream read up to its first content: frames to send first, then the rest."""
+    """An upstream stream read up to its first content: frames to send first, then the rest (and the relay
+    that makes them, for a frame the gateway adds itself)."""
 
     resp: UpstreamAnswer
     head: list[bytes]
     rest: AsyncGenerator[bytes, None]
+    relay: Relay
 
 
 Outcome: TypeAlias = "web.StreamResponse | Primed"
@@ -150,13 +157,13 @@ async def prime(
             resp.close()
             raise failure_from_chat_error(exc.error) from None
         broken = exc
-    except UpstreamFailure:
+    except (UpstreamFailure, asyncio.CancelledError):
         resp.close()
         raise
     if broken is None and relay.finished(events.eof):
         relay.settle()
         return finished_stream(resp, [*head, relay.closing])
-    return Primed(resp, head, _rest(ctx, events, relay, broken))
+    return Primed(resp, head, _rest(ctx, events, relay, broken), relay)
 
 
 async def _rest(
@@ -182,7 +189,7 @@ async def _rest(
         ctx.error_code = relay.error_code(exc.error)
         yield b"".join([*exc.frames, relay.error_frame(exc.error)])
     except UpstreamFailure as failure:
-        ctx.error_code = failure.error.code
+        ctx.error_code = failure.error.code or failure.error.type
         yield relay.error_frame(failure.error)
     relay.settle()
     if relay.closing:
@@ -198,24 +205,85 @@ def finished_stream(resp: UpstreamAnswer, frames: list[bytes]) -> web.Response:
 async def respond(request: web.Request, ctx: RequestContext, outcome: Outcome) -> web.StreamResponse:
     """Answer with ``outcome``: a whole response as it is; a primed stream is committed as SSE and copied on.
 
-    A vanished client closes the upstream (stop paying).
+    However the copy ends, the stream ends properly or the client is gone: a vanished client (a failed
+    write, or aiohttp cancelling the handler) closes the upstream (stop paying) and is recorded, never
+    raised into aiohttp as an error; the shutdown's cut gets an error frame and the closing frame; a bug
+    gets an ``internal_error`` frame.
     """
     if isinstance(outcome, web.StreamResponse):
         return outcome
     response = web.StreamResponse(status=200, headers=SSE_HEADERS)
-    await response.prepare(request)
+    copy = _Copy(response)
     try:
-        try:
-            if outcome.head:
-                await response.write(b"".join(outcome.head))
-            async for frames in outcome.rest:
-                await response.write(frames)
-        except ConnectionResetError:
-            ctx.disconnected = True
-            outcome.resp.close()
-            raise
+        await response.prepare(request)
+        if outcome.head:
+            await copy.write(b"".join(outcome.head))
+        async for frames in outcome.rest:
+            await copy.write(frames)
+        copy.ending = True
         await response.write_eof()
+    except asyncio.CancelledError:
+        outcome.resp.close()
+        if not request.app[draining_key].take_cut():
+            ctx.disconnected = True
+            raise
+        await _cut(copy, ctx, outcome.relay)
+    except ConnectionResetError:
+        outcome.resp.close()
+        ctx.disconnected = True
+    except Exception as exc:
+        outcome.resp.close()
+        if not response.prepared:
+            raise  # nothing sent yet: the middleware answers a plain 500
+        _log.error("stream_crashed", request_id=ctx.request_id, **crash_fields(exc))
+        ctx.error_code = "internal_error"
+        error = GatewayError("The gateway failed to relay the answer.")
+        await copy.end(ctx, outcome.relay.error_frame(error) + outcome.relay.closing)
     finally:
         await outcome.rest.aclose()
         outcome.resp.release()
     return response
+
+
+class _Copy:
+    """The client's side of a relayed stream: what was written last, and whether the body is ending."""
+
+    __slots__ = ("ending", "last", "response")
+
+    def __init__(self, response: web.StreamResponse) -> None:
+        self.response = response
+        self.last = b""
+        self.ending = False
+
+    async def write(self, frames: bytes) -> None:
+        self.last = frames  # aiohttp hands the bytes to the transport before it awaits anything
+        await self.response.write(frames)
+
+    async def end(self, ctx: RequestContext, frames: bytes) -> None:
+        """Write the frames the gateway adds at the end, then end the body (unless it is already ending)."""
+        if self.ending or not self.response.prepared:
+            return
+        self.ending = True
+        try:
+            if frames:
+                await self.response.write(frames)
+            await self.response.write_eof()
+        except ConnectionResetError:
+            ctx.disconnected = True
+
+
+async def _cut(copy: _Copy, ctx: RequestContext, relay: Relay) -> None:
+    """The shutdown's grace ran out mid-stream: an answer that was complete gets only its missing closing
+    frame; any other gets the ``server_shutting_down`` error frame and the closing frame, and counts as cut."""
+    closing = relay.closing
+    if not copy.response.prepared:  # cut before the first byte: the middleware answers a plain 503
+        ctx.shutdown_cut = True
+        raise ShuttingDownError("The gateway is shutting down; retry the request.")
+    if relay.done:
+        await copy.end(ctx, closing if closing and not copy.last.endswith(closing) else b"")
+        return
+    relay.settle()
+    error = ShuttingDownError("The gateway is shutting down; the answer was cut off before it ended.")
+    ctx.shutdown_cut = True
+    ctx.error_code = error.code
+    await copy.end(ctx, relay.error_frame(error) + closing)

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from gateway.context import RequestContext
-from gateway.errors import NotReadyError, PermissionDeniedError, UnknownAliasError
+from gateway.errors import NotReadyError, PermissionDeniedError, alias_not_served
 from gateway.handlers.body import read_json_body
 from gateway.keys import context_key, table_holder_key
 from gateway.limits import echo
@@ -52,16 +52,18 @@ async def read_body(request: web.Request) -> dict[str, Any]:
 
 
 def resolve(request: web.Request, alias: str) -> tuple[CompiledTable, RouteTarget]:
-    """The current table and the alias's target; 404 names only the requested alias."""
+    """The current table and the alias's target; 404 names only the requested alias (and, when a ModelAlias
+    asking for it was rejected, that reason: ``model_not_available``)."""
     table = request.app[table_holder_key].current
     if table is None:
         raise NotReadyError("The gateway has not loaded a routing table yet.")
     ctx = request[context_key]
     target = table.get(alias)
     if target is None:
-        raise UnknownAliasError(
-            f"The model '{echo(alias)}' does not exist or you do not have access to it.", param="model"
-        )
+        rejected = table.rejection(alias)
+        if rejected is not None and ctx.grant is not None and not ctx.grant.allows(alias):
+            raise PermissionDeniedError(f"Your API key may not use the model '{echo(alias)}'.", param="model")
+        raise alias_not_served(alias, None if rejected is None else rejected.reason)
     ctx.alias = alias
     if ctx.grant is not None and not ctx.grant.allows(alias):
         raise PermissionDeniedError(f"Your API key may not use the model '{echo(alias)}'.", param="model")

@@ -1,14 +1,16 @@
-"""POST /v1/responses: pass-through to Responses-mode backends, with input normalisation and recovery.
+"""POST /v1/responses: pass-through to Responses-mode backends, the reverse bridge to chat-mode ones.
 
-The bridge's ``prepare_responses_request`` sets the upstream model, turns a string ``input`` into
-the list form some backends demand, and applies provider shaping (codex forces streaming). A
-caller that did not ask to stream, on a backend that always streams, gets the stream folded into
-one Response (``ResponseFolder``); a streaming caller gets the events through
-``ResponsesStreamRecovery``, which rebuilds an empty ``response.completed.output``.
+On a Responses-mode route, the bridge's ``prepare_responses_request`` sets the upstream model, turns a
+string ``input`` into the list form some backends demand, and applies provider shaping (codex forces
+streaming). A caller that did not ask to stream, on a backend that always streams, gets the stream folded
+into one Response (``ResponseFolder``); a streaming caller gets the events through
+``ResponsesStreamRecovery``, which rebuilds an empty ``response.completed.output``. A chat-mode route
+(and a chat-mode fallback) is served by :mod:`gateway.handlers.responses_over_chat`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -18,16 +20,16 @@ from aiohttp import web
 from gateway import bridge
 from gateway.bridge.errors import ChatError
 from gateway.context import RequestContext
-from gateway.errors import GatewayError, InvalidRequestError
-from gateway.handlers import attempts, relay, requests
+from gateway.errors import GatewayError
+from gateway.handlers import attempts, relay, requests, responses_over_chat
 from gateway.handlers.validation import validate_responses_request
-from gateway.keys import clock_key
+from gateway.keys import clock_key, ids_key
 from gateway.routing.loading import RouteTarget
 from gateway.schemas.responses import FAILED_EVENTS, TERMINAL_EVENTS, EventType
 from gateway.sse import SSEEvent, encode_event
 from gateway.upstream import reading
 from gateway.upstream.answers import UpstreamAnswer
-from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
+from gateway.upstream.failures import failure_from_chat_error
 from gateway.upstream.reading import BAD_EVENT, parse_object
 
 __all__ = ["post_responses"]
@@ -43,21 +45,14 @@ def _record_usage(ctx: RequestContext, response: object) -> None:
 
 async def post_responses(request: web.Request) -> web.StreamResponse:
     prepared = await requests.prepare(request, "responses", validate_responses_request)
-    ctx, body, alias = prepared.ctx, prepared.body, prepared.alias
-    if prepared.target.route.mode != "responses":
-        raise InvalidRequestError(
-            f"The model '{alias}' is served in chat mode; use /v1/chat/completions.",
-            param="model",
-            code="unsupported_endpoint",
-        )
+    ctx, body = prepared.ctx, prepared.body
+    identity = responses_over_chat.Identity(f"resp_{request.app[ids_key]()}", int(time.time()))
 
     async def attempt(current: RouteTarget) -> relay.Outcome:
         ctx.serving(current)
-        if current.route.mode != "responses":
-            raise UpstreamFailure(
-                InvalidRequestError(f"Fallback '{current.alias}' cannot serve the Responses API.", param="model"),
-                retryable=False,
-            )
+        ctx.mode = current.route.mode
+        if current.route.mode == "chat":
+            return await responses_over_chat.forward(request, ctx, current, body, identity)
         return await _forward(request, ctx, current, requests.apply_route_settings(body, current))
 
     return await relay.respond(request, ctx, await attempts.failover(request, prepared, attempt))
@@ -100,6 +95,8 @@ async def _fold(
         raise failure_from_chat_error(result.error)
     if result.response is None:
         raise failure_from_chat_error(bridge.stream_truncated_error())
+    if result.recovery.unrecoverable and result.response.get("status") != "incomplete":
+        raise attempts.empty_answer(ctx)  # completed with nothing in it (an incomplete answer may be empty)
     _record_usage(ctx, result.response)
     ctx.first_token_at = clock()
     return web.Response(body=orjson.dumps(result.response), content_type="application/json")
@@ -136,6 +133,9 @@ class _ResponsesRelay(relay.MarkedRelay):
             if kind in FAILED_EVENTS and not self.started:
                 raise relay.StreamBroken(bridge.error_from_event(payload), frames)
             forwarded = self._recovery.feed(payload)
+            if kind == "response.completed" and self._recovery.recovery.unrecoverable:
+                ctx.record_empty_answer()  # completed with nothing in it: the attempt failed
+                raise relay.StreamBroken(reading.EMPTY_ANSWER, frames)
             data = event.data if forwarded is payload else orjson.dumps(forwarded).decode()
             frames.append(encode_event(data, event=kind if isinstance(kind, str) else event.event))
             if not self.started and kind not in _PRELUDE:

@@ -1,4 +1,4 @@
-"""Table source that watches the published routing-table ConfigMap through the API (DESIGN §4).
+"""Table source that watches the published routing-table ConfigMap through the API (the routing table contract, docs/architecture.md).
 
 It lists and watches the one ConfigMap by name (RBAC ``resourceNames`` allows nothing else), takes the
 table out of it with the contract's capped decoder (:func:`gateway.routing.envelope.decode`), and hands

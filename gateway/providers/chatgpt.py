@@ -1,6 +1,6 @@
 """ChatGPT's codex backend: OAuth access token + account id, the Codex CLI's headers, token refresh.
 
-Spec §5.1: ``Authorization: Bearer <access token>``, ``ChatGPT-Account-Id``, ``originator``,
+docs/gateway.md, "Providers and credentials": ``Authorization: Bearer <access token>``, ``ChatGPT-Account-Id``, ``originator``,
 ``user-agent``, ``session_id``, ``accept: text/event-stream``. Tokens come from the credentials
 Secret (``accessToken``, ``accountId``, optional ``refreshToken`` and ``expiresAt``, or a Codex CLI
 ``auth.json``). An access token is refreshed shortly before it expires and once after a 401; one
@@ -25,6 +25,7 @@ import aiohttp
 import orjson
 import structlog
 
+from gateway.crashes import crash_fields
 from gateway.credentials.refresh import LocalTokenRefresher, RefreshResult, TokenRefresher, expiring
 from gateway.credentials.secret_format import Tokens, jwt_account_id, jwt_claims, jwt_expiry, tokens_from_keys
 from gateway.credentials.store import CredentialStore
@@ -94,6 +95,8 @@ class ChatGPTProvider:
     name: str = "chatgpt"
     forces_stream: bool = True
     _tokens: dict[str, TokenState] = field(default_factory=dict)
+    _abandoned: set[asyncio.Task[bool]] = field(default_factory=set)
+    """Refreshes whose request was cancelled meanwhile: kept alive (the loop holds tasks weakly) to the end."""
 
     def _state(self, backend: Backend) -> TokenState:
         if backend.credentials is None:
@@ -143,6 +146,23 @@ class ChatGPTProvider:
         return await self._refresh(backend, state, seen_version=int(call.credential_version or 0))
 
     async def _refresh(self, backend: Backend, state: TokenState, *, seen_version: int) -> bool:
+        """Refresh in a task of its own that outlives the request: a request cancelled mid-refresh (its client
+        went away, or the shutdown cut it) must not abandon the refresh half-done, since the token endpoint may
+        already have spent the single-use refresh token and only this task carries the new one on."""
+        task = asyncio.create_task(self._refresh_shared(backend, state, seen_version=seen_version))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned_done)
+            raise
+
+    def _abandoned_done(self, task: asyncio.Task[bool]) -> None:
+        self._abandoned.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            _log.warning("token_refresh_crashed", **crash_fields(exc))
+
+    async def _refresh_shared(self, backend: Backend, state: TokenState, *, seen_version: int) -> bool:
         """Refresh once per credential: whoever waited on the lock reuses the tokens just obtained."""
         secret = backend.credentials
         assert secret is not None

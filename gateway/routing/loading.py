@@ -29,7 +29,7 @@ from gateway.metrics import GatewayMetrics
 from gateway.routing.decoding import Delta, TableDecoder
 from gateway.routing.invariants import hold_after
 from gateway.routing.source import TableSink
-from gateway.routing.table import Backend, Route, RoutingTable, TableInvariantError
+from gateway.routing.table import Backend, RejectedAlias, Route, RoutingTable, TableInvariantError
 
 __all__ = [
     "CompiledTable",
@@ -88,6 +88,8 @@ class CompiledTable:
     """Unique per compiled table in this process (never reused, unlike ``id()``)."""
     views: dict[str, bytes] = field(default_factory=dict, compare=False)
     """Encoded views of this table computed on demand (the admin ``/status`` listing); they die with it."""
+    _rejections: dict[str, RejectedAlias] = field(default_factory=dict, compare=False, repr=False)
+    """``table.rejected`` by alias, built on the first lookup that misses the targets."""
 
     @property
     def generation(self) -> int:
@@ -95,6 +97,15 @@ class CompiledTable:
 
     def get(self, alias: str) -> RouteTarget | None:
         return self.targets.get(alias)
+
+    def rejection(self, alias: str) -> RejectedAlias | None:
+        """Why a ModelAlias asking for ``alias`` was rejected, when nothing serves it; None for an unknown name."""
+        if alias in self.targets or not self.table.rejected:
+            return None
+        if not self._rejections:
+            for rejected in self.table.rejected:  # sorted by source: the first object asking wins
+                self._rejections.setdefault(rejected.alias, rejected)
+        return self._rejections.get(alias)
 
 
 _TIMEOUTS_KEPT = 256
@@ -230,6 +241,7 @@ class TableHolder:
                 self._reject(f"routing table content cannot be hashed: {str(exc)[:200]}", origin=origin)
                 return "rejected"
         if current is not None and current.table.sha256 == table.sha256 and current.generation == table.generation:
+            self.last_error = None  # the source delivers again (after an outage or a bad document): say so
             self._record("unchanged")
             return "unchanged"
         if current is not None and table.generation < current.generation:

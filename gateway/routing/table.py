@@ -1,4 +1,4 @@
-"""The routing table: the one contract between the controller and the gateway (DESIGN §4).
+"""The routing table: the one contract between the controller and the gateway (docs/architecture.md).
 
 The controller (or local mode) produces a :class:`RoutingTable` from the set of ModelAlias objects;
 every gateway pod validates it with this same model, re-checks its invariants with
@@ -75,7 +75,7 @@ class _Model(BaseModel):
 
 
 class TableInvariantError(ValueError):
-    """The table parsed but breaks an invariant of DESIGN §4; it must not be served."""
+    """The table parsed but breaks one of its invariants (:meth:`RoutingTable.problems` lists them); it must not be served."""
 
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))

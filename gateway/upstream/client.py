@@ -8,6 +8,9 @@ errors become :class:`~gateway.upstream.failures.UpstreamFailure`; retries and f
 
 from __future__ import annotations
 
+import email.utils
+import math
+import time
 from dataclasses import dataclass, field, replace
 
 import aiohttp
@@ -23,7 +26,7 @@ from gateway.upstream.connections import ConnectionPool
 from gateway.upstream.failures import UpstreamFailure, failure_from_chat_error
 from gateway.upstream.scrubbing import CredentialScrubber
 
-__all__ = ["UpstreamClient"]
+__all__ = ["UpstreamClient", "delta_seconds"]
 
 
 @dataclass(slots=True)
@@ -105,6 +108,23 @@ class UpstreamClient:
         finally:
             resp.release()
         error = bridge_errors.error_from_upstream_http(
-            resp.status, self.scrubber.scrub_bytes(body), retry_after_header=resp.headers.get("Retry-After")
+            resp.status,
+            self.scrubber.scrub_bytes(body),
+            retry_after_header=delta_seconds(resp.headers.get("Retry-After"), now=time.time()),
+            retry_after_ms_header=resp.headers.get("retry-after-ms"),
         )
         return failure_from_chat_error(replace(error, message=self.scrubber.scrub_text(error.message)))
+
+
+def delta_seconds(retry_after: str | None, *, now: float) -> str | None:
+    """A ``Retry-After`` in the delta-seconds form the bridge reads: an HTTP-date becomes the seconds from
+    ``now`` until it (0 once past); anything else is left as it came."""
+    if retry_after is None or retry_after.strip().replace(".", "", 1).isdigit():
+        return retry_after
+    try:
+        when = email.utils.parsedate_to_datetime(retry_after)
+    except (TypeError, ValueError, IndexError):
+        return retry_after
+    if when.tzinfo is None:
+        return retry_after  # a date without a zone is not an HTTP-date
+    return str(max(0, math.ceil(when.timestamp() - now)))

@@ -25,6 +25,7 @@ from gateway.upstream.scrubbing import CredentialScrubber
 
 __all__ = [
     "BAD_EVENT",
+    "EMPTY_ANSWER",
     "NOT_JSON",
     "UpstreamEvents",
     "UpstreamTime",
@@ -37,6 +38,15 @@ __all__ = [
 
 BAD_EVENT = ChatError(502, "The upstream sent a malformed stream event.", "server_error", None, "bad_upstream_event")
 NOT_JSON = ChatError(502, "The upstream sent a malformed JSON answer.", "server_error", None, "bad_upstream_body")
+EMPTY_ANSWER = ChatError(
+    502,
+    "The upstream completed its answer with no output, and nothing in its stream could rebuild one.",
+    "server_error",
+    None,
+    "empty_upstream_response",
+)
+"""An answer that says it completed but carries nothing (the bridge's recovery found nothing to rebuild): a
+failed attempt like any bad answer (retried, then a fallback), never an empty success."""
 
 
 class UpstreamTime(Protocol):

@@ -170,8 +170,11 @@ def reason(api: KubeApiServer, name: str, ns: str = TEAM) -> tuple[str, str] | N
 class RunningGateway:
     """A gateway app (public + admin ports on loopback) fed by the Kubernetes ConfigMap source."""
 
-    def __init__(self, app: web.Application, runner: web.AppRunner, admin_runner: web.AppRunner) -> None:
+    def __init__(
+        self, app: web.Application, runner: web.AppRunner, admin_runner: web.AppRunner, admin_host: str = "127.0.0.1"
+    ) -> None:
         self.app = app
+        self.admin_host = admin_host
         self._runner = runner
         self._admin_runner = admin_runner
         self.port = int(runner.addresses[0][1])
@@ -183,7 +186,7 @@ class RunningGateway:
 
     @property
     def admin_url(self) -> str:
-        return f"http://127.0.0.1:{self.admin_port}"
+        return f"http://{self.admin_host}:{self.admin_port}"
 
     @property
     def holder(self) -> TableHolder:
@@ -195,7 +198,10 @@ class RunningGateway:
 
 
 @contextlib.asynccontextmanager
-async def running_gateway(api: KubeApiServer, tmp_path: pathlib.Path, *, name: str) -> AsyncIterator[RunningGateway]:
+async def running_gateway(
+    api: KubeApiServer, tmp_path: pathlib.Path, *, name: str, admin_host: str = "127.0.0.1"
+) -> AsyncIterator[RunningGateway]:
+    """``admin_host``: where the admin port listens; an EndpointSlice must name a non-loopback address."""
     kubeconfig = api.write_kubeconfig(tmp_path / f"kubeconfig-{name}", user=name)
     connection = KubeConnection.from_kubeconfig(kubeconfig)
     settings = GatewaySettings(
@@ -219,9 +225,9 @@ async def running_gateway(api: KubeApiServer, tmp_path: pathlib.Path, *, name: s
     await runner.setup()
     await admin_runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    await web.TCPSite(admin_runner, "127.0.0.1", 0).start()
+    await web.TCPSite(admin_runner, admin_host, 0).start()
     try:
-        yield RunningGateway(app, runner, admin_runner)
+        yield RunningGateway(app, runner, admin_runner, admin_host)
     finally:
         await runner.cleanup()
         await admin_runner.cleanup()

@@ -25,6 +25,7 @@ from tests.controller.kube_rig import (
     started_api,
 )
 from tests.kubeapi import KubeApiServer, WriteOptions
+from tests.support.hostaddr import host_address
 from tests.support.metrics import sample_value, scrape
 from tests.support.ports import free_port
 
@@ -183,7 +184,7 @@ def endpoint_slice(name: str, port: int, *, ready: bool = True) -> dict[str, Any
         },
         "addressType": "IPv4",
         "ports": [{"name": "admin", "port": port, "protocol": "TCP"}],
-        "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": ready}}],
+        "endpoints": [{"addresses": [host_address()], "conditions": {"ready": ready}}],
     }
 
 
@@ -197,8 +198,8 @@ async def test_programmed_comes_from_the_gateways_found_through_endpoint_slices(
 ) -> None:
     api.create(alias_body("gpt-5", mode="responses"))
     async with (
-        running_gateway(api, tmp_path, name="gw-0") as gw0,
-        running_gateway(api, tmp_path, name="gw-1") as gw1,
+        running_gateway(api, tmp_path, name="gw-0", admin_host=host_address()) as gw0,
+        running_gateway(api, tmp_path, name="gw-1", admin_host=host_address()) as gw1,
         running_controller(settings_for(api, tmp_path)),
     ):
         await eventually(lambda: reason(api, "gpt-5"))

@@ -13,21 +13,13 @@ from controller.gateways import GatewayPoller, served_generation
 from gateway.app import create_app
 from gateway.keys import admin_app_key, table_holder_key
 from gateway.routing.source import TableSink
-from gateway.routing.table import Backend, Route, RoutingTable, SourceRef
+from gateway.routing.table import RoutingTable
 from gateway.settings import GatewaySettings
-
-BACKEND = Backend(
-    key="openai|https://api.openai.com/v1|gpt-5",
-    provider="openai",
-    base_url="https://api.openai.com/v1",
-    model="gpt-5",
-    mode="responses",
-)
+from tests.support.tables import BACKEND, one_backend_table
 
 
 def _table(generation: int) -> RoutingTable:
-    route = Route(alias="a", backend=BACKEND.key, mode="responses", source=SourceRef(namespace="ns", name="a"))
-    return RoutingTable.build(backends={BACKEND.key: BACKEND}, routes={"a": route}, generation=generation)
+    return one_backend_table(generation, {"a": None})
 
 
 class _Once:

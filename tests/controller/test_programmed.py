@@ -7,28 +7,12 @@ from hypothesis import strategies as st
 
 from controller.kube.endpoints import admin_urls
 from controller.programmed import ProgrammedTracker
-from gateway.routing.table import Backend, Route, RoutingTable, SourceRef
-
-BACKEND = Backend(
-    key="openai|https://api.openai.com/v1|gpt-5",
-    provider="openai",
-    base_url="https://api.openai.com/v1",
-    model="gpt-5",
-    mode="responses",
-)
+from gateway.routing.table import Route, RoutingTable, SourceRef
+from tests.support.tables import BACKEND, one_backend_table
 
 
 def table(generation: int, **aliases: int) -> RoutingTable:
-    routes = {
-        name: Route(
-            alias=name,
-            backend=BACKEND.key,
-            mode="responses",
-            source=SourceRef(namespace="ns", name=name, generation=gen),
-        )
-        for name, gen in aliases.items()
-    }
-    return RoutingTable.build(backends={BACKEND.key: BACKEND}, routes=routes).with_generation(generation)
+    return one_backend_table(generation, aliases)
 
 
 def test_unknown_without_gateway_reports() -> None:

@@ -1,4 +1,4 @@
-"""Controller flags of DESIGN §8, and their ALIASGATE_* environment variables."""
+"""Controller flags of docs/controller.md, and their ALIASGATE_* environment variables."""
 
 from __future__ import annotations
 

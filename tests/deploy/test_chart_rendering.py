@@ -3,10 +3,13 @@ Kubernetes range, and renders what operators rely on: draining, probes, scaling,
 
 from __future__ import annotations
 
+import json
+
 import helm_python
 import pytest
 import yaml
 
+from gateway.app import EXIT_BOUND_SECONDS
 from tests.deploy import manifests
 
 
@@ -43,14 +46,25 @@ def test_gateway_drains_streams_before_it_is_killed(
     container = spec["containers"][0]
     assert container["lifecycle"]["preStop"]["sleep"]["seconds"] == drain["preStopSleepSeconds"]
     assert f"--shutdown-grace-seconds={drain['shutdownGraceSeconds']}" in container["args"]
-    assert spec["terminationGracePeriodSeconds"] > drain["preStopSleepSeconds"] + drain["shutdownGraceSeconds"]
+    # After the grace the gateway still ends the streams it cuts and exits: that must fit before the SIGKILL.
+    needed = drain["preStopSleepSeconds"] + drain["shutdownGraceSeconds"] + EXIT_BOUND_SECONDS
+    assert spec["terminationGracePeriodSeconds"] >= needed
 
 
 def test_kustomize_gateway_drains_streams_too(kustomized: manifests.Rendered) -> None:
     spec = manifests.named(kustomized.docs, "Deployment", "aliasgate-gateway")["spec"]["template"]["spec"]
     container = spec["containers"][0]
     grace = int(next(a for a in container["args"] if a.startswith("--shutdown-grace-seconds=")).split("=")[1])
-    assert spec["terminationGracePeriodSeconds"] > container["lifecycle"]["preStop"]["sleep"]["seconds"] + grace
+    needed = container["lifecycle"]["preStop"]["sleep"]["seconds"] + grace + EXIT_BOUND_SECONDS
+    assert spec["terminationGracePeriodSeconds"] >= needed
+
+
+def test_no_termination_margin_the_schema_allows_is_shorter_than_the_gateways_exit_after_the_grace() -> None:
+    """The margin covers the gateway's last steps after the grace (cut streams' error frames, cleanup, exit);
+    a smaller one would let the kubelet SIGKILL a pod that is still ending its streams properly."""
+    schema = json.loads((manifests.CHART_DIR / "values.schema.json").read_text(encoding="utf-8"))
+    margin = schema["properties"]["gateway"]["properties"]["drain"]["properties"]["terminationMarginSeconds"]
+    assert margin["minimum"] >= EXIT_BOUND_SECONDS
 
 
 @pytest.mark.parametrize("source", manifests.SOURCES)

@@ -1,4 +1,4 @@
-"""The exact permissions of both processes (DESIGN §4/§5, the brief's list), the same in the
+"""The exact permissions of both processes (docs/operations.md, "Permissions"), the same in the
 kustomization and the chart, and narrower where the chart is told so."""
 
 from __future__ import annotations

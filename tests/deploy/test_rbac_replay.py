@@ -31,6 +31,7 @@ from aliasgate.simulator import create_simulator_app
 from tests.deploy import manifests
 from tests.deploy.test_rbac_authorization import Request, allowed
 from tests.kubeapi import KubeApiServer
+from tests.support.hostaddr import host_address
 from tests.support.ports import free_port
 from tests.support.processes import stop
 
@@ -222,7 +223,9 @@ def _seed(api: KubeApiServer, admin_port: int, codex_url: str) -> None:
             "labels": {"kubernetes.io/service-name": "aliasgate-gateway-admin"},
         },
         "addressType": "IPv4",
-        "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": True}}],
+        # A real API server refuses loopback endpoint addresses: the gateway's admin port listens on this
+        # machine's own address.
+        "endpoints": [{"addresses": [host_address()], "conditions": {"ready": True}}],
         "ports": [{"name": "admin", "port": admin_port, "protocol": "TCP"}],
     })  # fmt: skip
 
@@ -303,7 +306,7 @@ async def test_real_processes_need_no_permission_the_manifests_lack(
                 await asyncio.create_subprocess_exec(
                     sys.executable, *gateway["command"][1:], *gateway["args"],
                     f"--listen=127.0.0.1:{gateway_public}",
-                    f"--admin-listen=127.0.0.1:{gateway_admin}",
+                    f"--admin-listen={host_address()}:{gateway_admin}",
                     "--shutdown-grace-seconds=1",
                     f"--chatgpt-token-url={token_url}",
                     cwd=manifests.ROOT,

@@ -9,7 +9,6 @@ client block the test thread while the servers keep serving.
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from gateway.credentials.files import DirectoryCredentialStore
 from gateway.keys import admin_app_key, table_holder_key
 from gateway.settings import GatewaySettings
 from tests.aliasgate.cli.manifests_fixture import aliases_yaml, write_secrets
+from tests.support.threaded import loop_in_thread, start_site
 
 
 @dataclass
@@ -50,26 +50,13 @@ class Stack:
         return [r.body for r in list(self.simulator.requests) if r.path.endswith(suffix)]
 
 
-async def _site(app: web.Application) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server = site._server
-    assert isinstance(server, asyncio.Server)
-    return runner, int(server.sockets[0].getsockname()[1])
-
-
 @contextmanager
 def running_stack(folder: Path, config: SimulatorConfig | None = None) -> Iterator[Stack]:
     """Start the stack in ``folder`` (manifests + secrets are written there); stop it on exit."""
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    box: dict[str, Any] = {}
 
-    async def start() -> None:
+    async def start() -> tuple[Stack, list[web.AppRunner]]:
         sim_app = create_simulator_app(config or SimulatorConfig())
-        sim_runner, sim_port = await _site(sim_app)
+        sim_runner, sim_port = await start_site(sim_app, shutdown_timeout=1.0)
         upstream = f"http://127.0.0.1:{sim_port}"
         manifest = folder / "aliases.yaml"
         manifest.write_text(aliases_yaml(upstream))
@@ -85,43 +72,23 @@ def running_stack(folder: Path, config: SimulatorConfig | None = None) -> Iterat
         )
         source = LocalTableSource(paths=(str(manifest),), secrets_dir=str(secrets), interval_seconds=0.05)
         app = create_app(settings, table_source=source, credentials=DirectoryCredentialStore(secrets), probing=False)
-        gw_runner, gw_port = await _site(app)
-        admin_runner, admin_port = await _site(app[admin_app_key])
+        gw_runner, gw_port = await start_site(app, shutdown_timeout=1.0)
+        admin_runner, admin_port = await start_site(app[admin_app_key], shutdown_timeout=1.0)
         async with asyncio.timeout(10):
             while app[table_holder_key].current is None:
                 await asyncio.sleep(0.01)
-        box["runners"] = [gw_runner, admin_runner, sim_runner]
-        box["stack"] = Stack(
+        stack = Stack(
             upstream=upstream,
             gateway=f"http://127.0.0.1:{gw_port}",
             admin=f"http://127.0.0.1:{admin_port}",
             simulator=sim_app[simulator_key],
-            loop=loop,
+            loop=asyncio.get_running_loop(),
         )
+        return stack, [gw_runner, admin_runner, sim_runner]
 
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(start())
-        except BaseException as exc:
-            box["error"] = exc
-            started.set()
-            return
-        started.set()
-        loop.run_forever()
-        for runner in box["runners"]:
-            loop.run_until_complete(runner.cleanup())
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+    async def stop(started: tuple[Stack, list[web.AppRunner]]) -> None:
+        for runner in started[1]:
+            await runner.cleanup()
 
-    thread = threading.Thread(target=run, name="e2e-stack", daemon=True)
-    thread.start()
-    if not started.wait(20):
-        raise RuntimeError("the stack did not start within 20 s")
-    if "error" in box:
-        raise RuntimeError("the stack failed to start") from box["error"]
-    try:
-        yield box["stack"]
-    finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(15)
+    with loop_in_thread(start, stop, name="e2e-stack", timeout=20) as ((stack, _), _loop):
+        yield stack

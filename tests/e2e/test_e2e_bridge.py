@@ -1,6 +1,6 @@
 """The Responses bridge end to end: the openai SDK → gateway → the simulated codex backend (and back).
 
-The motivating incident (DESIGN §1): two aliases share chatgpt/gpt-5.4 and one declares ``mode: chat``.
+The incident aliasgate exists for (README.md, "Try it"): two aliases share chatgpt/gpt-5.4 and one declares ``mode: chat``.
 That one is rejected; the accepted alias reaches ``/responses`` with a list ``input``, its answer arrives
 even when ``response.completed.output == []``, each recovery is counted, and the health probe is healthy.
 """
@@ -37,7 +37,7 @@ def async_client(stack: Stack) -> openai.AsyncOpenAI:
 
 
 def assert_codex_shaped(body: dict[str, Any], text: str) -> None:
-    """What the codex backend demands (bridge spec §5.2), on the body the simulator received."""
+    """What the codex backend demands (docs/gateway.md, "Providers and credentials"), on the body the simulator received."""
     assert body["input"][-1] == {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
     assert body["stream"] is True
     assert body["store"] is False
@@ -50,7 +50,8 @@ def test_the_chat_alias_on_the_shared_codex_backend_is_rejected_and_not_served(s
         assert [m.id for m in client.models.list().data] == ["chatgpt/gpt-5.4", "gpt-4.1-mini", "local/qwen"]
         with pytest.raises(openai.NotFoundError) as caught:
             client.chat.completions.create(model="gpt-5.4-chat", messages=[{"role": "user", "content": "hi"}])
-    assert caught.value.code == "model_not_found"
+    assert caught.value.code == "model_not_available"  # it exists, and the answer says why it is not served
+    assert "UnsupportedMode" in caught.value.message
     assert stack.simulator.requests == []
 
 

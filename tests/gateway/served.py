@@ -4,7 +4,7 @@ connection layer, which the in-process test client bypasses."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +20,7 @@ from gateway.credentials.files import DirectoryCredentialStore
 from gateway.keys import table_holder_key
 from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
-from tests.gateway.conftest import DEFAULT_ROUTES, StaticTableSource, build_table, write_secrets
+from tests.gateway.conftest import DEFAULT_ROUTES, RouteSpec, StaticTableSource, build_table, write_secrets
 from tests.support.ports import free_port
 
 __all__ = ["RawAnswer", "Served", "raw_request", "served_gateway"]
@@ -32,6 +32,10 @@ class Served:
     metrics: GatewayMetrics
     port: int
     admin_port: int
+    stop: asyncio.Event
+    """Set it to begin the shutdown (as SIGTERM does); the context's exit sets it anyway."""
+    task: asyncio.Task[None]
+    """``serve`` itself: done once the gateway has shut down."""
 
     @property
     def url(self) -> str:
@@ -43,10 +47,18 @@ class Served:
 
 @asynccontextmanager
 async def served_gateway(
-    aiohttp_server: AiohttpServer, tmp_path: Path, sim_config: SimulatorConfig | None = None, **settings: Any
+    aiohttp_server: AiohttpServer,
+    tmp_path: Path,
+    sim_config: SimulatorConfig | None = None,
+    *,
+    upstream: web.Application | None = None,
+    routes: Sequence[RouteSpec] = DEFAULT_ROUTES,
+    **settings: Any,
 ) -> AsyncIterator[Served]:
-    sim = await aiohttp_server(create_simulator_app(sim_config or SimulatorConfig()))
-    table = build_table(str(sim.make_url("")).rstrip("/"), DEFAULT_ROUTES)
+    """The gateway in front of ``upstream`` (by default the simulator with ``sim_config``), serving ``routes``;
+    yielded once its table is loaded and its port accepts connections, shut down on exit."""
+    sim = await aiohttp_server(upstream or create_simulator_app(sim_config or SimulatorConfig()))
+    table = build_table(str(sim.make_url("")).rstrip("/"), list(routes))
     port, admin_port = free_port(), free_port()
     options = {"listen": f"127.0.0.1:{port}", "admin_listen": f"127.0.0.1:{admin_port}", "shutdown_grace_seconds": 2.0}
     config = GatewaySettings(**(options | settings))
@@ -72,7 +84,7 @@ async def served_gateway(
             break
         await asyncio.sleep(0.01)
     try:
-        yield Served(app, metrics, port, admin_port)
+        yield Served(app, metrics, port, admin_port, stop, task)
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)

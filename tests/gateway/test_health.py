@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 from contextlib import suppress
 
-from gateway.keys import prober_key
+from gateway.keys import draining_key, prober_key
 from gateway.probing import probe_body
 from gateway.routing.loading import compile_table
 from gateway.settings import GatewaySettings
 from tests.gateway.conftest import DEFAULT_ROUTES, FAST_RETRIES, Gateway, GatewayFactory, RouteSpec, build_table
+from tests.support.ports import free_port as closed_port
 
 PROBED = {"healthCheck": {"enabled": True, "intervalSeconds": 0.05, "timeoutSeconds": 5}}
 
@@ -135,3 +136,47 @@ def test_probe_body_never_sends_a_string_input() -> None:
         assert endpoint == target.route.mode
         if endpoint == "responses":
             assert isinstance(body["input"], list)
+
+
+async def test_status_and_readyz_give_one_answer_while_draining(gateway: Gateway) -> None:
+    gateway.app[draining_key].value = True
+    readyz = await gateway.admin.get("/readyz")
+    assert readyz.status == 503
+    assert (await readyz.json()) == {"ready": False, "reason": "draining"}
+    status = await (await gateway.admin.get("/status")).json()
+    assert (status["ready"], status["draining"]) == (False, True)
+    assert status["servedGeneration"] == 1  # still serving its table to the requests in flight
+
+
+async def _healthy(gateway: Gateway, alias: str) -> bool | None:
+    models = (await (await gateway.admin.get("/health/models")).json())["models"]
+    healthy: bool | None = models[alias]["healthy"]
+    return healthy
+
+
+async def test_passive_health_blames_the_alias_that_failed_not_the_fallback_that_answered(
+    make_gateway: GatewayFactory,
+) -> None:
+    """Before: the fallback that answered was credited and the primary, whose every request fell back,
+    stayed healthy; when both failed, only the fallback was blamed, for the primary's failures too."""
+    dead = f"http://127.0.0.1:{closed_port()}/v1"
+    gateway = await make_gateway(
+        [
+            RouteSpec("local/qwen3-coder", base_url=dead, settings={**FAST_RETRIES, "fallbacks": ["gpt-4.1-mini"]}),
+            RouteSpec("gpt-4.1-mini", model="gpt-4.1-mini", settings=FAST_RETRIES),
+        ]
+    )
+    body = {"model": "local/qwen3-coder", "messages": [{"role": "user", "content": "hi"}]}
+    for _ in range(3):
+        assert (await gateway.client.post("/v1/chat/completions", json=body)).status == 200
+    assert await _healthy(gateway, "local/qwen3-coder") is False
+    assert await _healthy(gateway, "gpt-4.1-mini") is True
+    assert gateway.metric("aliasgate_model_healthy", alias="local/qwen3-coder") == 0
+    assert gateway.metric("aliasgate_model_healthy", alias="gpt-4.1-mini") == 1
+
+    gateway.sim.enqueue("status:503", count=3)  # the fallback fails once, all its attempts: one failure of its own
+    assert (await gateway.client.post("/v1/chat/completions", json=body)).status == 503
+    models = (await (await gateway.admin.get("/health/models")).json())["models"]
+    assert models["gpt-4.1-mini"]["consecutiveFailures"] == 1
+    assert models["gpt-4.1-mini"]["healthy"] is True  # one failure is below the threshold
+    assert models["local/qwen3-coder"]["consecutiveFailures"] == 4

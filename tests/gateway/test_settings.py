@@ -56,4 +56,4 @@ def test_a_bad_environment_value_exits_with_usage_too(capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit) as exited:
         parse_settings([], environ={"ALIASGATE_PROBE_CONCURRENCY": "many"})
     assert exited.value.code == 2
-    assert "probe_concurrency" in capsys.readouterr().err
+    assert "--probe-concurrency (ALIASGATE_PROBE_CONCURRENCY): " in capsys.readouterr().err.splitlines()[-1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 from aiohttp import web
 
@@ -12,6 +14,25 @@ CREATED = {
 }
 
 
+hits_key = web.AppKey("hits", list[int])
+
+
+def counting_app() -> tuple[web.Application, list[int]]:
+    """An upstream app whose handlers count their requests in the list, also ``app[hits_key]``."""
+    app = web.Application()
+    hits: list[int] = []
+    app[hits_key] = hits
+    return app, hits
+
+
+async def open_event_stream(request: web.Request) -> web.StreamResponse:
+    """Read the request, then start an SSE answer to it (200, ``text/event-stream``)."""
+    await request.read()
+    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await response.prepare(request)
+    return response
+
+
 def frame(event: dict[str, object]) -> bytes:
     return b"event: " + str(event["type"]).encode() + b"\ndata: " + orjson.dumps(event) + b"\n\n"
 
@@ -20,15 +41,11 @@ def early_failure_app(kind: str) -> web.Application:
     """A Responses upstream that fails before any content: ``cut`` (EOF after response.created),
     ``failed`` (response.failed with server_error) or ``garbage`` (a non-JSON data frame first).
     Counts its requests in ``app[hits_key]``."""
-    app = web.Application()
-    hits: list[int] = []
-    app[hits_key] = hits
+    app, hits = counting_app()
 
     async def handler(request: web.Request) -> web.StreamResponse:
         hits.append(1)
-        await request.read()
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
+        response = await open_event_stream(request)
         if kind == "garbage":
             await response.write(b"data: {not json\n\n")
         await response.write(frame(CREATED))
@@ -66,17 +83,13 @@ def ended_early_app() -> web.Application:
     app = web.Application()
 
     async def chat(request: web.Request) -> web.StreamResponse:
-        await request.read()
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
+        response = await open_event_stream(request)
         await response.write(b"data: " + orjson.dumps(chat_chunk("Hel")) + b"\n\n")
         await response.write_eof()
         return response
 
     async def responses(request: web.Request) -> web.StreamResponse:
-        await request.read()
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-        await response.prepare(request)
+        response = await open_event_stream(request)
         await response.write(frame(CREATED))
         delta = {"type": "response.output_text.delta", "sequence_number": 1, "output_index": 0, "content_index": 0}
         await response.write(frame({**delta, "item_id": "msg_x", "delta": "Hel"}))
@@ -88,7 +101,29 @@ def ended_early_app() -> web.Application:
     return app
 
 
-hits_key = web.AppKey("hits", list[int])
+def empty_answer_app(*, status: str = "completed", silence: float = 0.0) -> web.Application:
+    """A Responses upstream whose answer carries nothing: ``response.created``, then (after ``silence``
+    seconds) a terminal event with ``output: []`` and no output event to rebuild it from — ``completed`` or,
+    with ``status="incomplete"``, ``response.incomplete`` (content filter). Counts its requests in
+    ``app[hits_key]``."""
+    app, hits = counting_app()
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        hits.append(1)
+        response = await open_event_stream(request)
+        await response.write(frame(CREATED))
+        if silence:
+            await asyncio.sleep(silence)
+        terminal = {"id": "resp_x", "status": status, "output": [], "usage": {"input_tokens": 3, "output_tokens": 0}}
+        if status == "incomplete":
+            terminal["incomplete_details"] = {"reason": "content_filter"}
+        kind = "response.incomplete" if status == "incomplete" else "response.completed"
+        await response.write(frame({"type": kind, "sequence_number": 1, "response": terminal}))
+        await response.write_eof()
+        return response
+
+    app.router.add_post("/v1/responses", handler)
+    return app
 
 
 echo_mode_key = web.AppKey("echo_mode", list[str])
@@ -150,4 +185,26 @@ def credential_echo_app() -> web.Application:
 
     for path in ("/v1/chat/completions", "/v1/responses", "/backend-api/codex/responses"):
         app.router.add_post(path, handler)
+    return app
+
+
+scripted_key = web.AppKey("scripted", list[dict[str, object]])
+"""The bodies a scripted upstream received, in order."""
+
+
+def scripted_app(status: int, body: bytes, *, headers: dict[str, str] | None = None) -> web.Application:
+    """An upstream that answers every POST (chat or Responses) with ``status``, ``headers`` and ``body``
+    (SSE when ``body`` starts with ``event:`` or ``data:``), and records what it was sent."""
+    app = web.Application()
+    seen: list[dict[str, object]] = []
+    app[scripted_key] = seen
+    sse = body.startswith((b"event:", b"data:"))
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        seen.append(orjson.loads(await request.read()))
+        content_type = "text/event-stream" if sse else "application/json"
+        return web.Response(status=status, body=body, headers={"Content-Type": content_type, **(headers or {})})
+
+    app.router.add_post("/v1/responses", handler)
+    app.router.add_post("/v1/chat/completions", handler)
     return app

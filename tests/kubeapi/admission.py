@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 from typing import Any
 
@@ -30,7 +31,11 @@ _LABEL_ONLY = frozenset({"namespaces"})
 _DNS_1035_ONLY = frozenset({"services"})
 
 
-def validate_name(rt: ResourceType, name: str) -> list[Json]:
+def validate_name(rt: ResourceType, name: str, *, prefix: bool = False) -> list[Json]:
+    """``metadata.name`` syntax; with ``prefix``, of ``metadata.generateName`` (a trailing '-' is allowed)."""
+    shown, field = name, "metadata.generateName" if prefix else "metadata.name"
+    if prefix and name.endswith("-"):
+        name = name[:-1] + "a"
     if rt.plural in _LABEL_ONLY:
         ok, limit, what = bool(_DNS_LABEL.match(name)), 63, "a lowercase RFC 1123 label"
     elif rt.plural in _DNS_1035_ONLY:
@@ -41,8 +46,8 @@ def validate_name(rt: ResourceType, name: str) -> list[Json]:
         return []
     return [
         errors.field_error(
-            "metadata.name",
-            f'Invalid value: "{name}": {what} must consist of lower case alphanumeric characters, '
+            field,
+            f'Invalid value: "{shown}": {what} must consist of lower case alphanumeric characters, '
             "'-' or '.', and must start and end with an alphanumeric character",
         )
     ]
@@ -119,7 +124,12 @@ def prepare(rt: ResourceType, obj: Json, old: Json | None) -> list[Json]:
         obj.setdefault("status", {"phase": "Pending", "qosClass": "BestEffort"})
         if not spec.get("containers"):
             return [errors.field_error("spec.containers", "Required value", "FieldValueRequired")]
+        if old is not None and _names((old.get("spec") or {}).get("containers")) != _names(spec.get("containers")):
+            return [errors.field_error("spec.containers", "Forbidden: pod updates may not add or remove containers",
+                                       "FieldValueForbidden")]  # fmt: skip
         return []
+    if plural == "validatingwebhookconfigurations":
+        return _webhook_urls(obj)
     if plural == "endpointslices":
         address_type = obj.get("addressType")
         if address_type not in ("IPv4", "IPv6", "FQDN"):
@@ -133,8 +143,53 @@ def prepare(rt: ResourceType, obj: Json, old: Json | None) -> list[Json]:
                 )
             ]
         obj.setdefault("endpoints", [])
-        return []
+        return _endpoint_addresses(obj) if address_type in ("IPv4", "IPv6") else []
     return []
+
+
+def _names(items: Any) -> list[str]:
+    return sorted(str(item.get("name")) for item in items or [] if isinstance(item, dict))
+
+
+def _webhook_urls(obj: Json) -> list[Json]:
+    """A webhook called by URL must be called over HTTPS (the API server refuses anything else)."""
+    causes = []
+    for i, webhook in enumerate(obj.get("webhooks") or []):
+        url = str((webhook.get("clientConfig") or {}).get("url") or "")
+        scheme = url.partition("://")[0] if "://" in url else ""
+        if url and scheme != "https":
+            causes.append(
+                errors.field_error(
+                    f"webhooks[{i}].clientConfig.url",
+                    f"Invalid value: \"{scheme}\": 'https' is the only allowed URL scheme; desired format: https://host[/path]",
+                )
+            )
+    return causes
+
+
+_SPECIAL_RANGES = (
+    ("is_unspecified", "may not be unspecified ({ip})"),
+    ("is_loopback", "may not be in the loopback range (127.0.0.0/8, ::1/128)"),
+    ("is_link_local", "may not be in the link-local range (169.254.0.0/16, fe80::/10)"),
+)
+
+
+def _endpoint_addresses(obj: Json) -> list[Json]:
+    """IP endpoints must be routable addresses: a real server refuses loopback, link-local, unspecified."""
+    causes = []
+    for i, endpoint in enumerate(obj.get("endpoints") or []):
+        for j, address in enumerate(endpoint.get("addresses") or []):
+            field = f"endpoints[{i}].addresses[{j}]"
+            try:
+                ip = ipaddress.ip_address(str(address))
+            except ValueError:
+                causes.append(errors.field_error(field, f'Invalid value: "{address}": must be a valid IP address'))
+                continue
+            for check, text in _SPECIAL_RANGES:
+                if getattr(ip, check):
+                    causes.append(errors.field_error(field, f'Invalid value: "{address}": {text.format(ip=address)}'))
+                    break
+    return causes
 
 
 def _immutable(obj: Json, old: Json | None) -> list[Json]:
@@ -178,11 +233,11 @@ def _configmap(obj: Json, old: Json | None) -> list[Json]:
             raise errors.bad_request(
                 f'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal {type(value).__name__} into Go struct field ConfigMap.data of type string'
             )
-    size = sum(len(k) + len(v.encode()) for k, v in data.items())
-    size += _decode_b64("ConfigMap", "binaryData", binary) + sum(len(k) for k in binary)
+    size = sum(len(v.encode()) for v in data.values())  # values only: keys do not count (as upstream)
+    size += _decode_b64("ConfigMap", "binaryData", binary)
     if size > MAX_CONFIG_BYTES:
         causes.append(
-            errors.field_error("[]", f"Too long: must have at most {MAX_CONFIG_BYTES} bytes", "FieldValueTooLong")
+            errors.field_error("[]", f"Too long: may not be more than {MAX_CONFIG_BYTES} bytes", "FieldValueTooLong")
         )
     return causes + _immutable(obj, old)
 
@@ -207,7 +262,7 @@ def _secret(obj: Json, old: Json | None) -> list[Json]:
     size = _decode_b64("Secret", "data", data) + sum(len(k) for k in data)
     if size > MAX_CONFIG_BYTES:
         causes.append(
-            errors.field_error("data", f"Too long: must have at most {MAX_CONFIG_BYTES} bytes", "FieldValueTooLong")
+            errors.field_error("data", f"Too long: may not be more than {MAX_CONFIG_BYTES} bytes", "FieldValueTooLong")
         )
     if old is not None and old.get("type") != obj.get("type"):
         causes.append(errors.field_error("type", "Invalid value: field is immutable", "FieldValueInvalid"))
@@ -219,9 +274,10 @@ def _lease(obj: Json) -> None:
     for field in ("acquireTime", "renewTime"):
         value = spec.get(field)
         if value is not None and (not isinstance(value, str) or not MICRO_TIME.match(value)):
+            rest = value[19:] if isinstance(value, str) else value
             raise errors.bad_request(
                 f'Lease in version "v1" cannot be handled as a Lease: parsing time "{value}" as '
-                f'"2006-01-02T15:04:05.000000Z07:00": cannot parse as MicroTime (spec.{field})'
+                f'"2006-01-02T15:04:05.000000Z07:00": cannot parse "{rest}" as ".000000"'
             )
     duration = spec.get("leaseDurationSeconds")
     if duration is not None and (not isinstance(duration, int) or isinstance(duration, bool)):

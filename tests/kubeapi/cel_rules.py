@@ -150,7 +150,7 @@ def check(value: Any, node: Json, old: Any, path: str) -> list[Json]:
         if failure:
             message = f'Invalid value: "{_type_name(value)}": {failure} evaluating rule: {text}'
         else:
-            message = f'Invalid value: "{_type_name(value)}": {_message(rule, value, old)}'
+            message = f"Invalid value: {_message(rule, value, old)}"
         reason = rule.get("reason", "FieldValueInvalid")
         causes.append(errors.field_error(field, message, reason))
     return causes

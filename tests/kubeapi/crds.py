@@ -118,6 +118,24 @@ def status(crd: Json, now: str) -> Json:
     return {"acceptedNames": names, "conditions": conditions, "storedVersions": stored}
 
 
+def pending_status(crd: Json) -> Json:
+    """The status a create answers with: the names controller and the establishing controller run after."""
+    stored = [v["name"] for v in crd["spec"]["versions"] if v.get("storage")]
+    return {"conditions": None, "acceptedNames": {"plural": "", "kind": ""}, "storedVersions": stored}
+
+
+def terminating(crd: Json, now: str) -> Json:
+    """What a DELETE answers: the CRD held by its cleanup finalizer while its objects are removed."""
+    conditions = [*((crd.get("status") or {}).get("conditions") or [])]
+    conditions.append({"type": "Terminating", "status": "True", "reason": "InstanceDeletionInProgress",
+                       "message": "CustomResource deletion is in progress", "lastTransitionTime": now})  # fmt: skip
+    meta = {**crd["metadata"], "deletionTimestamp": now, "finalizers": [CLEANUP_FINALIZER]}
+    return {**crd, "metadata": meta, "status": {**(crd.get("status") or {}), "conditions": conditions}}
+
+
+CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
+
+
 def with_defaults(crd: Json) -> Json:
     """Defaults a real server applies: listKind, singular, conversion strategy."""
     spec = crd["spec"]

@@ -174,7 +174,7 @@ def openapi_v3_group_version(registry: Registry, group: str, version: str) -> Js
             schemas[_schema_name(rt)] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
     return {
         "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": "v1.32.0"},
+        "info": {"title": "Kubernetes", "version": "v1.37.2"},
         "paths": paths,
         "components": {"schemas": schemas},
     }

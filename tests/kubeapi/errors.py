@@ -86,7 +86,7 @@ def conflict(group: str, plural: str, name: str, why: str | None = None) -> ApiE
 
 def invalid(group: str, kind: str, name: str, causes: list[Json]) -> ApiError:
     """422 with one cause per field error; ``causes`` items carry ``reason``, ``message``, ``field``."""
-    text = "; ".join(f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes)
+    text = ", ".join(f"{c['field']}: {c['message']}" if c.get("field") else c["message"] for c in causes)
     if len(causes) > 1:
         text = f"[{text}]"
     details: Json = {"name": name, "kind": kind, "causes": causes}

@@ -45,12 +45,33 @@ def to_core(new: Json) -> Json:
     return out
 
 
+_QUALIFIED_NAME_PART = (
+    "Invalid value: \"{value}\": name part must consist of alphanumeric characters, '-', '_' or '.', and must "
+    "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+    "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+
+
 def validate_events_v1(obj: Json) -> list[Json]:
-    """The fields ``events.k8s.io/v1`` requires on create (on top of core validation)."""
+    """What a create through ``events.k8s.io/v1`` must carry (on top of core validation), in the order and
+    words of the real server: the reporting fields are checked only once ``eventTime`` is set."""
     causes = []
-    for field in ("eventTime", "reportingController", "reportingInstance", "action", "reason"):
-        if not obj.get(field):
-            causes.append(errors.field_error(field, "Required value", "FieldValueRequired"))
+    if obj.get("eventTime"):
+        controller = str(obj.get("reportingController") or "")
+        if not controller:
+            causes += [
+                errors.field_error("reportingController", "Required value", "FieldValueRequired"),
+                errors.field_error("reportingController", 'Invalid value: "": name part must be non-empty'),
+                errors.field_error("reportingController", _QUALIFIED_NAME_PART.format(value="")),
+            ]
+        for field in ("reportingInstance", "action", "reason"):
+            if not obj.get(field):
+                causes.append(errors.field_error(field, "Required value", "FieldValueRequired"))
+    else:
+        causes.append(errors.field_error("eventTime", "Required value", "FieldValueRequired"))
+    event_type = obj.get("type") or ""
+    if event_type not in ("Normal", "Warning"):
+        causes.append(errors.field_error("type", f'Invalid value: "": has invalid value: {event_type}'))
     return causes
 
 

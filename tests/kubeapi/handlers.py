@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import datetime
 import logging
+import re
 import time
 import weakref
 from collections.abc import Callable
@@ -32,18 +33,19 @@ log = logging.getLogger(__name__)
 
 VERSION_INFO: Json = {
     "major": "1",
-    "minor": "32",
-    "gitVersion": "v1.32.0",
+    "minor": "37",
+    "gitVersion": "v1.37.2",
     "gitCommit": "0000000000000000000000000000000000000000",
     "gitTreeState": "clean",
     "buildDate": "2026-01-01T00:00:00Z",
-    "goVersion": "go1.23.0",
+    "goVersion": "go1.26.8",
     "compiler": "gc",
     "platform": "linux/amd64",
 }
 AGGREGATED_V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 AGGREGATED_V2BETA1 = "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList"
-TABLE_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+TABLE_TYPE = "application/json"
+"""What a real server labels a Table answer (the ``as=Table`` is in the request's Accept only)."""
 METADATA_TYPE = "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io"
 METADATA_LIST_TYPE = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
 _TRUE = frozenset({"true", "1", "True", "TRUE"})
@@ -242,8 +244,8 @@ class Api:
             case ["apis", group, version] if registry.has_group_version(group, version):
                 return _json(discovery.resource_list(registry, group, version))
             case ["openapi", "v3"]:
-                self._refresh_docs()
-                return _json(discovery.openapi_v3_root(registry, self._docs))
+                self._refresh_docs()  # a real server labels this index text/plain (its documents: JSON)
+                return _json(discovery.openapi_v3_root(registry, self._docs), content_type="text/plain; charset=utf-8")
             case ["openapi", "v3", *rest]:
                 self._refresh_docs()
                 key = "/".join(rest)
@@ -281,7 +283,8 @@ class Api:
             return _json(obj)
         options = _write_options(query)
         if rt.namespaced and target.namespace is None and verb in ("create", "deletecollection"):
-            raise errors.method_not_allowed()  # only list and watch exist across all namespaces
+            # only list and watch exist across all namespaces: a real server has no route for the rest
+            return web.Response(status=404, text="404 page not found\n", content_type="text/plain")
         if verb == "deletecollection":
             matches = self._matcher(request, target)
             deleted = engine.delete_collection(rt, target.namespace, matches, options)
@@ -418,7 +421,8 @@ class Api:
             if 0 < limit < len(objs):
                 last = objs[limit - 1]["metadata"]
                 metadata["continue"] = operations.continue_token(rv, (last.get("namespace", ""), last["name"]))
-                metadata["remainingItemCount"] = len(objs) - limit
+                if not query.get("labelSelector") and not query.get("fieldSelector"):
+                    metadata["remainingItemCount"] = len(objs) - limit  # unknown to a real server after a filter
                 objs = objs[:limit]
         items = [engine.view(rt, o) for o in objs]
         if _wants_table(request):
@@ -649,13 +653,23 @@ def _write_options(query: Any) -> operations.WriteOptions:
 
 
 class _YamlLoader(yaml.SafeLoader):
-    """YAML as Kubernetes reads it (sigs.k8s.io/yaml): timestamps stay strings."""
+    """YAML as Kubernetes reads it (sigs.k8s.io/yaml, YAML 1.1): timestamps stay strings, and ``y``/``n``
+    are booleans too (so ``name: y`` is refused: a name must be a string)."""
 
 
 _YamlLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+_YamlLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
+
+
+def _bool(loader: yaml.SafeLoader, node: yaml.Node) -> bool:
+    assert isinstance(node, yaml.ScalarNode)
+    return str(loader.construct_scalar(node)).lower() in {"y", "yes", "true", "on"}
+
+
+_YamlLoader.add_constructor("tag:yaml.org,2002:bool", _bool)
 
 
 def _string_keys(value: Any) -> Any:
@@ -677,8 +691,10 @@ async def _body(request: web.Request, *, optional: bool = False) -> Any:
     if content_type == "application/vnd.kubernetes.protobuf":
         try:
             return protobuf.decode(raw)
-        except protobuf.ProtobufError as error:
+        except protobuf.UnsupportedKindError as error:
             raise errors.unsupported_media_type(f"application/json, application/yaml ({error})") from None
+        except protobuf.ProtobufError as error:  # a body that is not protobuf: the client's mistake
+            raise errors.bad_request(f"the object provided is unrecognized: proto: {error}") from None
     if "protobuf" in content_type or "cbor" in content_type:
         raise errors.unsupported_media_type("application/json, application/yaml, application/vnd.kubernetes.protobuf")
     try:

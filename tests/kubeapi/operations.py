@@ -157,6 +157,8 @@ class Engine:
         bucket = self.store.bucket(rt.key)
         if not meta.get("name"):
             prefix = meta.get("generateName")
+            if prefix and (bad := admission.validate_name(rt, prefix, prefix=True)):
+                raise errors.invalid(rt.group, rt.kind, "", bad)
             if not prefix:
                 raise errors.invalid(
                     rt.group,
@@ -195,6 +197,10 @@ class Engine:
         meta["resourceVersion"] = str(self.store.next_rv())
         self.store.commit(rt.key, "ADDED", obj, None)
         self._after_write(rt, obj, None)
+        if rt.plural == "namespaces" and not rt.group:
+            self._publish_root_ca(name)
+        if rt.plural == "customresourcedefinitions" and rt.group == "apiextensions.k8s.io":
+            return WriteResult({**obj, "status": crds.pending_status(obj)}, 201, warnings)
         return WriteResult(self.view(rt, obj), 201, warnings)
 
     def update(
@@ -269,6 +275,32 @@ class Engine:
         return self._write(rt, self._incoming(rt, patched), old, subresource, options)
 
     def delete(self, rt: ResourceType, namespace: str, name: str, body: Any, options: WriteOptions) -> WriteResult:
+        """DELETE of one object, answered as a real server answers: the object while finalizers hold it
+        (200), else a ``Status`` naming it, except for the kinds whose storage returns the deleted object
+        (Namespaces and CustomResourceDefinitions, shown terminating: their contents go afterwards)."""
+        result = self.delete_object(rt, namespace, name, body, options)
+        deleted = result.obj
+        if result.code == 202:  # held by finalizers
+            return WriteResult(deleted, 200)
+        now = timestamp(self.clock())
+        if rt.plural == "namespaces" and not rt.group:
+            meta = {**deleted["metadata"], "deletionTimestamp": now}
+            shown = {**deleted, "metadata": meta, "spec": {"finalizers": ["kubernetes"]}}
+            return WriteResult({**shown, "status": {"phase": "Terminating"}}, 200)
+        if rt.plural == "customresourcedefinitions" and rt.group == "apiextensions.k8s.io":
+            return WriteResult(crds.terminating(deleted, now), 200)
+        if rt.plural in RETURNS_DELETED_OBJECT and not rt.group:
+            return WriteResult(deleted, 200)
+        details: Json = {"name": name, "kind": rt.plural, "uid": deleted["metadata"]["uid"]}
+        if rt.group:
+            details = {"name": name, "group": rt.group, "kind": rt.plural, "uid": deleted["metadata"]["uid"]}
+        status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+        return WriteResult(status, 200)
+
+    def delete_object(
+        self, rt: ResourceType, namespace: str, name: str, body: Any, options: WriteOptions
+    ) -> WriteResult:
+        """Delete (or mark for deletion while finalizers hold it: code 202) and return the object itself."""
         bucket = self.store.bucket(rt.key)
         old = bucket.get(namespace, name)
         if old is None:
@@ -315,7 +347,7 @@ class Engine:
         deleted = []
         for obj in self.select(rt, namespace, matches):
             meta = obj["metadata"]
-            deleted.append(self.delete(rt, meta.get("namespace", ""), meta["name"], None, options).obj)
+            deleted.append(self.delete_object(rt, meta.get("namespace", ""), meta["name"], None, options).obj)
         return deleted
 
     # -- internals -------------------------------------------------------------------------------
@@ -350,6 +382,14 @@ class Engine:
             obj["metadata"] = {}
         else:
             obj["metadata"] = dict(obj["metadata"])
+        for field in ("name", "namespace", "generateName", "resourceVersion"):
+            value = obj["metadata"].get(field)
+            if value is not None and not isinstance(value, str):
+                go_type = {bool: "bool", int: "number", float: "number", list: "array", dict: "object"}.get(type(value))
+                raise errors.bad_request(
+                    f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: json: cannot unmarshal '
+                    f"{go_type} into Go struct field ObjectMeta.metadata.{field} of type string"
+                )
         if rt.group == "events.k8s.io":
             obj = events.to_core(obj)
         return obj
@@ -406,7 +446,9 @@ class Engine:
             crds.with_defaults(obj)
             crds.check(obj)
         if causes:
-            raise errors.invalid(rt.group, rt.kind, meta.get("name", ""), causes)
+            # events.k8s.io writes are validated as core Events: the message names "Event", no group
+            group = "" if rt.group == "events.k8s.io" else rt.group
+            raise errors.invalid(group, rt.kind, meta.get("name", ""), causes)
         return warnings
 
     def _write(
@@ -496,7 +538,20 @@ class Engine:
         options: WriteOptions,
     ) -> WriteResult:
         if not options.field_manager:
-            raise errors.bad_request("PATCH request: fieldManager is required for apply requests")
+            raise errors.ApiError(
+                422,
+                "Invalid",
+                'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+                details={
+                    "group": "meta.k8s.io",
+                    "kind": "PatchOptions",
+                    "causes": [
+                        errors.field_error(
+                            "fieldManager", "Required value: is required for apply patch", "FieldValueRequired"
+                        )
+                    ],
+                },
+            )
         if not isinstance(body, dict):
             raise errors.bad_request("error decoding YAML: apply configuration must be an object")
         if not body.get("apiVersion") or not body.get("kind"):
@@ -573,10 +628,29 @@ class Engine:
                 for obj in list(self.store.bucket(rt.key).iter(namespace)):
                     self._remove(rt, obj)
 
+    def _publish_root_ca(self, namespace: str) -> None:
+        """What kube-controller-manager's root-ca-certificate-publisher puts into every namespace."""
+        rt = self.registry.get("", "v1", "configmaps")
+        assert rt is not None
+        body = {"metadata": {"name": ROOT_CA_CONFIGMAP, "annotations": {"kubernetes.io/description": ROOT_CA_DESCRIPTION}},
+                "data": {"ca.crt": ROOT_CA_PLACEHOLDER}}  # fmt: skip
+        self.create(rt, namespace, body, WriteOptions())
+
     def _seed_namespace(self, name: str) -> None:
         rt = self.registry.get("", "v1", "namespaces")
         assert rt is not None
         self.create(rt, "", {"metadata": {"name": name}}, WriteOptions())
+
+
+RETURNS_DELETED_OBJECT = frozenset({"namespaces", "pods", "services", "serviceaccounts"})
+"""Core kinds whose DELETE answers with the object (upstream ``ReturnDeletedObject``); others answer a Status."""
+ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
+ROOT_CA_DESCRIPTION = (
+    "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as "
+    "the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of "
+    "Kubernetes clusters."
+)
+ROOT_CA_PLACEHOLDER = "-----BEGIN CERTIFICATE-----\n(the test server has no cluster CA)\n-----END CERTIFICATE-----\n"
 
 
 def _apply_conflict(rt: ResourceType, name: str, conflicts: list[tuple[str, patching.Path]]) -> errors.ApiError:

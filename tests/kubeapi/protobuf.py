@@ -45,6 +45,10 @@ MESSAGES: dict[str, dict[int, tuple[str, str]]] = {
 }  # fmt: skip
 
 
+class UnsupportedKindError(ValueError):
+    """A well-formed body of a kind this decoder does not know (the fake's limit, not the client's fault)."""
+
+
 class ProtobufError(ValueError):
     """The body is not protobuf this module understands."""
 
@@ -132,7 +136,7 @@ def decode(body: bytes) -> Json:
     type_meta = envelope.get("typeMeta", {})
     kind = type_meta.get("kind", "")
     if kind not in MESSAGES or kind in ("Unknown", "TypeMeta"):
-        raise ProtobufError(f"protobuf bodies of kind {kind!r} are not supported")
+        raise UnsupportedKindError(f"protobuf bodies of kind {kind!r} are not supported")
     raw = base64.b64decode(envelope.get("raw", ""))
     obj = decode_message(kind, raw)
     return {"apiVersion": type_meta.get("apiVersion", "v1"), "kind": kind, **obj}

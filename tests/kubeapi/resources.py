@@ -9,6 +9,7 @@ through every other (the CRD conversion strategy ``None`` only rewrites ``apiVer
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 Json = dict[str, Any]
@@ -217,7 +218,8 @@ class Registry:
         return fixed + sorted(g for g in named if g not in PREFERRED_GROUP_ORDER)
 
     def versions(self, group: str) -> list[str]:
-        return list(self._group_versions.get(group, ()))
+        """Served versions, most preferred first (Kubernetes version priority: GA, beta, alpha)."""
+        return sorted(self._group_versions.get(group, ()), key=version_priority)
 
     def in_group_version(self, group: str, version: str) -> list[ResourceType]:
         return sorted(
@@ -233,3 +235,15 @@ class Registry:
             if rt.group == group and rt.version == version and rt.kind == kind:
                 return rt
         return None
+
+
+_KUBE_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+
+
+def version_priority(version: str) -> tuple[int, int, int, str]:
+    """Sort key of Kubernetes API versions: v2, v1, v1beta2, v1beta1, v1alpha1, then others by name."""
+    match = _KUBE_VERSION.match(version)
+    if match is None:
+        return (3, 0, 0, version)
+    major, stage, minor = int(match[1]), match[2], int(match[3] or 0)
+    return ({None: 0, "beta": 1, "alpha": 2}[stage], -major, -minor, version)

@@ -164,10 +164,43 @@ def validate(
     old: Any = None,
     rules: RuleChecker | None = None,
 ) -> list[Cause]:
-    """All violations of ``schema`` by ``value`` as ``Status`` causes (empty when valid)."""
+    """All violations of ``schema`` by ``value`` as ``Status`` causes (empty when valid).
+
+    As on a real server, CEL rules do not run after a blocking schema violation (:data:`BLOCKING`); a
+    last cause then says that some rules were not checked."""
     causes: list[Cause] = []
-    _validate(value, schema, path, old, rules, causes)
-    return causes
+    _validate(value, schema, path, old, None, causes)
+    if rules is None or not _has_rules(schema):
+        return causes
+    if any(cause["reason"] in BLOCKING for cause in causes):
+        return [*causes, errors.field_error("<nil>", f"Invalid value: null: {RULES_NOT_CHECKED}")]
+    with_rules: list[Cause] = []
+    _validate(value, schema, path, old, rules, with_rules)
+    for cause in causes:  # the schema's own causes first, then what the rules add
+        with_rules.remove(cause)
+    return [*causes, *with_rules]
+
+
+BLOCKING = frozenset(
+    {"FieldValueNotSupported", "FieldValueRequired", "FieldValueTooLong", "FieldValueTooMany", "FieldValueTypeInvalid"}
+)
+"""Schema violations after which a real server does not run the CEL rules (enum, required, maxLength,
+maxItems/maxProperties, type); after others (minimum, pattern, ...) it still does."""
+
+
+RULES_NOT_CHECKED = (
+    "some validation rules were not checked because the object was invalid; correct the existing errors to "
+    "complete validation"
+)
+
+
+def _has_rules(schema: Any) -> bool:
+    """Whether any ``x-kubernetes-validations`` sits anywhere in ``schema``."""
+    if isinstance(schema, dict):
+        return bool(schema.get("x-kubernetes-validations")) or any(_has_rules(v) for v in schema.values())
+    if isinstance(schema, list):
+        return any(_has_rules(v) for v in schema)
+    return False
 
 
 def _validate(value: Any, schema: Json, path: str, old: Any, rules: RuleChecker | None, out: list[Cause]) -> None:

@@ -290,7 +290,7 @@ class KubeApiServer:
     def delete(self, api_version: str, plural: str, name: str, namespace: str = "") -> Json:
         """Delete an object (finalizers hold it, as over HTTP); 404 raises ``errors.ApiError``."""
         rt = self.resource(api_version, plural)
-        return operations.clone(self.engine.delete(rt, namespace, name, None, operations.WriteOptions()).obj)
+        return operations.clone(self.engine.delete_object(rt, namespace, name, None, operations.WriteOptions()).obj)
 
     def get(self, api_version: str, plural: str, name: str, namespace: str = "") -> Json | None:
         rt = self.resource(api_version, plural)

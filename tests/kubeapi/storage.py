@@ -33,6 +33,16 @@ class WatchEvent:
     old: Json | None
     rv: int
     _lines: dict[tuple[str, str], bytes] = dataclasses.field(default_factory=dict)
+    _departure: WatchEvent | None = None
+
+    def departure(self) -> WatchEvent:
+        """What a watcher whose selector the object stopped matching receives: DELETED carrying the
+        previous object (the last state it saw) at this event's resourceVersion, as a real server sends."""
+        if self._departure is None:
+            assert self.old is not None
+            old = {**self.old, "metadata": {**self.old["metadata"], "resourceVersion": str(self.rv)}}
+            self._departure = WatchEvent("DELETED", old, None, self.rv)
+        return self._departure
 
     def line(self, type_: str, api_version: str, render: Callable[[Json], Json] | None = None) -> bytes:
         """The JSON line sent to watchers, built once per (type, apiVersion) and shared by all of them."""
@@ -75,7 +85,7 @@ class Watcher:
             elif now:
                 self.queue.put_nowait(("ADDED", event))
             elif was:
-                self.queue.put_nowait(("DELETED", event))
+                self.queue.put_nowait(("DELETED", event.departure()))
         elif self.matches(event.obj):
             self.queue.put_nowait((event.type, event))
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -59,9 +61,8 @@ async def test_aggregated_discovery_when_asked(kube_http: aiohttp.ClientSession)
 
 async def test_version_and_openapi(kube_http: aiohttp.ClientSession) -> None:
     async with kube_http.get("/version") as response:
-        assert (await response.json())["gitVersion"].startswith("v1.32")
-    async with kube_http.get("/openapi/v3") as response:
-        paths = (await response.json())["paths"]
+        assert (await response.json())["gitVersion"] == "v1.37.2"
+    paths = await until(lambda: _openapi_paths_with(kube_http, "apis/aliasgate.io/v1alpha1"))
     async with kube_http.get(paths["apis/aliasgate.io/v1alpha1"]["serverRelativeURL"]) as response:
         doc = await response.json()
     patch = doc["paths"]["/apis/aliasgate.io/v1alpha1/namespaces/{namespace}/modelaliases/{name}"]["patch"]
@@ -71,14 +72,41 @@ async def test_version_and_openapi(kube_http: aiohttp.ClientSession) -> None:
         "kind": "ModelAlias",
     }
     assert "fieldValidation" in [p["name"] for p in patch["parameters"]]
-    async with kube_http.get("/openapi/v2") as response:
-        assert response.status == 404
+
+
+async def until(probe: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
+    """Poll: a real server establishes a CRD, and removes a deleted one, asynchronously."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not (value := await probe()):
+        assert asyncio.get_running_loop().time() < deadline, "not settled in time"
+        await asyncio.sleep(0.1)
+    return value
+
+
+async def _conditions(http: aiohttp.ClientSession, name: str) -> dict[str, str]:
+    async with http.get(f"{CRDS}/{name}") as response:
+        return {c["type"]: c["status"] for c in (await response.json())["status"].get("conditions") or []}
+
+
+async def _established(http: aiohttp.ClientSession, name: str) -> None:
+    await until(lambda: _is_established(http, name))
+
+
+async def _is_established(http: aiohttp.ClientSession, name: str) -> bool:
+    return (await _conditions(http, name)).get("Established") == "True"
+
+
+async def _status(http: aiohttp.ClientSession, path: str) -> int:
+    async with http.get(path) as response:
+        return response.status
 
 
 async def test_creating_a_crd_serves_it_and_deleting_removes_it(kube_http: aiohttp.ClientSession) -> None:
     created = await post(kube_http, CRDS, _widget_crd())
-    conditions = {c["type"]: c["status"] for c in created["status"]["conditions"]}
-    assert conditions == {"NamesAccepted": "True", "Established": "True"}
+    # The create answers before the names and establishing controllers ran.
+    assert created["status"]["conditions"] is None
+    await _established(kube_http, "widgets.example.com")
+    assert await _conditions(kube_http, "widgets.example.com") == {"NamesAccepted": "True", "Established": "True"}
     widget = {
         "apiVersion": "example.com/v1alpha1",
         "kind": "Widget",
@@ -90,10 +118,25 @@ async def test_creating_a_crd_serves_it_and_deleting_removes_it(kube_http: aioht
         assert response.status == 200
     async with kube_http.delete(f"{CRDS}/widgets.example.com") as response:
         assert response.status == 200
-    async with kube_http.get("/apis/example.com/v1alpha1/widgets/w") as response:
-        assert response.status == 404
+        deleted = await response.json()
+    assert deleted["metadata"]["finalizers"] == ["customresourcecleanup.apiextensions.k8s.io"]
+    assert {c["type"]: c["status"] for c in deleted["status"]["conditions"]}["Terminating"] == "True"
+    await until(lambda: _is(_status(kube_http, "/apis/example.com/v1alpha1/widgets/w"), 404))
+    await until(lambda: _is(_status(kube_http, f"{CRDS}/widgets.example.com"), 404))
     async with kube_http.get("/apis") as response:
         assert "example.com" not in {g["name"] for g in (await response.json())["groups"]}
+
+
+async def _openapi_paths_with(http: aiohttp.ClientSession, key: str) -> dict[str, Any] | None:
+    """The OpenAPI v3 index once it lists ``key`` (a real server publishes a new CRD's schema a little later)."""
+    async with http.get("/openapi/v3") as response:
+        assert response.headers["Content-Type"] == "text/plain; charset=utf-8"  # JSON, labelled text/plain
+        paths: dict[str, Any] = (await response.json(content_type=None))["paths"]
+    return paths if key in paths else None
+
+
+async def _is(value: Awaitable[Any], want: Any) -> bool:
+    return bool(await value == want)
 
 
 async def test_a_crd_with_a_wrong_name_is_422(kube_http: aiohttp.ClientSession) -> None:
@@ -122,6 +165,7 @@ async def test_every_served_version_sees_the_same_objects(kube_http: aiohttp.Cli
     storage = crd["spec"]["versions"][0]
     crd["spec"]["versions"] = [storage, {**copy.deepcopy(storage), "name": "v1beta1", "storage": False}]
     await post(kube_http, CRDS, crd)
+    await _established(kube_http, "widgets.example.com")
     widget = {
         "apiVersion": "example.com/v1alpha1",
         "kind": "Widget",
@@ -135,4 +179,6 @@ async def test_every_served_version_sees_the_same_objects(kube_http: aiohttp.Cli
     assert seen["metadata"]["uid"] == created["metadata"]["uid"]
     async with kube_http.get("/apis/example.com") as response:
         group = await response.json()
-    assert [v["version"] for v in group["versions"]] == ["v1alpha1", "v1beta1"]
+    # Most preferred first, by Kubernetes version priority (beta before alpha), whichever version stores.
+    assert [v["version"] for v in group["versions"]] == ["v1beta1", "v1alpha1"]
+    assert group["preferredVersion"]["version"] == "v1beta1"

@@ -146,7 +146,7 @@ async def test_get_json_patch_and_delete(kubectl: Kubectl, kube_api: KubeApiServ
 
 
 async def test_get_configmaps(kubectl: Kubectl, kube_api: KubeApiServer) -> None:
-    _, out, err = await kubectl("get", "configmaps")
+    _, out, err = await kubectl("get", "configmaps", "-l", "app=none")
     assert "No resources found in default namespace." in out + err
     kube_api.create(
         {
@@ -157,9 +157,10 @@ async def test_get_configmaps(kubectl: Kubectl, kube_api: KubeApiServer) -> None
         }
     )
     _, out, _ = await kubectl("get", "configmaps")
-    header, row = out.strip().splitlines()
+    header, row, root_ca = out.strip().splitlines()
     assert header.split() == ["NAME", "DATA", "AGE"]
     assert row.split()[:2] == ["aliasgate-routes", "1"]
+    assert root_ca.split()[:2] == ["kube-root-ca.crt", "1"]  # in every namespace, as kube-controller-manager does
     _, out, _ = await kubectl("create", "configmap", "made", "--from-literal=k=v")  # a protobuf body
     assert out.strip() == "configmap/made created"
     made = kube_api.get("v1", "configmaps", "made", "default")

@@ -152,7 +152,7 @@ async def test_leases_with_micro_time(kube_client: client.ApiClient) -> None:
 async def test_events_v1_round_trip(kube_client: client.ApiClient) -> None:
     events = client.EventsV1Api(kube_client)
     body = client.EventsV1Event(
-        metadata=client.V1ObjectMeta(generate_name="gpt-5-4."),
+        metadata=client.V1ObjectMeta(generate_name="gpt-5-4-"),
         event_time=datetime.datetime(2026, 1, 1, 12, 0, 0, 1, tzinfo=datetime.UTC),
         reporting_controller="aliasgate.io/controller",
         reporting_instance="controller-0",

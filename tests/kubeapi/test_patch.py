@@ -7,6 +7,7 @@ import aiohttp
 from tests.kubeapi.support import APPLY, CM, JSON_PATCH, MA, MERGE, STRATEGIC, alias, configmap, post
 
 PODS = "/api/v1/namespaces/default/pods"
+SERVICES = "/api/v1/namespaces/default/services"
 
 
 async def test_merge_patch_merges_objects_and_null_deletes(kube_http: aiohttp.ClientSession) -> None:
@@ -59,19 +60,32 @@ async def test_strategic_merge_patch_is_415_for_custom_resources(kube_http: aioh
 
 
 async def test_strategic_merge_patch_merges_lists_by_key_for_built_ins(kube_http: aiohttp.ClientSession) -> None:
-    pod = {
-        "metadata": {"name": "p"},
-        "spec": {"containers": [{"name": "a", "image": "a:1"}, {"name": "b", "image": "b:1"}]},
-    }
-    await post(kube_http, PODS, pod)
-    patch = {"spec": {"containers": [{"name": "b", "image": "b:2"}, {"name": "c", "image": "c:1"}]}}
-    async with kube_http.patch(f"{PODS}/p", json=patch, headers=STRATEGIC) as response:
+    service = {"metadata": {"name": "p"}, "spec": {"ports": [{"name": "a", "port": 80}, {"name": "b", "port": 81}]}}
+    await post(kube_http, SERVICES, service)
+    patch = {"spec": {"ports": [{"name": "b", "port": 81, "targetPort": 9091}, {"name": "c", "port": 82}]}}
+    async with kube_http.patch(f"{SERVICES}/p", json=patch, headers=STRATEGIC) as response:
         assert response.status == 200
-        containers = (await response.json())["spec"]["containers"]
-    assert containers == [{"name": "a", "image": "a:1"}, {"name": "b", "image": "b:2"}, {"name": "c", "image": "c:1"}]
-    delete = {"spec": {"containers": [{"name": "a", "$patch": "delete"}]}}
-    async with kube_http.patch(f"{PODS}/p", json=delete, headers=STRATEGIC) as response:
-        assert [c["name"] for c in (await response.json())["spec"]["containers"]] == ["b", "c"]
+        ports = (await response.json())["spec"]["ports"]
+    assert [(p["name"], p["port"]) for p in ports] == [("a", 80), ("b", 81), ("c", 82)]  # merged by port
+    assert ports[1]["targetPort"] == 9091
+    delete = {"spec": {"ports": [{"port": 80, "$patch": "delete"}]}}
+    async with kube_http.patch(f"{SERVICES}/p", json=delete, headers=STRATEGIC) as response:
+        assert [p["name"] for p in (await response.json())["spec"]["ports"]] == ["b", "c"]
+    # A pod's containers merge by name too, but a pod may only change images, never its container list.
+    pod = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "image": "a:1"}]}}
+    await post(kube_http, PODS, pod)
+    image = {"spec": {"containers": [{"name": "a", "image": "a:2"}]}}
+    async with kube_http.patch(f"{PODS}/p", json=image, headers=STRATEGIC) as response:
+        assert response.status == 200
+        assert [c["image"] for c in (await response.json())["spec"]["containers"]] == ["a:2"]
+    added = {"spec": {"containers": [{"name": "b", "image": "b:1"}]}}
+    async with kube_http.patch(f"{PODS}/p", json=added, headers=STRATEGIC) as response:
+        assert response.status == 422
+        status = await response.json()
+    assert (
+        status["message"]
+        == 'Pod "p" is invalid: spec.containers: Forbidden: pod updates may not add or remove containers'
+    )
 
 
 async def test_patch_with_a_stale_resource_version_is_409(kube_http: aiohttp.ClientSession) -> None:
@@ -111,7 +125,11 @@ async def test_server_side_apply_creates_with_201_then_updates(kube_http: aiohtt
 async def test_server_side_apply_needs_a_field_manager(kube_http: aiohttp.ClientSession) -> None:
     manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: nofm\n"
     async with kube_http.patch(f"{CM}/nofm", data=manifest, headers=APPLY) as response:
-        assert response.status == 400
+        assert response.status == 422
+        status = await response.json()
+    assert status["message"] == (
+        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'
+    )
 
 
 async def test_finalizers_hold_deletion_until_removed(kube_http: aiohttp.ClientSession) -> None:
@@ -119,7 +137,7 @@ async def test_finalizers_hold_deletion_until_removed(kube_http: aiohttp.ClientS
     body["metadata"]["finalizers"] = ["aliasgate.io/cleanup"]
     await post(kube_http, MA, body)
     async with kube_http.delete(f"{MA}/f") as response:
-        assert response.status == 202
+        assert response.status == 200  # the object, marked (202 only when orphanDependents=false is asked)
         pending = await response.json()
     assert pending["metadata"]["deletionTimestamp"]
     async with kube_http.get(f"{MA}/f") as response:
@@ -159,11 +177,22 @@ async def test_stale_delete_precondition_is_409(kube_http: aiohttp.ClientSession
 
 
 async def test_yaml_bodies_keep_timestamps_as_strings_and_keys_as_strings(kube_http: aiohttp.ClientSession) -> None:
-    manifest = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\ndata:\n  when: 2026-01-01T00:00:00Z\n  1: one\n"
+    manifest = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ymd\ndata:\n  when: 2026-01-01T00:00:00Z\n  1: one\n"
+    )
     async with kube_http.post(CM, data=manifest, headers={"Content-Type": "application/yaml"}) as response:
         assert response.status == 201
         data = (await response.json())["data"]
     assert data == {"when": "2026-01-01T00:00:00Z", "1": "one"}
+    # YAML 1.1, as Kubernetes reads it: a bare y is a boolean, not a name.
+    boolean = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: y\n"
+    async with kube_http.post(CM, data=boolean, headers={"Content-Type": "application/yaml"}) as response:
+        assert response.status == 400
+        status = await response.json()
+    assert status["message"] == (
+        'ConfigMap in version "v1" cannot be handled as a ConfigMap: json: cannot unmarshal bool into Go struct '
+        "field ObjectMeta.metadata.name of type string"
+    )
 
 
 async def test_server_side_apply_conflicts_between_managers_unless_forced(kube_http: aiohttp.ClientSession) -> None:

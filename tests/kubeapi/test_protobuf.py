@@ -36,4 +36,5 @@ async def test_protobuf_create_over_http(kube_http: aiohttp.ClientSession) -> No
         assert response.status == 201
         assert (await response.json())["data"] == {"k": "v"}
     async with kube_http.post(CM, data=b"k8s\x00garbage", headers=headers) as response:
-        assert response.status == 415
+        assert response.status == 400
+        assert (await response.json())["message"].startswith("the object provided is unrecognized")

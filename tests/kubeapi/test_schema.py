@@ -11,6 +11,13 @@ from tests.kubeapi.support import MA, MERGE, alias, post
 
 Json = dict[str, Any]
 
+NOT_CHECKED = {
+    "reason": "FieldValueInvalid",
+    "message": "Invalid value: null: some validation rules were not checked because the object was invalid; "
+    "correct the existing errors to complete validation",
+    "field": "<nil>",
+}
+
 
 async def _invalid(http: aiohttp.ClientSession, body: Json) -> Json:
     async with http.post(MA, json=body) as response:
@@ -64,7 +71,9 @@ async def test_enum_violation_is_422_not_supported(kube_http: aiohttp.ClientSess
         "message": 'Unsupported value: "turbo": supported values: "responses", "chat"',
         "field": "spec.mode",
     }
-    assert status["message"].startswith('ModelAlias.aliasgate.io "e" is invalid: spec.mode: Unsupported value')
+    assert status["message"].startswith('ModelAlias.aliasgate.io "e" is invalid: [spec.mode: Unsupported value')
+    # An enum violation blocks the CEL rules: the last cause says so.
+    assert status["details"]["causes"][-1] == NOT_CHECKED
 
 
 async def test_missing_required_field_is_422_required(kube_http: aiohttp.ClientSession) -> None:
@@ -72,31 +81,33 @@ async def test_missing_required_field_is_422_required(kube_http: aiohttp.ClientS
     del body["spec"]["backend"]["model"]
     status = await _invalid(kube_http, body)
     assert status["details"]["causes"] == [
-        {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.backend.model"}
+        {"reason": "FieldValueRequired", "message": "Required value", "field": "spec.backend.model"},
+        NOT_CHECKED,
     ]
 
 
 @pytest.mark.parametrize(
-    ("spec", "field", "text"),
+    ("spec", "fields", "text"),
     [
-        ({"timeouts": {"requestSeconds": 0}}, "spec.timeouts.requestSeconds", "should be greater than or equal to 1"),
+        ({"timeouts": {"requestSeconds": 0}}, ["spec.timeouts.requestSeconds"], "should be greater than or equal to 1"),
         (
             {"timeouts": {"requestSeconds": 3601}},
-            "spec.timeouts.requestSeconds",
+            ["spec.timeouts.requestSeconds"],
             "should be less than or equal to 3600",
         ),
-        ({"timeouts": {"requestSeconds": "ten"}}, "spec.timeouts.requestSeconds", "must be of type integer"),
-        ({"alias": ""}, "spec.alias", "should be at least 1 chars long"),
-        ({"fallbacks": ["a", "a"]}, "spec.fallbacks[1]", "Duplicate value"),
-        ({"fallbacks": ["a", "b", "c", "d", "e"]}, "spec.fallbacks", "must have at most 4 items"),
+        # type and maxItems violations block the CEL rules (a last cause says so); the others do not
+        ({"timeouts": {"requestSeconds": "ten"}}, ["spec.timeouts.requestSeconds", "<nil>"], "must be of type integer"),
+        ({"alias": ""}, ["spec.alias"], "should be at least 1 chars long"),
+        ({"fallbacks": ["a", "a"]}, ["spec.fallbacks[1]"], "Duplicate value"),
+        ({"fallbacks": ["a", "b", "c", "d", "e"]}, ["spec.fallbacks", "<nil>"], "must have at most 4 items"),
     ],
 )
 async def test_value_violations_are_422_with_the_field_path(
-    kube_http: aiohttp.ClientSession, spec: Json, field: str, text: str
+    kube_http: aiohttp.ClientSession, spec: Json, fields: list[str], text: str
 ) -> None:
     status = await _invalid(kube_http, alias("v", **spec))
     causes = status["details"]["causes"]
-    assert [c["field"] for c in causes] == [field]
+    assert [c["field"] for c in causes] == fields
     assert text in causes[0]["message"]
 
 
@@ -124,7 +135,7 @@ async def test_cel_rule_violation_is_422_with_the_rule_message(kube_http: aiohtt
     status = await _invalid(kube_http, alias("c", provider="chatgpt", mode="chat"))
     cause = status["details"]["causes"][0]
     assert cause["field"] == "spec"
-    assert cause["message"] == 'Invalid value: "object": provider chatgpt serves only mode responses'
+    assert cause["message"] == "Invalid value: provider chatgpt serves only mode responses"
     await post(kube_http, MA, alias("c", provider="chatgpt", mode="responses"))
 
 

@@ -113,7 +113,11 @@ async def test_label_selector_transitions_become_added_and_deleted(kube_http: ai
                 assert patched.status == 200
         events = await read_events(response, 3)
     assert [e["type"] for e in events] == ["ADDED", "MODIFIED", "DELETED"]
-    assert events[2]["object"]["metadata"]["labels"] == {"tier": "silver", "x": "y"}
+    # The DELETED event carries the last state the watcher was shown, at the new resourceVersion.
+    assert events[2]["object"]["metadata"]["labels"] == {"tier": "gold", "x": "y"}
+    assert int(events[2]["object"]["metadata"]["resourceVersion"]) > int(
+        events[1]["object"]["metadata"]["resourceVersion"]
+    )
 
 
 async def test_namespaced_watch_sees_only_its_namespace(kube_http: aiohttp.ClientSession) -> None:
@@ -169,7 +173,7 @@ async def test_many_watchers_all_receive_every_event(kube_api: KubeApiServer, ku
 
 
 async def test_drop_watches_ends_open_streams(kube_api: KubeApiServer, kube_http: aiohttp.ClientSession) -> None:
-    async with kube_http.get(CM, params={"watch": "true"}) as response:
+    async with kube_http.get(CM, params={"watch": "true", "labelSelector": "app=none"}) as response:
         await asyncio.sleep(0.05)
         assert kube_api.watch_count() == 1
         assert kube_api.drop_watches() == 1
@@ -187,9 +191,10 @@ async def test_watch_prefix_url_watches_one_named_object(kube_http: aiohttp.Clie
 
 
 async def test_send_initial_events_ends_with_a_marked_bookmark(kube_http: aiohttp.ClientSession) -> None:
-    await post(kube_http, CM, configmap("one"))
+    await post(kube_http, CM, configmap("one", labels={"initial": "yes"}))
     params = {
         "watch": "true",
+        "labelSelector": "initial=yes",
         "sendInitialEvents": "true",
         "allowWatchBookmarks": "true",
         "resourceVersionMatch": "NotOlderThan",

@@ -14,6 +14,7 @@ import orjson
 import pytest
 from aiohttp import web
 
+from tests.kubeapi.conftest import Target
 from tests.kubeapi.server import KubeApiServer, self_signed_certificate
 from tests.kubeapi.support import MA, Kubectl, alias, post
 
@@ -44,17 +45,30 @@ class Recorder:
         return web.json_response({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response})
 
 
+async def _tls_context() -> tuple[ssl.SSLContext, bytes]:
+    """A server context with a fresh self-signed certificate for 127.0.0.1, and that certificate."""
+    cert, key = await self_signed_certificate("127.0.0.1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    with tempfile.TemporaryDirectory() as tmp:
+        (pathlib.Path(tmp) / "c.pem").write_bytes(cert)
+        (pathlib.Path(tmp) / "k.pem").write_bytes(key)
+        context.load_cert_chain(pathlib.Path(tmp) / "c.pem", pathlib.Path(tmp) / "k.pem")
+    return context, cert
+
+
 @pytest.fixture
-async def recorder() -> AsyncIterator[tuple[Recorder, str]]:
+async def recorder() -> AsyncIterator[tuple[Recorder, Json]]:
+    """A webhook over HTTPS (the only scheme an API server calls) and the clientConfig that reaches it."""
     hook = Recorder()
+    context, cert = await _tls_context()
     app = web.Application()
     app.router.add_post("/validate", hook.handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
     await site.start()
     port = runner.addresses[0][1]
-    yield hook, f"http://127.0.0.1:{port}/validate"
+    yield hook, {"url": f"https://127.0.0.1:{port}/validate", "caBundle": base64.b64encode(cert).decode()}
     await runner.cleanup()
 
 
@@ -88,10 +102,10 @@ def configuration(
 
 
 async def test_a_denial_is_the_answer_and_nothing_is_stored(
-    kube_http: aiohttp.ClientSession, recorder: tuple[Recorder, str]
+    kube_http: aiohttp.ClientSession, recorder: tuple[Recorder, Json], server_under_test: Target
 ) -> None:
-    hook, url = recorder
-    await post(kube_http, WEBHOOKS, configuration({"url": url}))
+    hook, client = recorder
+    await post(kube_http, WEBHOOKS, configuration(client))
     async with kube_http.post(MA, json=alias("bad", mode="chat")) as response:
         assert response.status == 403
         status = await response.json()
@@ -109,15 +123,15 @@ async def test_a_denial_is_the_answer_and_nothing_is_stored(
     assert request["resource"] == {"group": "aliasgate.io", "version": "v1alpha1", "resource": "modelaliases"}
     assert request["namespace"] == "team-a"
     assert request["name"] == "bad"
-    assert request["userInfo"]["username"] == "http"
+    assert request["userInfo"]["username"] == server_under_test.user
     assert request["oldObject"] is None
 
 
 async def test_allowed_writes_pass_with_warnings_and_see_the_old_object(
-    kube_http: aiohttp.ClientSession, recorder: tuple[Recorder, str]
+    kube_http: aiohttp.ClientSession, recorder: tuple[Recorder, Json]
 ) -> None:
-    hook, url = recorder
-    await post(kube_http, WEBHOOKS, configuration({"url": url}))
+    hook, client = recorder
+    await post(kube_http, WEBHOOKS, configuration(client))
     async with kube_http.post(MA, json=alias("ok")) as response:
         assert response.status == 201
         assert '299 - "spec.alias defaults to metadata.name"' in response.headers.getall("Warning")
@@ -135,22 +149,22 @@ async def test_allowed_writes_pass_with_warnings_and_see_the_old_object(
 
 
 async def test_unreachable_webhooks_follow_the_failure_policy(kube_http: aiohttp.ClientSession) -> None:
-    await post(kube_http, WEBHOOKS, configuration({"url": "http://127.0.0.1:9/validate"}))
+    await post(kube_http, WEBHOOKS, configuration({"url": "https://127.0.0.1:9/validate"}))
     async with kube_http.post(MA, json=alias("x")) as response:
         assert response.status == 500
         assert 'failed calling webhook "modelaliases.aliasgate.io"' in (await response.json())["message"]
     async with kube_http.delete(f"{WEBHOOKS}/aliasgate") as response:
         assert response.status == 200
-    await post(kube_http, WEBHOOKS, configuration({"url": "http://127.0.0.1:9/validate"}, failure_policy="Ignore"))
+    await post(kube_http, WEBHOOKS, configuration({"url": "https://127.0.0.1:9/validate"}, failure_policy="Ignore"))
     await post(kube_http, MA, alias("x"))
 
 
 async def test_object_selectors_limit_which_objects_are_reviewed(
-    kube_http: aiohttp.ClientSession, recorder: tuple[Recorder, str]
+    kube_http: aiohttp.ClientSession, recorder: tuple[Recorder, Json]
 ) -> None:
-    hook, url = recorder
+    hook, client = recorder
     selector = {"matchExpressions": [{"key": "aliasgate.io/review", "operator": "In", "values": ["yes"]}]}
-    await post(kube_http, WEBHOOKS, configuration({"url": url}, objectSelector=selector))
+    await post(kube_http, WEBHOOKS, configuration(client, objectSelector=selector))
     await post(kube_http, MA, alias("skipped", mode="chat"))
     async with kube_http.post(
         MA, json=alias("reviewed", mode="chat", labels={"aliasgate.io/review": "yes"})
@@ -163,12 +177,7 @@ async def test_service_webhooks_over_https_with_a_ca_bundle(
     kube_api: KubeApiServer, kube_http: aiohttp.ClientSession
 ) -> None:
     hook = Recorder()
-    cert, key = await self_signed_certificate()
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    with tempfile.TemporaryDirectory() as tmp:
-        (pathlib.Path(tmp) / "c.pem").write_bytes(cert)
-        (pathlib.Path(tmp) / "k.pem").write_bytes(key)
-        context.load_cert_chain(pathlib.Path(tmp) / "c.pem", pathlib.Path(tmp) / "k.pem")
+    context, cert = await _tls_context()
     app = web.Application()
     app.router.add_post("/validate", hook.handle)
     runner = web.AppRunner(app, access_log=None)
@@ -190,10 +199,10 @@ async def test_service_webhooks_over_https_with_a_ca_bundle(
 
 
 async def test_kubectl_apply_shows_the_denial(
-    kube_api: KubeApiServer, kube_http: aiohttp.ClientSession, recorder: tuple[Recorder, str], tmp_path: pathlib.Path
+    kube_api: KubeApiServer, kube_http: aiohttp.ClientSession, recorder: tuple[Recorder, Json], tmp_path: pathlib.Path
 ) -> None:
-    _, url = recorder
-    await post(kube_http, WEBHOOKS, configuration({"url": url}))
+    _, client = recorder
+    await post(kube_http, WEBHOOKS, configuration(client))
     manifest = tmp_path / "chat.yaml"
     body = alias("downgrade", mode="chat")
     body["metadata"]["namespace"] = "team-a"
@@ -201,3 +210,13 @@ async def test_kubectl_apply_shows_the_denial(
     code, _, err = await Kubectl(kube_api, tmp_path)("apply", "-f", str(manifest), check=False)
     assert code != 0
     assert 'admission webhook "modelaliases.aliasgate.io" denied the request: mode chat would downgrade' in err
+
+
+async def test_a_webhook_url_must_be_https(kube_http: aiohttp.ClientSession) -> None:
+    async with kube_http.post(WEBHOOKS, json=configuration({"url": "http://127.0.0.1:9/validate"})) as response:
+        assert response.status == 422
+        (cause,) = (await response.json())["details"]["causes"]
+    assert cause["field"] == "webhooks[0].clientConfig.url"
+    assert cause["message"] == (
+        "Invalid value: \"http\": 'https' is the only allowed URL scheme; desired format: https://host[/path]"
+    )

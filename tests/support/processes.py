@@ -18,8 +18,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+import pytest
 
-__all__ = ["stop", "stop_sync", "wait_http_ok", "wait_http_ok_sync"]
+__all__ = ["stop", "stop_sync", "wait_for_output", "wait_http_ok", "wait_http_ok_sync"]
 
 
 async def stop(process: asyncio.subprocess.Process, *, grace_seconds: float = 10.0) -> int:
@@ -86,3 +87,17 @@ def wait_http_ok_sync(
             pass
         time.sleep(0.1)
     raise AssertionError(f"{url} did not answer 200 within {timeout_seconds} s{describe()}")
+
+
+def wait_for_output(path: Path, marker: str, process: subprocess.Popen[bytes], *, limit_seconds: float = 30.0) -> str:
+    """The output ``process`` has written to ``path`` once it contains ``marker``; a test failure, showing that
+    output, if the process exits first or ``limit_seconds`` pass."""
+    deadline = time.monotonic() + limit_seconds
+    while time.monotonic() < deadline:
+        text = path.read_text(errors="replace")
+        if marker in text:
+            return text
+        if process.poll() is not None:
+            pytest.fail(f"{process.args!r} exited with {process.returncode}:\n{text}")
+        time.sleep(0.05)
+    pytest.fail(f"no {marker!r} within {limit_seconds} s:\n{path.read_text(errors='replace')}")

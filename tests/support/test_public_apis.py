@@ -1,4 +1,4 @@
-"""Test plumbing exists once and fakes are used through their public API (REVIEW-2026-12 §4.5)."""
+"""Test plumbing exists once and fakes are used through their public API."""
 
 from __future__ import annotations
 

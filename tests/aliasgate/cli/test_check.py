@@ -63,7 +63,15 @@ def test_json_output_carries_verdicts_and_sources(capsys: pytest.CaptureFixture[
     assert (code, err) == (1, "")
     document = json.loads(out)
     assert document["credentialsChecked"] is False
-    assert document["summary"] == {"objects": 7, "accepted": 5, "rejected": 2, "files": 4, "skippedDocuments": 0}
+    assert document["summary"] == {
+        "objects": 7,
+        "accepted": 5,
+        "rejected": 2,
+        "files": 4,
+        "skippedDocuments": 0,
+        "errors": 0,
+    }
+    assert (document["errors"], document["notes"]) == ([], [])
     chat = next(o for o in document["objects"] if o["name"] == "gpt-5-4-chat")
     assert chat["accepted"] is False
     assert chat["reason"] == "UnsupportedMode"
@@ -120,7 +128,7 @@ def test_invalid_url_is_rejected_as_invalid_spec(tmp_path: Path, capsys: pytest.
 BROKEN = {
     "malformed-yaml": (ALIAS + "---\nspec: [oops\n", "document 1: malformed YAML at line"),
     "wrong-kind": (ALIAS.replace("kind: ModelAlias", "kind: ModelAliass"), "document 0: kind: expected apiVersion"),
-    "not-an-object": ("just a string\n", "document 0: expected a Kubernetes object"),
+    "half-an-object": ("kind: ModelAlias\nmetadata: {name: x}\n", "document 0: apiVersion: is missing"),
     "missing-field": (ALIAS.replace(", model: gpt-5", ""), "document 0: spec.backend.model: Field required"),
     "unknown-provider": (ALIAS.replace("openai", "anthropic"), "document 0: spec.backend.provider: Input should be"),
     "bad-number": (ALIAS + "  retries: {attempts: many}\n", "document 0: spec.retries.attempts: Input should be"),
@@ -153,3 +161,77 @@ def test_missing_path_and_empty_folder_exit_2(tmp_path: Path, capsys: pytest.Cap
     code, out, err = run_inline(capsys, "--manifests", str(BASIC), "--secrets-dir", str(tmp_path / "nope"))
     assert (code, out) == (2, "")
     assert "secrets folder does not exist" in err
+
+
+def test_the_whole_deploy_folder_can_be_checked_its_kustomize_patch_skipped_with_a_note() -> None:
+    deploy = SAMPLES_DIR.parent
+    result = run_script("--manifests", str(deploy))
+    assert result.returncode == 1, result.stderr  # the samples include rejected aliases on purpose
+    assert result.stderr.splitlines() == [
+        f"aliasgate check: note: {deploy}/components/webhook/controller_patch.yaml: document 0: skipped: "
+        "a list, not a Kubernetes object (a kustomize JSON 6902 patch, for instance)"
+    ]
+    assert "7 objects: 5 accepted, 2 rejected" in result.stdout
+    result = run_script("--manifests", str(deploy), "--output", "json")
+    document = json.loads(result.stdout)
+    assert result.stderr == ""
+    assert document["errors"] == []
+    assert len(document["notes"]) == 1
+    assert "controller_patch.yaml: document 0: skipped" in document["notes"][0]
+
+
+def broken_folder(tmp_path: Path) -> tuple[Path, Path]:
+    (tmp_path / "a-good.yaml").write_text(ALIAS.replace("name: x", "name: good"))
+    first = tmp_path / "b-bad.yaml"
+    first.write_text(ALIAS.replace("openai", "anthropic"))
+    second = tmp_path / "c-bad.yaml"
+    second.write_text(ALIAS.replace("name: x", "name: y") + "  mode: fast\n---\nspec: [oops\n")
+    return first, second
+
+
+def test_every_bad_file_is_reported_not_only_the_first(tmp_path: Path) -> None:
+    first, second = broken_folder(tmp_path)
+    result = run_script("--manifests", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert [line.split(": ")[2:4] for line in lines] == [
+        [str(first), "document 0"],
+        [str(second), "document 0"],
+        [str(second), "document 1"],
+    ]
+    assert all(line.startswith("aliasgate check: error: ") for line in lines)
+    assert "spec.backend.provider" in lines[0]
+    assert "spec.mode" in lines[1]
+    assert "malformed YAML" in lines[2]
+
+
+def test_json_output_carries_input_errors_too(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = broken_folder(tmp_path)
+    missing = tmp_path / "nowhere"
+    code, out, err = run_inline(
+        capsys, "--manifests", str(tmp_path), str(missing), "--output", "json", "--secrets-dir", str(missing)
+    )
+    assert code == 2
+    document = json.loads(out)
+    errors = document["errors"]
+    assert [(e["path"], e["document"], e["field"]) for e in errors] == [
+        (str(missing), None, None),
+        (str(first), 0, "spec.backend.provider"),
+        (str(second), 0, "spec.mode"),
+        (str(second), 1, None),
+        (str(missing), None, None),
+    ]
+    assert "no such file or folder" in errors[0]["message"]
+    assert "secrets folder does not exist" in errors[-1]["message"]
+    assert all(e["text"].startswith(e["path"]) for e in errors)
+    assert (document["objects"], document["table"], document["summary"]["errors"]) == ([], None, 5)
+    assert err.splitlines() == [f"aliasgate check: error: {e['text']}" for e in errors]
+
+    code, out, err = run_inline(capsys, "--manifests", str(tmp_path / "empty"), "--output", "json")
+    assert code == 2
+    assert json.loads(out)["errors"][0]["message"].endswith("no such file or folder")
+    (tmp_path / "empty").mkdir()
+    code, out, err = run_inline(capsys, "--manifests", str(tmp_path / "empty"), "--output", "json")
+    assert code == 2
+    assert "no ModelAlias objects found" in json.loads(out)["errors"][0]["message"]

@@ -45,3 +45,21 @@ def test_every_subcommand_is_listed_and_one_is_required(capsys: pytest.CaptureFi
     for command in ("check", "run", "demo"):
         assert command in help_text
     assert "--version" in help_text
+
+
+@pytest.mark.parametrize(
+    ("command", "prog"),
+    [
+        (["-m", "aliasgate", "check"], "aliasgate check"),
+        (["-m", "aliasgate", "run"], "aliasgate run"),
+        (["-m", "aliasgate", "demo"], "aliasgate demo"),
+        (["-m", "gateway"], "python -m gateway"),
+        (["-m", "controller"], "python -m controller"),
+    ],
+)
+def test_every_command_prints_the_project_version(command: list[str], prog: str) -> None:
+    result = subprocess.run(
+        [sys.executable, *command, "--version"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{prog} {project()['version']}"

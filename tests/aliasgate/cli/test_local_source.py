@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from pathlib import Path
 
 from aliasgate.cli.local import LocalTableSource, read_and_resolve, render_banner
+from gateway.credentials.files import DirectoryCredentialStore
 from gateway.metrics import GatewayMetrics
 from gateway.routing.loading import TableHolder
 from tests.aliasgate.cli.manifests_fixture import aliases_yaml, write_secrets
@@ -80,6 +82,30 @@ def test_invalid_manifests_keep_the_last_good_table_and_say_why(tmp_path: Path) 
     assert served.generation == 2
 
 
+def last_load(holder: TableHolder) -> tuple[str | None, str | None]:
+    return holder.last_result, holder.last_error
+
+
+def test_a_fix_back_to_the_served_content_clears_the_source_error(tmp_path: Path) -> None:
+    manifest = tmp_path / "aliases.yaml"
+    manifest.write_text(aliases_yaml(UPSTREAM))
+    holder = TableHolder(GatewayMetrics())
+    source = LocalTableSource(paths=(str(manifest),))
+    source.poll(holder)
+    touch_later(manifest, "apiVersion: aliasgate.io/v1alpha1\nkind: ModelAlias\nmetadata: [broken\n")
+    source.poll(holder)
+    result, error = last_load(holder)
+    assert result == "source_error"
+    assert error is not None
+    touch_later(manifest, aliases_yaml(UPSTREAM))  # fixed: the very table being served
+    assert source.poll(holder) is False
+    assert last_load(holder) == ("unchanged", None)
+    assert source.last_error is None
+    served = holder.current
+    assert served is not None
+    assert served.generation == 1
+
+
 def test_touching_a_file_without_changing_content_keeps_the_generation(tmp_path: Path) -> None:
     manifest = tmp_path / "aliases.yaml"
     manifest.write_text(aliases_yaml(UPSTREAM))
@@ -145,3 +171,20 @@ def test_banner_lists_addresses_accepted_and_rejected_aliases_with_reasons(tmp_p
     rejected_line = next(line for line in banner.splitlines() if line.strip().startswith("gpt-5.4-chat"))
     assert "UnsupportedMode" in rejected_line
     assert "not checked" in banner
+
+
+def test_credentials_are_reloaded_before_the_table_that_needs_them(tmp_path: Path) -> None:
+    manifest = tmp_path / "aliases.yaml"
+    manifest.write_text(aliases_yaml(UPSTREAM))
+    secrets = write_secrets(tmp_path / "secrets")
+    shutil.rmtree(secrets / "openai-key")
+    store = DirectoryCredentialStore(secrets, interval_seconds=3600)
+    holder = TableHolder(GatewayMetrics())
+    seen: list[object] = []
+    holder.on_swap.append(lambda table: seen.append(("gpt-4.1-mini" in table.aliases, store.get("openai-key"))))
+    source = LocalTableSource(paths=(str(manifest),), secrets_dir=str(secrets), credentials=store)
+    assert source.poll(holder) is True
+    (secrets / "openai-key").mkdir()
+    (secrets / "openai-key" / "apiKey").write_text("sk-new")
+    assert source.poll(holder) is True
+    assert seen == [(False, None), (True, {"apiKey": "sk-new"})]  # the key was there when the alias was

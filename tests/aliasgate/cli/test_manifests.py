@@ -83,8 +83,7 @@ def test_same_file_given_twice_is_read_once(tmp_path: Path) -> None:
     ("text", "document", "field", "fragment"),
     [
         (ALIAS.format(name="ok") + "---\nkind: [unclosed\n", 1, "", "malformed YAML at line 8"),
-        (ALIAS.format(name="ok") + "---\n- just\n- a list\n", 1, "", "expected a Kubernetes object"),
-        ("---\nmetadata: {name: x}\n", 0, "apiVersion", "not a Kubernetes object"),
+        ("kind: ModelAlias\nmetadata: {name: x}\n", 0, "apiVersion", "not a Kubernetes object"),
         ("apiVersion: aliasgate.io/v1alpha1\nmetadata: {name: x}\n", 0, "kind", "not a Kubernetes object"),
         ("apiVersion: aliasgate.io/v1alpha1\nkind: ModelAliases\nmetadata: {name: x}\n", 0, "kind", "got apiVersion"),
         (
@@ -118,6 +117,58 @@ def test_errors_name_file_document_and_field(
     assert (error.path, error.document, error.field) == (str(path), document, field)
     assert fragment in error.message
     assert str(error).startswith(f"{path}: document {document}: ")
+
+
+def test_documents_that_are_not_objects_are_skipped_with_a_note(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / "odd.yaml",
+        ALIAS.format(name="ok")
+        + "---\n- {op: add, path: /spec/replicas, value: 2}\n"  # a kustomize JSON 6902 patch
+        + "---\njust a string\n"
+        + "---\nreplicaCount: 2\nimage: {tag: x}\n",  # Helm values
+    )
+    loaded = manifests.load_manifests([path])
+    assert [o.obj.metadata.name for o in loaded.objects] == ["ok"]
+    assert loaded.skipped == 3
+    assert loaded.errors == ()
+    assert [note.split(": skipped: ")[0] for note in loaded.notes] == [
+        f"{path}: document {index}" for index in (1, 2, 3)
+    ]
+    assert "a list, not a Kubernetes object (a kustomize JSON 6902 patch" in loaded.notes[0]
+    assert "a str, not a Kubernetes object" in loaded.notes[1]
+    assert "neither apiVersion nor kind" in loaded.notes[2]
+
+
+def test_the_deploy_folder_reads_with_its_kustomize_patch_skipped() -> None:
+    deploy = SAMPLES_DIR.parent
+    loaded = manifests.read_manifests([deploy])
+    assert loaded.errors == ()
+    assert len(loaded.objects) == len(manifests.load_manifests([SAMPLES_DIR]).objects)
+    assert any("controller_patch.yaml: document 0: skipped: a list" in note for note in loaded.notes)
+    assert loaded.skipped > 10  # the CRD, RBAC, Deployments, Services, the kustomizations, ...
+
+
+def test_every_bad_file_and_document_is_reported(tmp_path: Path) -> None:
+    first = write(tmp_path / "a.yaml", ALIAS.format(name="x").replace("openai", "anthropic"))
+    second = write(
+        tmp_path / "b.yaml",
+        ALIAS.format(name="good") + "---\n" + ALIAS.format(name="y") + "  mode: fast\n---\nkind: [unclosed\n",
+    )
+    third = write(tmp_path / "c.json", '{"apiVersion": ')
+    loaded = manifests.read_manifests([tmp_path, tmp_path / "nowhere"])
+    assert [(e.path, e.document, e.field) for e in loaded.errors] == [
+        (str(tmp_path / "nowhere"), None, ""),
+        (str(first), 0, "spec.backend.provider"),
+        (str(second), 1, "spec.mode"),
+        (str(second), 2, ""),
+        (str(third), 0, ""),
+    ]
+    assert [o.obj.metadata.name for o in loaded.objects] == ["good"]
+    with pytest.raises(manifests.ManifestErrors) as caught:
+        manifests.load_manifests([tmp_path])
+    assert len(caught.value.errors) == 4
+    assert str(caught.value).splitlines() == [str(e) for e in caught.value.errors]
+    assert isinstance(caught.value, manifests.ManifestError)  # callers that catch one error catch them all
 
 
 def test_malformed_json_and_missing_paths_are_errors(tmp_path: Path) -> None:

@@ -56,10 +56,10 @@ def test_switches_have_a_negative_flag_and_read_boolean_words_from_the_environme
 @pytest.mark.parametrize(
     ("argv", "environ", "named"),
     [
-        (["--period-seconds", "soon"], {}, "period_seconds"),
-        (["--period-seconds", "-1"], {}, "period_seconds"),
-        ([], {"ALIASGATE_PERIOD_SECONDS": "0"}, "period_seconds"),
-        ([], {"ALIASGATE_ELECTION": "maybe"}, "election"),
+        (["--period-seconds", "soon"], {}, "--period-seconds (ALIASGATE_PERIOD_SECONDS): "),
+        (["--period-seconds", "-1"], {}, "--period-seconds (ALIASGATE_PERIOD_SECONDS): "),
+        ([], {"ALIASGATE_PERIOD_SECONDS": "0"}, "--period-seconds (ALIASGATE_PERIOD_SECONDS): "),
+        ([], {"ALIASGATE_ELECTION": "maybe"}, "--election (ALIASGATE_ELECTION): "),
     ],
 )
 def test_bad_values_exit_2_with_a_usage_message_naming_the_field(
@@ -70,7 +70,8 @@ def test_bad_values_exit_2_with_a_usage_message_naming_the_field(
     assert exited.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("usage: knobs")
-    assert named in err
+    last = err.splitlines()[-1]
+    assert last.startswith(f"knobs: error: {named}"), last  # one line naming the flag and its variable
     assert "Traceback" not in err
 
 

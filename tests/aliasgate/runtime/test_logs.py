@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -95,3 +97,32 @@ def test_json_lines_carry_the_same_fields_as_before(capsys: pytest.CaptureFixtur
     assert list(line) == ["status", "tokens", "event", "level", "timestamp"]
     assert line["tokens"] == {"prompt": 3}
     assert str(line["timestamp"]).endswith("Z")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_console_lines_are_coloured_on_a_terminal_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    configure_logging(level="info", json=False, cache=False)  # stdout is pytest's capture: not a terminal
+    structlog.get_logger("test").info("plain_line", alias="a")
+    out = capsys.readouterr().out
+    assert "plain_line" in out
+    assert "\x1b[" not in out
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stdout", terminal)
+    configure_logging(level="info", json=False, cache=False)
+    structlog.get_logger("test").info("coloured_line")
+    assert "\x1b[" in terminal.getvalue()
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    terminal.truncate(0)
+    configure_logging(level="info", json=False, cache=False)
+    structlog.get_logger("test").info("no_colour_wanted")
+    assert "no_colour_wanted" in terminal.getvalue()
+    assert "\x1b[" not in terminal.getvalue()

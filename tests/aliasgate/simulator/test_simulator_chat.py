@@ -8,7 +8,7 @@ from openai.types.chat import ChatCompletionChunk, ChatCompletionFunctionToolPar
 
 from aliasgate.simulator import SimulatorConfig, create_simulator_app
 from tests.aliasgate.simulator.conftest import StartSimulator, base_url
-from tests.aliasgate.simulator.serving import serve_in_thread
+from tests.support.threaded import serve_in_thread
 
 TOOL: ChatCompletionFunctionToolParam = {
     "type": "function",

@@ -1,4 +1,4 @@
-"""The ChatGPT codex backend's quirks, as the bridge spec §5 describes them."""
+"""The ChatGPT codex backend's quirks, as docs/gateway.md ("Providers and credentials") describes them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Properties of the conflict engine over generated alias sets (DESIGN §3 and §10).
+"""Properties of the conflict engine over generated alias sets (docs/conflict-rules.md).
 
 The pools are small on purpose (few aliases, URLs that normalise to the same backend, few models) so
 generated sets are full of shared backends, mode disagreements and name clashes.
@@ -193,20 +193,20 @@ def test_mode_rules_hold_in_every_outcome(
                 assert verdict.resolved_mode == mode
             if verdict.backend_key and verdict.backend_key.startswith("chatgpt|"):
                 assert verdict.resolved_mode == "responses"
-        elif verdict.reason == conflicts.REASON_MODE_DOWNGRADE_REJECTED:
+        elif verdict.reason == "ModeDowngradeRejected":
             # The backend really is held in Responses mode by an accepted alias named in the message.
             assert verdict.backend_key is not None
             assert declared.get(ref, "chat") == "chat"
             assert table.backends[verdict.backend_key].mode == "responses"
             holders = [r for r in table.routes.values() if r.backend == verdict.backend_key and r.mode == "responses"]
             assert any(f"({h.source.namespace}/{h.source.name})" in verdict.message for h in holders)
-        elif verdict.reason == conflicts.REASON_ALIAS_IN_USE:
+        elif verdict.reason == "AliasInUse":
             route = table.routes[verdict.alias or ""]
             winner = f"{route.source.namespace}/{route.source.name}"
             assert winner in verdict.message
             if ref in precedence and winner in precedence:
                 assert precedence[winner] < precedence[ref], f"{ref} lost {verdict.alias!r} to younger {winner}"
-        elif verdict.reason == conflicts.REASON_UNSUPPORTED_MODE:
+        elif verdict.reason == "UnsupportedMode":
             assert (verdict.backend_key or "").startswith("chatgpt|")
     # Every route serves in its backend's mode, and only accepted aliases hold a backend in Responses
     # mode: a non-chatgpt Responses backend has an accepted route whose object declared responses.

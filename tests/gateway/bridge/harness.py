@@ -8,7 +8,6 @@ stream_options.include_usage: true` must receive; keys documented in `check_stre
 
 from __future__ import annotations
 
-import itertools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from gateway import sse
 from gateway.bridge import FoldResult, ResponsesToChatStream, decode_events, fold_chat_completion, parse_events
+from tests.gateway.bridge import common
 
 VECTORS = Path(__file__).parent / "vectors"
 MODEL = "gpt-5.4"
@@ -49,21 +49,7 @@ def load_vectors() -> list[Vector]:
 
 def assert_subset(expected: Any, actual: Any, path: str = "body") -> None:
     """README rule 2: deep subset; expected null also matches an absent key; arrays match in length and order."""
-    if isinstance(expected, dict):
-        assert isinstance(actual, dict), f"{path}: expected an object, got {actual!r}"
-        for key, value in expected.items():
-            if value is None and key not in actual:
-                continue
-            assert key in actual, f"{path}.{key}: missing (expected {value!r})"
-            assert_subset(value, actual[key], f"{path}.{key}")
-    elif isinstance(expected, list):
-        assert isinstance(actual, list), f"{path}: expected a list, got {actual!r}"
-        assert len(expected) == len(actual), f"{path}: length {len(actual)} != {len(expected)}: {actual!r}"
-        for i, (want, got) in enumerate(zip(expected, actual, strict=True)):
-            assert_subset(want, got, f"{path}[{i}]")
-    else:
-        assert type(expected) is type(actual), f"{path}: {actual!r} is not a {type(expected).__name__}"
-        assert expected == actual, f"{path}: {actual!r} != {expected!r}"
+    common.assert_subset(expected, actual, path, null_is_absent=True)
 
 
 def fold(raw: bytes) -> FoldResult:
@@ -80,15 +66,11 @@ def answer(result: FoldResult) -> tuple[int, dict[str, Any]]:
 
 def translate(raw: bytes, *, include_usage: bool = True, splits: list[int] | None = None) -> list[dict[str, Any]]:
     """Run the streaming path (SSE decode → JSON → translator) on `raw`, cut at `splits` byte offsets."""
-    decoder = sse.SSEDecoder()
     stream = ResponsesToChatStream(model=MODEL, include_usage=include_usage)
     chunks: list[dict[str, Any]] = []
-    bounds = [0, *(splits or []), len(raw)]
-    for start, end in itertools.pairwise(bounds):
-        for event in parse_events(decoder.feed(raw[start:end])):
+    for piece in common.decoded_in_pieces(raw, splits):
+        for event in parse_events(piece):
             chunks.extend(stream.feed(event))
-    for event in parse_events(decoder.close()):
-        chunks.extend(stream.feed(event))
     chunks.extend(stream.finish())
     return chunks
 
@@ -191,7 +173,12 @@ def check_stream_invariants(
         if include_usage:
             assert len(tail) == 1
             assert tail[0]["choices"] == []
-            assert tail[0]["usage"] is not None
+            # the non-stream usage: null exactly when the upstream reported none
+            if "usage" in expected_body:
+                if expected_body["usage"] is None:
+                    assert tail[0]["usage"] is None
+                else:
+                    assert_subset(expected_body["usage"], tail[0]["usage"], "usage")
         else:
             assert tail == []
     for i, chunk in enumerate(body):

@@ -83,5 +83,5 @@ def test_stream_and_non_stream_deliver_the_same_answer(vector: harness.Vector) -
     assert assembled.tool_calls == message.get("tool_calls", [])
     assert assembled.annotations == message.get("annotations", [])
     assert assembled.finish_reasons == [choice["finish_reason"]]
-    if result.completion.get("usage") is not None:
-        assert assembled.usage_chunks == [result.completion["usage"]]
+    assert assembled.usage_chunks == [result.completion.get("usage")], "the same usage, or none in both"
+    assert "usage" in result.completion or result.usage is None

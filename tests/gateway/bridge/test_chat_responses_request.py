@@ -1,4 +1,4 @@
-"""Request mapping, chat → Responses (spec §1), table-driven: one row per rule, compared as whole bodies."""
+"""Request mapping, chat → Responses (docs/bridge.md, "Request mapping"), table-driven: one row per rule, compared as whole bodies."""
 
 from __future__ import annotations
 
@@ -477,7 +477,7 @@ def test_an_unknown_provider_is_a_programming_error() -> None:
 
 _CREATE_PARAMS: TypeAdapter[ResponseCreateParamsBase] = TypeAdapter(ResponseCreateParamsBase)
 
-# Shapes the API accepts but SDK 3.57's typed params do not list (spec §1.2, §1.3).
+# Shapes the API accepts but SDK 3.57's typed params do not list.
 _BEYOND_SDK_TYPES = {
     "user content parts: text, images (object and bare string), file, audio",  # input_audio part
     "assistant history: text, then tool calls with call_id and no invented id; tool outputs",  # output_text history

@@ -1,4 +1,4 @@
-"""Error mapping (spec §4): upstream HTTP error vectors (tests/gateway/bridge/vectors/http) and the code → status table."""
+"""Error mapping (docs/bridge.md, "Errors"): upstream HTTP error vectors (tests/gateway/bridge/vectors/http) and the code → status table."""
 
 from __future__ import annotations
 
@@ -19,7 +19,10 @@ def test_upstream_http_errors_map_to_chat_errors(path: Path) -> None:
     vector: dict[str, Any] = json.loads(path.read_text())
     upstream, expected = vector["upstream"], vector["expected"]
     error = error_from_upstream_http(
-        upstream["status"], upstream["body"].encode(), retry_after_header=upstream["headers"].get("retry-after")
+        upstream["status"],
+        upstream["body"].encode(),
+        retry_after_header=upstream["headers"].get("retry-after"),
+        retry_after_ms_header=upstream["headers"].get("retry-after-ms"),
     )
     assert error.status == expected["http_status"]
     assert error.body() == expected["body"]

@@ -193,3 +193,23 @@ def test_health_probe_bodies_are_well_formed_per_provider() -> None:
         "stream": False,
         "max_output_tokens": 64,
     }
+
+
+def test_folder_and_stream_recovery_put_back_a_streamed_item_the_terminal_output_omits() -> None:
+    events = harness.events_of(BY_NAME["65_terminal_output_omits_a_streamed_call"].raw)
+    result = _fold("65_terminal_output_omits_a_streamed_call").result()
+    assert result.response is not None
+    assert [item["id"] for item in result.response["output"]] == ["msg_v65", "fc_v65"]
+    assert result.recovery.source == "output_item_done"
+    recovery = ResponsesStreamRecovery()
+    forwarded = [recovery.feed(event) for event in events]
+    assert forwarded[:-1] == events[:-1]
+    assert [item["id"] for item in forwarded[-1]["response"]["output"]] == ["msg_v65", "fc_v65"]
+    assert recovery.recovery == result.recovery
+
+
+def test_folder_keeps_an_output_whose_ids_the_stream_never_named() -> None:
+    events = harness.events_of(BY_NAME["67_rotating_item_ids"].raw)
+    result = _fold("67_rotating_item_ids").result()
+    assert result.response == events[-1]["response"]
+    assert result.recovery.source is None

@@ -38,7 +38,9 @@ def test_the_sdk_stream_parser_reads_our_chat_stream(vector: harness.Vector) -> 
     assert content == (completion["choices"][0]["message"]["content"] or "")
     finishes = [c.choices[0].finish_reason for c in parsed if c.choices and c.choices[0].finish_reason]
     assert finishes == [vector.expected["body"]["choices"][0]["finish_reason"]]
-    assert parsed[-1].usage is not None
+    assert parsed[-1].choices == []
+    usage = parsed[-1].usage
+    assert (usage and usage.model_dump(exclude_none=True)) == completion.get("usage"), "same usage as non-stream"
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=IDS)

@@ -1,4 +1,4 @@
-"""Chunk-boundary property (EXEMPLARS E5, §10): wherever the transport cuts the upstream body, and whatever line
+"""Chunk-boundary property (docs/bridge.md, "Streaming"): wherever the transport cuts the upstream body, and whatever line
 endings it uses, the chat stream we send is byte-identical."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Property: for any well-formed upstream stream, whichever subset of delta/done/added events the upstream
-chose to send and whether or not `completed.output` is empty (codex), the streaming caller and the
-non-streaming caller both receive exactly the answer the output items hold."""
+chose to send, whether or not `completed.output` is empty (codex) or omits some of the streamed items, and
+whether or not the stream's output indices have gaps, the streaming caller and the non-streaming caller both
+receive exactly the answer the streamed items hold."""
 
 from __future__ import annotations
 
@@ -79,7 +80,10 @@ def upstream(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]
             "response": {"id": "resp_p", "created_at": 1, "status": "in_progress", "output": []},
         }
     ]
-    for oi, item in enumerate(output):
+    # Output indices as streamed: in order, but an upstream (or a capture trimmed by hand) may skip some.
+    gaps = draw(st.lists(st.integers(0, 2), min_size=len(output), max_size=len(output)))
+    streamed_at = list(itertools.accumulate(gap + 1 for gap in gaps))
+    for oi, item in zip((at - 1 for at in streamed_at), output, strict=True):
         added = draw(st.booleans())
         item_done = draw(st.booleans())
         if "phase" in item or (item["type"] == "function_call" and not item_done):
@@ -140,6 +144,9 @@ def upstream(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]
         if item_done:
             events.append({"type": "response.output_item.done", "output_index": oi, "item": item})
     codex = draw(st.booleans())
+    # A terminal output may also leave out items it streamed; they are matched by id, never by position.
+    kept = draw(st.lists(st.booleans(), min_size=len(output), max_size=len(output)))
+    terminal = [item for item, keep in zip(output, kept, strict=True) if keep or not any(kept)]
     events.append(
         {
             "type": "response.completed",
@@ -147,7 +154,7 @@ def upstream(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]
                 "id": "resp_p",
                 "created_at": 1,
                 "status": "completed",
-                "output": [] if codex else output,
+                "output": [] if codex else terminal,
                 "usage": None,
             },
         }

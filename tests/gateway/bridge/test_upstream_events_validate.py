@@ -50,6 +50,8 @@ _ODD: dict[str, set[str | None]] = {
         "response.output_text",
     },
     "62_two_messages_text_done_only": _CODEX_TERMINAL,
+    # Codex CLI's own fixture shape: a bare `response.created`, items without id or output_index.
+    "66_item_done_without_index_or_id": {"response.created", "response.output_item.done", "response.completed"},
 }
 
 VECTORS = harness.load_vectors()

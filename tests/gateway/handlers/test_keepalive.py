@@ -1,4 +1,4 @@
-"""SSE keepalives (bridge spec §3.5): long silences get ``: keepalive`` comments, before and after content.
+"""SSE keepalives (docs/gateway.md, "Streaming, retries and fallbacks"): long silences get ``: keepalive`` comments, before and after content.
 
 The simulator's ``#think`` pauses after the stream's head and before any content, as a reasoning model
 does; ``#stall`` pauses mid-stream. Every client here is real: the raw bytes are read with aiohttp and the

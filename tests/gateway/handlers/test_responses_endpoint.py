@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
+import openai
 import orjson
 import pytest
 
@@ -94,13 +95,14 @@ async def test_tools_pass_through_the_responses_endpoint(gateway: Gateway) -> No
     assert orjson.loads(calls[0].arguments) == {"q": "find #tool"}
 
 
-async def test_chat_mode_alias_is_refused_on_the_responses_endpoint(gateway: Gateway) -> None:
+async def test_chat_mode_alias_is_served_through_the_reverse_bridge(gateway: Gateway) -> None:
+    # Formerly a 400 unsupported_endpoint; the reverse bridge's own tests are in test_responses_over_chat.py.
     resp = await gateway.client.post("/v1/responses", json={"model": "team/chat", "input": "x"})
-    assert resp.status == 400
+    assert resp.status == 200
     body = await resp.json()
-    assert body["error"]["code"] == "unsupported_endpoint"
-    assert body["error"]["param"] == "model"
-    assert gateway.sim.requests == []
+    assert body["object"] == "response"
+    assert body["output"][0]["content"][0]["text"] == "You said: x"
+    assert [r.path for r in gateway.sim.requests] == ["/v1/chat/completions"]
 
 
 async def test_failure_mid_stream_is_forwarded_and_cut_becomes_an_error_event(gateway: Gateway) -> None:
@@ -131,4 +133,14 @@ async def test_codex_rejection_is_passed_on_as_a_400(gateway: Gateway) -> None:
     assert resp.status == 400
     body = await resp.json()
     assert body["error"]["param"] == "input"
+    assert gateway.sim.requests == []
+
+
+async def test_stored_state_on_the_codex_backend_is_a_400_before_anything_is_sent(gateway: Gateway) -> None:
+    async with gateway.sdk() as sdk:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await sdk.responses.create(model=CODEX, input="and then?", previous_response_id="resp_earlier")
+    assert isinstance(caught.value.body, dict)
+    assert caught.value.body["param"] == "previous_response_id"
+    assert "send the whole conversation" in caught.value.body["message"]
     assert gateway.sim.requests == []

@@ -17,26 +17,16 @@ from gateway.kube.secrets import KubeCredentialStore
 from gateway.kube.table_source import ConfigMapTableSource
 from gateway.metrics import GatewayMetrics
 from gateway.routing.loading import TableHolder
-from gateway.routing.table import Backend, Route, RoutingTable, SourceRef
+from gateway.routing.table import RoutingTable
 from tests.kubeapi import KubeApiServer, WriteOptions
+from tests.support.tables import one_backend_table
 
 NS = "aliasgate-system"
 NAME = "aliasgate-routes"
 
 
 def make_table(generation: int, *aliases: str) -> RoutingTable:
-    backend = Backend(
-        key="openai|https://api.openai.com/v1|gpt-5",
-        provider="openai",
-        base_url="https://api.openai.com/v1",
-        model="gpt-5",
-        mode="responses",
-    )
-    routes = {
-        alias: Route(alias=alias, backend=backend.key, mode="responses", source=SourceRef(namespace="t", name=alias))
-        for alias in aliases
-    }
-    return RoutingTable.build(backends={backend.key: backend}, routes=routes).with_generation(generation)
+    return one_backend_table(generation, dict.fromkeys(aliases), namespace="t")
 
 
 def put_table(api: KubeApiServer, table: RoutingTable, *, gzip_threshold: int = 1 << 20) -> None:

@@ -102,6 +102,44 @@ async def test_a_failed_refresh_is_a_502_upstream_authentication_failed(
     assert len(gateway.sim.requests) == 1
 
 
+async def test_a_refresh_outlives_the_request_that_started_it(
+    make_gateway: GatewayFactory, aiohttp_server: AiohttpServer, tmp_path: Path
+) -> None:
+    """The client goes away while its request waits on the token endpoint (its handler is cancelled): the
+    refresh still completes and its tokens are used. Abandoned, the rotated refresh token would be lost and
+    the next request would refresh again with a spent one."""
+    app = web.Application()
+    hits: list[dict[str, Any]] = []
+    app[token_hits_key] = hits
+
+    async def slow_token(request: web.Request) -> web.Response:
+        hits.append(await request.json())
+        await asyncio.sleep(0.3)
+        return web.json_response({"access_token": "fresh-access", "refresh_token": "fresh-refresh", "expires_in": 3600})
+
+    app.router.add_post("/oauth/token", slow_token)
+    token_server = await aiohttp_server(app)
+    secrets = tmp_path / "secrets" / "chatgpt-pro"
+    secrets.mkdir(parents=True)
+    (secrets / "accessToken").write_text("old-access")
+    (secrets / "accountId").write_text("acct-9")
+    (secrets / "refreshToken").write_text(CHATGPT_REFRESH)
+    (secrets / "expiresAt").write_text(str(int(time.time()) + 30))
+    gateway = await make_gateway(settings=_settings(str(token_server.make_url("/oauth/token"))))
+    body = {"model": "chatgpt/gpt-5.4", "messages": [{"role": "user", "content": "hi"}]}
+    leaving = asyncio.create_task(gateway.client.post("/v1/chat/completions", json=body))
+    async with asyncio.timeout(5):
+        while not hits:
+            await asyncio.sleep(0.01)
+    leaving.cancel()  # the client hangs up mid-refresh
+    with pytest.raises(asyncio.CancelledError):
+        await leaving
+    await asyncio.sleep(0.5)
+    assert gateway.metric("aliasgate_token_refreshes_total", secret="chatgpt-pro", result="refreshed") == 1
+    assert (await gateway.client.post("/v1/chat/completions", json=body)).status == 200
+    assert len(hits) == 1
+
+
 async def test_missing_credentials_are_a_502_naming_only_the_secret(make_gateway: GatewayFactory) -> None:
     gateway = await make_gateway([RouteSpec("nokey", credentials="does-not-exist")])
     resp = await gateway.client.post("/v1/chat/completions", json={"model": "nokey", "messages": [{"role": "user"}]})

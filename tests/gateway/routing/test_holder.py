@@ -148,3 +148,18 @@ def test_routes_with_equal_timeouts_share_one_client_timeout() -> None:
     assert b is not None
     assert a.client_timeout is b.client_timeout
     assert a.client_timeout.total == a.route.settings.timeouts.read_seconds
+
+
+def test_the_same_table_delivered_again_after_a_failure_clears_the_last_error() -> None:
+    holder, metrics = _holder()
+    table = build_table(BASE, [RouteSpec("a")], generation=3)
+    assert holder.load_bytes(table.to_json(), origin="test") is True
+    holder.source_failed("cannot read table file: gone", origin="test")
+    assert (holder.last_result, holder.last_error) == ("source_error", "cannot read table file: gone")
+    assert holder.load_bytes(table.to_json(), origin="test") is True  # the same content, back again
+    assert (holder.last_result, holder.last_error) == ("unchanged", None)
+    assert holder.load_bytes(b"{broken", origin="test") is False
+    assert holder.last_result == "rejected"
+    assert holder.load_table(table, origin="test") is True
+    assert (holder.last_result, holder.last_error) == ("unchanged", None)
+    assert _loads(metrics, "unchanged") == 2

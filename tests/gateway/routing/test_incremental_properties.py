@@ -274,6 +274,7 @@ class Reference:
             return "rejected"
         current = self.current
         if current is not None and current.sha256 == table.sha256 and current.generation == table.generation:
+            self.last_error = None  # the served content delivered again: the last load went fine
             return "unchanged"
         if current is not None and table.generation < current.generation:
             self.last_error = f"generation {table.generation} is older than the served generation {current.generation}"

@@ -1,4 +1,4 @@
-"""Shared by the reverse-bridge tests: answer vectors, running the stream translator on raw upstream bytes,
+"""Shared by the reverse-bridge tests (deep-subset comparison from :mod:`tests.gateway.bridge.common`): answer vectors, running the stream translator on raw upstream bytes,
 and validating what we emit with the `openai` SDK's own types and stream accumulator.
 
 An answer vector is `answers/NN_name.sse` (the raw upstream chat stream) + `answers/NN_name.json`:
@@ -10,7 +10,6 @@ get, compared as a deep subset with lists matched in length) or `error` (`http_s
 
 from __future__ import annotations
 
-import itertools
 import json
 import typing
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from gateway import sse
 from gateway.bridge.responses_chat import ResponseFrame
 from gateway.bridge.responses_chat_request import to_chat_request
 from gateway.bridge.responses_chat_stream import ChatToResponsesStream
+from tests.gateway.bridge.common import decoded_in_pieces
 
 ANSWERS = Path(__file__).parent / "answers"
 REQUESTS = Path(__file__).parent / "requests"
@@ -59,36 +59,15 @@ def load_requests() -> list[tuple[str, dict[str, Any]]]:
     return [(path.stem, json.loads(path.read_text())) for path in sorted(REQUESTS.glob("*.json"))]
 
 
-def assert_subset(expected: Any, actual: Any, path: str = "") -> None:
-    """Deep subset: every expected key present with a matching value; lists match in length and order."""
-    if isinstance(expected, dict):
-        assert isinstance(actual, dict), f"{path}: expected an object, got {actual!r}"
-        for key, value in expected.items():
-            assert key in actual, f"{path}.{key}: missing (expected {value!r})"
-            assert_subset(value, actual[key], f"{path}.{key}")
-    elif isinstance(expected, list):
-        assert isinstance(actual, list), f"{path}: expected a list, got {actual!r}"
-        assert len(expected) == len(actual), f"{path}: length {len(actual)} != {len(expected)}: {actual!r}"
-        for i, (want, got) in enumerate(zip(expected, actual, strict=True)):
-            assert_subset(want, got, f"{path}[{i}]")
-    else:
-        assert type(expected) is type(actual), f"{path}: {actual!r} is not a {type(expected).__name__}"
-        assert expected == actual, f"{path}: {actual!r} != {expected!r}"
-
-
 def translate(
     raw: bytes, frame: ResponseFrame, *, splits: list[int] | None = None
 ) -> tuple[list[dict[str, Any]], ChatToResponsesStream]:
     """The gateway's streaming path on `raw`, cut at `splits`: SSE decode → `feed_data` → events; `finish()`."""
-    decoder = sse.SSEDecoder()
     stream = ChatToResponsesStream(frame)
     events: list[dict[str, Any]] = []
-    bounds = [0, *(splits or []), len(raw)]
-    for start, end in itertools.pairwise(bounds):
-        for event in decoder.feed(raw[start:end]):
+    for piece in decoded_in_pieces(raw, splits):
+        for event in piece:
             events.extend(stream.feed_data(event.data))
-    for event in decoder.close():
-        events.extend(stream.feed_data(event.data))
     events.extend(stream.finish())
     return events, stream
 

@@ -11,6 +11,7 @@ import openai
 import pytest
 
 from gateway.bridge.responses_chat import response_from_chat_completion
+from tests.gateway.bridge.common import assert_subset
 from tests.gateway.bridge.reverse import harness
 
 VECTORS = harness.load_answers()
@@ -36,7 +37,7 @@ def test_non_stream_answer_matches_the_vector(vector: harness.AnswerVector) -> N
         return
     assert result.error is None
     assert result.response is not None
-    harness.assert_subset(vector.spec["response"], result.response, "response")
+    assert_subset(vector.spec["response"], result.response, "response")
     assert result.response["id"] == vector.response_id
     harness.validate_response(result.response)
 
@@ -49,7 +50,7 @@ def test_stream_matches_the_vector(vector: harness.AnswerVector) -> None:
     want = vector.spec["events"]
     assert [kind for kind, _ in got] == [kind for kind, _ in want]
     for i, ((_, event), (kind, fields)) in enumerate(zip(got, want, strict=True)):
-        harness.assert_subset(fields, event, f"events[{i}]<{kind}>")
+        assert_subset(fields, event, f"events[{i}]<{kind}>")
     if "error" in vector.spec:
         assert stream.error is not None
         assert stream.error.body() == vector.spec["error"]["body"]

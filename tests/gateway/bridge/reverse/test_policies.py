@@ -256,6 +256,23 @@ def test_started_tells_a_failure_before_output_from_one_after() -> None:
     assert late.started
 
 
+def test_a_failure_the_gateway_met_ends_the_stream_once_with_the_items_so_far() -> None:
+    stream = ChatToResponsesStream(_frame())
+    events = stream.feed_data(json.dumps(_delta({"content": "half an ans"})))
+    stalled = errors.ChatError(504, "The upstream went silent for 120 s.", "server_error", None, "upstream_timeout")
+    events += stream.fail(stalled)
+    assert stream.fail(stalled) == []
+    assert stream.finish() == []
+    assert stream.error is stalled
+    assert stream.done
+    failed = events[-1]
+    assert failed["type"] == "response.failed"
+    assert failed["response"]["error"] == {"code": "upstream_timeout", "message": "The upstream went silent for 120 s."}
+    assert failed["response"]["output"][0]["status"] == "incomplete"
+    assert failed["response"]["output"][0]["content"][0]["text"] == "half an ans"
+    assert [e["sequence_number"] for e in events] == list(range(len(events)))
+
+
 @pytest.mark.parametrize(
     ("status", "code", "expected"),
     [
