@@ -125,6 +125,7 @@ _ROWS: tuple[tuple[str, str, str] | tuple[str, str, str, FlagKind], ...] = (
     ("probe_min_interval_seconds", "SECONDS", "never probe one alias more often than this"),
     ("passive_failure_threshold", "N", "consecutive failures that mark an alias unhealthy"),
     ("sse_keepalive_seconds", "SECONDS", "SSE keepalive comment after this much stream silence (0 = off)"),
+    ("event_loop", "auto|uvloop|asyncio", "event loop (auto = uvloop when installed)"),
 )
 FLAGS: tuple[Flag, ...] = tuple(Flag(*row) for row in _ROWS)
 """Every setting's flag; ``aliasgate run`` and ``demo`` take their local-mode subset of these very rows."""
