@@ -12,7 +12,9 @@ run under the same machine load:
 
 - ``chat_json`` / ``chat_sse``: Chat Completions on a chat-mode alias (pass-through), whole answer / stream;
 - ``bridged_json`` / ``bridged_sse``: Chat Completions on a responses-mode ChatGPT codex alias (the bridge;
-  8 text deltas per answer); the mock's figure is its codex Responses stream, which is what the bridge reads.
+  8 text deltas per answer); the mock's figure is its codex Responses stream, which is what the bridge reads;
+- ``reverse_json`` / ``reverse_sse``: Responses on the chat-mode alias (the reverse bridge); the mock's figure
+  is its chat answer of the same kind.
 
 For each shape: requests/s at 16 connections and the ratio to the mock's, gateway CPU per request
 (``/proc/<pid>/stat`` utime+stime over the run's answers) and the mock's own (the floor), p50/p99; at one
@@ -71,6 +73,8 @@ TARGETS: dict[str, tuple[str, float, str]] = {
     "bridged_sse_ratio": (">=", 0.35, "bridged stream req/s ÷ mock alone"),
     "chat_json_ratio": (">=", 0.35, "chat pass-through req/s ÷ mock alone"),
     "chat_sse_ratio": (">=", 0.35, "chat pass-through stream req/s ÷ mock alone"),
+    "reverse_json_ratio": (">=", 0.40, "reverse bridge non-stream req/s ÷ mock alone"),
+    "reverse_sse_ratio": (">=", 0.35, "reverse bridge stream req/s ÷ mock alone"),
     "added_latency_p50_ms": ("<=", 0.5, "added latency p50 at 1 connection (ms)"),
     "added_latency_p99_ms": ("<=", 1.5, "added latency p99 at 1 connection (ms)"),
     "rss_mb": ("<=", 80.0, "gateway RSS (MiB)"),
@@ -328,8 +332,36 @@ SHAPES: tuple[Shape, ...] = (
         Request("/backend-api/codex/responses", codex_body(), CODEX_HEADERS, "response.completed"),
         Request("/v1/chat/completions", {"model": BRIDGED, "messages": MESSAGE, "stream": True}, (), "[DONE]"),
     ),
+    Shape(
+        "reverse_json",
+        "reverse bridge JSON (Responses → chat JSON)",
+        Request(
+            "/v1/chat/completions",
+            {"model": PASSTHROUGH, "messages": MESSAGE},
+            ("Authorization: Bearer sk",),
+            "You said",
+        ),
+        Request("/v1/responses", {"model": PASSTHROUGH, "input": "benchmark this request"}, (), "You said"),
+    ),
+    Shape(
+        "reverse_sse",
+        "reverse bridge SSE (Responses → chat SSE)",
+        Request(
+            "/v1/chat/completions",
+            {"model": PASSTHROUGH, "messages": MESSAGE, "stream": True, "stream_options": {"include_usage": True}},
+            ("Authorization: Bearer sk",),
+            "[DONE]",
+        ),
+        Request(
+            "/v1/responses",
+            {"model": PASSTHROUGH, "input": "benchmark this request", "stream": True},
+            (),
+            "response.completed",
+        ),
+    ),
 )
-"""The reverse bridge (Responses on a chat-mode alias) joins here as two more shapes once the gateway has it."""
+"""The mock's figure for a shape is what the gateway's upstream call costs it alone: chat for pass-through and
+the reverse bridge, the codex Responses stream for the bridge."""
 
 
 # ---------------------------------------------------------------- load generators
@@ -568,31 +600,31 @@ def measure_shapes(
 
 
 def soak_mix(url: str, folder: Path) -> Path:
-    """The soak's request mix: bridged and pass-through, stream and not, empty outputs, upstream 503s."""
+    """The soak's request mix: bridged, reverse-bridged and pass-through, stream and not, empty outputs the
+    bridge recovers, upstream 503s."""
 
     def chat(model: str, text: str, *, stream: bool) -> dict[str, Any]:
         return {"model": model, "messages": [{"role": "user", "content": text}], "stream": stream}
 
-    cases = [
-        ("bridged_json", chat(BRIDGED, "soak", stream=False), 200, "You said", 6),
-        ("bridged_sse", chat(BRIDGED, "soak", stream=True), 200, "[DONE]", 6),
-        ("chat_json", chat(PASSTHROUGH, "soak", stream=False), 200, "You said", 6),
-        ("chat_sse", chat(PASSTHROUGH, "soak", stream=True), 200, "[DONE]", 6),
-        ("bridged_recovered_json", chat(BRIDGED, "soak #empty", stream=False), 200, "You said", 1),
-        ("bridged_recovered_sse", chat(BRIDGED, "soak #empty", stream=True), 200, "[DONE]", 1),
-        ("bridged_upstream_503", chat(BRIDGED, "soak #status:503", stream=False), 503, None, 1),
-        ("chat_upstream_503", chat(PASSTHROUGH, "soak #status:503", stream=True), 503, None, 1),
+    chat_path, responses_path = "/v1/chat/completions", "/v1/responses"
+    cases: list[tuple[str, str, dict[str, Any], int, str | None, int]] = [
+        ("bridged_json", chat_path, chat(BRIDGED, "soak", stream=False), 200, "You said", 6),
+        ("bridged_sse", chat_path, chat(BRIDGED, "soak", stream=True), 200, "[DONE]", 6),
+        ("chat_json", chat_path, chat(PASSTHROUGH, "soak", stream=False), 200, "You said", 6),
+        ("chat_sse", chat_path, chat(PASSTHROUGH, "soak", stream=True), 200, "[DONE]", 6),
+        ("reverse_json", responses_path, {"model": PASSTHROUGH, "input": "soak"}, 200, "You said", 3),
+        ("reverse_sse", responses_path, {"model": PASSTHROUGH, "input": "soak", "stream": True}, 200, "completed", 3),
+        ("bridged_recovered_json", chat_path, chat(BRIDGED, "soak #empty", stream=False), 200, "You said", 1),
+        ("bridged_recovered_sse", chat_path, chat(BRIDGED, "soak #empty", stream=True), 200, "[DONE]", 1),
+        ("bridged_upstream_503", chat_path, chat(BRIDGED, "soak #status:503", stream=False), 503, None, 1),
+        ("chat_upstream_503", chat_path, chat(PASSTHROUGH, "soak #status:503", stream=True), 503, None, 1),
     ]
     path = folder / "soak-mix.json"
-    path.write_text(
-        json.dumps(
-            [
-                {"name": name, "url": url + "/v1/chat/completions", "body": body, "status": status, "expect": expect}
-                | {"weight": weight}
-                for name, body, status, expect, weight in cases
-            ]
-        )
-    )
+    rows = [
+        {"name": name, "url": url + where, "body": body, "status": status, "expect": expect, "weight": weight}
+        for name, where, body, status, expect, weight in cases
+    ]
+    path.write_text(json.dumps(rows))
     return path
 
 

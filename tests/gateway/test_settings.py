@@ -57,3 +57,12 @@ def test_a_bad_environment_value_exits_with_usage_too(capsys: pytest.CaptureFixt
         parse_settings([], environ={"ALIASGATE_PROBE_CONCURRENCY": "many"})
     assert exited.value.code == 2
     assert "--probe-concurrency (ALIASGATE_PROBE_CONCURRENCY): " in capsys.readouterr().err.splitlines()[-1]
+
+
+def test_the_event_loop_is_a_flag_and_a_variable() -> None:
+    assert parse_settings([], environ={}).event_loop == "auto"
+    assert parse_settings(["--event-loop", "asyncio"], environ={}).event_loop == "asyncio"
+    assert parse_settings([], environ={"ALIASGATE_EVENT_LOOP": "uvloop"}).event_loop == "uvloop"
+    with pytest.raises(SystemExit) as exited:
+        parse_settings(["--event-loop", "trio"], environ={})
+    assert exited.value.code == 2
